@@ -1,0 +1,40 @@
+# Verbs only; the work lives in scripts/ and the obsbox package.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.obsbox-setup
+
+.PHONY: setup demo demo-down test lint unit bench e2e clean
+
+setup: $(STAMP)
+
+$(STAMP): scripts/setup.sh pyproject.toml instrumentation/pyproject.toml
+	bash scripts/setup.sh
+	touch $(STAMP)
+
+## demo: boot a throwaway systemd host, deploy the stack, inject an incident, replay the corpus
+demo: setup
+	bash scripts/demo.sh
+
+## demo-down: stop the demo host and remove everything the demo made
+demo-down: setup
+	bash scripts/demo.sh down
+
+## test: every tier that can run here (0 lint+types, 1 unit, 2 local processes, 3 validators, 4 hosts)
+test: setup lint
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check src instrumentation/src tests instrumentation/tests examples benchmarks deploy dashboards
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -m tier1
+
+e2e: setup
+	$(BIN)/pytest -m tier4
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

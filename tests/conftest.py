@@ -1,0 +1,26 @@
+"""Test tiers by directory: unit=1, local=2, validators=3, hosts=4 (DESIGN.md section 7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TIER_BY_DIR = {"unit": "tier1", "local": "tier2", "validators": "tier3", "hosts": "tier4"}
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(REPO_ROOT).parts
+        if parts[0] == "instrumentation":
+            # instrumentation/tests holds the package's own unit tests (in-memory exporters)
+            item.add_marker(pytest.mark.tier1)
+            continue
+        if len(parts) > 1 and parts[1] in TIER_BY_DIR:
+            item.add_marker(getattr(pytest.mark, TIER_BY_DIR[parts[1]]))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
