@@ -1,0 +1,9 @@
+"""Throwaway systemd hosts: a cached debootstrap rootfs booted in its own namespaces (DESIGN.md 7).
+
+Shared by the tier-4 tests, `make demo` and the deploy benchmark. Everything here needs root.
+"""
+
+from obsbox.hosts.host import Host, boot_host, throwaway_host
+from obsbox.hosts.image import HOST_PACKAGES, ensure_rootfs_tarball
+
+__all__ = ["HOST_PACKAGES", "Host", "boot_host", "ensure_rootfs_tarball", "throwaway_host"]
