@@ -42,6 +42,8 @@ SIGNALS: dict[str, tuple[type[Message], type[Message]]] = {
     "/v1/logs": (ExportLogsServiceRequest, ExportLogsServiceResponse),
 }
 MAX_BODY = 64 * 1024 * 1024
+DELTA = 1
+CUMULATIVE = 2
 
 
 def any_value(value: AnyValue) -> Any:
@@ -94,6 +96,9 @@ class MetricPoint:
     attributes: dict[str, Any]
     # sum/gauge value, or the count of a histogram
     value: float
+    # 1 delta, 2 cumulative, 0 for gauges (opentelemetry.proto.metrics.v1.AggregationTemporality)
+    temporality: int = 0
+    time_unix_nano: int = 0
 
 
 class OtlpReceiver:
@@ -199,9 +204,28 @@ class OtlpReceiver:
                 res = attributes(rm.resource.attributes)
                 for sm in rm.scope_metrics:
                     for m in sm.metrics:
-                        for name, value, attrs in _points(m):
-                            out.append(MetricPoint(res, name, attrs, value))
+                        out.extend(MetricPoint(res, *point) for point in _points(m))
         return out
+
+    def metric_total(self, name: str, where: Callable[[MetricPoint], bool] | None = None) -> float:
+        """The total of a counter or histogram count over every exporting process.
+
+        Delta points add up; of cumulative points only the newest per process and attribute
+        set counts. ``where`` filters points (e.g. by attribute).
+        """
+        total = 0.0
+        latest: dict[tuple[Any, ...], MetricPoint] = {}
+        for point in self.metric_points():
+            if point.name != name or (where is not None and not where(point)):
+                continue
+            if point.temporality == DELTA:
+                total += point.value
+                continue
+            key = (point.resource.get("process.pid"), point.resource.get("service.instance.id"),
+                   tuple(sorted((k, str(v)) for k, v in point.attributes.items())))
+            if key not in latest or latest[key].time_unix_nano <= point.time_unix_nano:
+                latest[key] = point
+        return total + sum(p.value for p in latest.values())
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.05) -> bool:
         """Poll predicate until it holds or the deadline passes; returns whether it held."""
@@ -281,18 +305,18 @@ def _decompress(body: bytes, encoding: str) -> bytes:
     raise OSError(f"unsupported Content-Encoding {encoding!r}")
 
 
-def _points(metric: Any) -> Iterator[tuple[str, float, dict[str, Any]]]:
+def _points(metric: Any) -> Iterator[tuple[str, dict[str, Any], float, int, int]]:
     kind = metric.WhichOneof("data")
-    if kind in ("sum", "gauge"):
-        for p in getattr(metric, kind).data_points:
-            v = p.as_double if p.WhichOneof("value") == "as_double" else p.as_int
-            yield metric.name, float(v), attributes(p.attributes)
-    elif kind in ("histogram", "exponential_histogram"):
-        for p in getattr(metric, kind).data_points:
-            yield metric.name, float(p.count), attributes(p.attributes)
-    elif kind == "summary":
-        for p in metric.summary.data_points:
-            yield metric.name, float(p.count), attributes(p.attributes)
+    if kind is None:
+        return
+    data = getattr(metric, kind)
+    temporality = int(getattr(data, "aggregation_temporality", 0))
+    for p in data.data_points:
+        if kind in ("sum", "gauge"):
+            value = float(p.as_double if p.WhichOneof("value") == "as_double" else p.as_int)
+        else:  # histogram, exponential_histogram, summary: the count
+            value = float(p.count)
+        yield metric.name, attributes(p.attributes), value, temporality, int(p.time_unix_nano)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,15 +324,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4318)
     parser.add_argument("--hang", action="store_true", help="accept requests and never answer")
+    parser.add_argument("--quiet", action="store_true", help="print only the start line")
     args = parser.parse_args(argv)
     receiver = OtlpReceiver(args.host, args.port, hang=args.hang).start()
     print(f"OTLP/HTTP receiver on {receiver.endpoint} (hang={args.hang})", flush=True)
     seen = 0
     try:
         while True:
-            time.sleep(1)  # a console printer, not synchronisation
+            time.sleep(1)  # the console printer's pace, not synchronisation
             reqs = receiver.requests()
-            for msg in reqs[seen:]:
+            for msg in [] if args.quiet else reqs[seen:]:
                 print(f"{type(msg).__name__}: {msg.ByteSize()} bytes", flush=True)
             seen = len(reqs)
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ enough to time out; ``X-Fail-Status`` makes it answer with that error status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
 import zlib
@@ -117,10 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     server = PaymentsServer(args.host, args.port)
     print(f"payments service on {server.url}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -130,7 +130,9 @@ def parse_faults(data: Any) -> Faults:
 class FaultSwitches:
     """The current faults of this process, shared with sibling processes through an optional file."""
 
-    def __init__(self, initial: Faults | None = None, path: str | None = None, rng: random.Random | None = None):
+    def __init__(
+        self, initial: Faults | None = None, path: str | None = None, rng: random.Random | None = None
+    ):
         self._faults = initial or Faults()
         self._path = path
         self._stamp: tuple[int, int] = (-1, -1)

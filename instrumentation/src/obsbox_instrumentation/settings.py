@@ -70,6 +70,9 @@ OTEL_DEFAULTS: Mapping[str, str] = {
     "OTEL_TRACES_SAMPLER_ARG": "1.0",
     "OTEL_METRICS_EXEMPLAR_FILTER": "trace_based",
     "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    # Pre-fork workers share one service.instance.id (on purpose), so their cumulative series
+    # would collide; deltas from every worker add up correctly in the collector.
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta",
 }
 
 

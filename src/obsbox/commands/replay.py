@@ -1,9 +1,193 @@
-"""`obsbox` subcommands of this area."""
+"""`obsbox replay` and `obsbox import`: the rule tester's commands.
+
+Exit status of `replay`: 0 when every manifest's expectations hold, 1 when some do not, 2 on bad
+input (one line on stderr naming the file and line), 130 on Ctrl-C. Reports are written only
+after a complete replay, and atomically.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    # One line, whatever the exception carried.
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {' '.join(message.split())}", markup=False)
+    return typer.Exit(code)
+
+
+def _input_errors() -> tuple[type[BaseException], ...]:
+    from obsbox.replay.openmetrics import OpenMetricsError
+    from obsbox.replay.recording import RecordingError
+    from obsbox.replay.runner import ReplayInputError
+
+    errors: list[type[BaseException]] = [OpenMetricsError, RecordingError, ReplayInputError]
+    try:
+        from obsbox.replay.engine import EngineError
+
+        errors.append(EngineError)
+    except ImportError:  # the engine is optional for `import`
+        pass
+    try:
+        from obsbox.replay.prometheus import PrometheusError
+
+        errors.append(PrometheusError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def print_scores(console: Console, report: Any) -> None:
+    from obsbox.replay.report_html import DASH, fmt_ratio, fmt_stat
+
+    scores = report.scores
+    rules = Table(title="Per rule", title_justify="left")
+    for column in ("alert", "severity", "caught", "recall", "precision", "noise episodes", "detection med/max", "reset med/max"):
+        rules.add_column(column)
+    for r in scores.rules:
+        rules.add_row(
+            r.alert,
+            r.severity or DASH,
+            f"{r.caught} of {r.windows}",
+            fmt_ratio(r.recall),
+            fmt_ratio(r.precision),
+            str(r.noise_episodes),
+            fmt_stat(r.detection_s),
+            fmt_stat(r.reset_s),
+        )
+    console.print(rules)
+    s = scores.summary
+    overall = Table(title="Overall", title_justify="left")
+    for column in ("recordings", "caught", "recall", "precision", "noise pages", "detection med/max", "reset med/max"):
+        overall.add_column(column)
+    overall.add_row(
+        str(s.recordings),
+        f"{s.caught} of {s.windows}",
+        fmt_ratio(s.recall),
+        fmt_ratio(s.precision),
+        str(s.noise_pages),
+        fmt_stat(s.detection_s),
+        fmt_stat(s.reset_s),
+    )
+    console.print(overall)
+    for failure in s.failures:
+        console.print(f"FAIL {failure}", markup=False, highlight=False)
+    console.print("all expectations hold" if s.passed else f"{len(s.failures)} expectation(s) failed", markup=False)
+
+
+class _ProgressAdapter:
+    """Turns the engine's ``progress(stage, fraction)`` calls into a rich progress bar."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("replaying", total=100)
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        self.progress.update(self.task, completed=round(100 * fraction), description=str(stage))
+
+
+def replay(
+    rules: Annotated[list[Path], typer.Option("--rules", help="Rule file or directory of rule files; repeat for more.")],
+    incidents: Annotated[Path, typer.Option("--incidents", help="Directory of recordings (manifests + OpenMetrics).")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+) -> None:
+    """Replay recorded incidents and noise through alert rules and score the rules."""
+    from obsbox.replay.report_html import load_plotly_js, render_html
+    from obsbox.replay.report_json import render_json, write_atomically
+    from obsbox.replay.runner import run_replay
+
+    console = Console()
+    errors = _input_errors()
+    for out in (json_out, html_out):
+        if out is not None and not out.resolve().parent.is_dir():
+            raise _fail(f"{out}:1: its directory does not exist")
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            report = run_replay(rules, incidents, progress=_ProgressAdapter(bar))
+        json_text = render_json(report.scores) if json_out is not None else None
+        html_text = render_html(report.scores, report.pairs, plotly_js=load_plotly_js()) if html_out is not None else None
+        if json_out is not None and json_text is not None:
+            write_atomically(json_out, json_text)
+        if html_out is not None and html_text is not None:
+            write_atomically(html_out, html_text)
+    except KeyboardInterrupt:
+        raise _fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
+    except errors as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{getattr(exc, 'filename', None) or '?'}:1: {exc.strerror or exc}") from None
+    print_scores(console, report)
+    if not report.passed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+import_app = typer.Typer(help="Turn other formats into recordings (manifest + OpenMetrics).", no_args_is_help=True)
+
+
+@import_app.command("promtool")
+def import_promtool(
+    test_file: Annotated[Path, typer.Argument(help="A promtool rule test file.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write recordings into.")],
+) -> None:
+    """Promtool test groups as incident recordings: each alert_rule_test time becomes a window."""
+    from obsbox.importers.promtool import import_test_file
+
+    try:
+        written, notes = import_test_file(test_file, out)
+    except _input_errors() as exc:
+        raise _fail(str(exc)) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    for path in written:
+        print(path)
+
+
+@import_app.command("nab")
+def import_nab(
+    csv_file: Annotated[Path, typer.Argument(help="NAB-style CSV with a header timestamp,value.")],
+    windows: Annotated[Path, typer.Option("--windows", help="NAB labelled-windows JSON.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the recording into.")],
+    metric: Annotated[str, typer.Option("--metric", help="Metric name for the series.")] = "nab_value",
+    alert: Annotated[str | None, typer.Option("--expect-alert", help="Alert that must fire (default: any critical).")] = None,
+    severity: Annotated[str, typer.Option("--expect-severity", help="Severity that must fire when no alert is named.")] = "critical",
+    within: Annotated[str, typer.Option("--within", help="How soon after a window's start it must fire.")] = "15m",
+) -> None:
+    """A NAB data file and its labelled anomaly windows as one recording."""
+    from obsbox.importers.nab import NabOptions, import_nab_file
+
+    try:
+        written = import_nab_file(
+            csv_file, windows, out, NabOptions(metric=metric, alert=alert, severity=severity, within=within)
+        )
+    except _input_errors() as exc:
+        raise _fail(str(exc)) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    print(written)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the obsbox app."""
+    app.command("replay")(replay)
+    app.add_typer(import_app, name="import")

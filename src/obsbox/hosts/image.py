@@ -13,6 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from obsbox.hosts.fs import remove_tree
+
 SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("OBSBOX_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE_DIR = Path(os.environ.get("OBSBOX_HOST_CACHE", "/var/cache/obsbox/hosts"))
@@ -50,8 +52,9 @@ def ensure_rootfs_tarball(packages: tuple[str, ...] = HOST_PACKAGES) -> Path:
     if shutil.which("debootstrap") is None:
         raise RuntimeError("debootstrap is not installed (make setup installs it)")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="rootfs-", dir=CACHE_DIR) as tmp:
-        rootfs = Path(tmp) / "root"
+    work = Path(tempfile.mkdtemp(prefix="rootfs-", dir=CACHE_DIR))
+    try:
+        rootfs = work / "root"
         subprocess.run(
             [
                 "debootstrap",
@@ -69,6 +72,9 @@ def ensure_rootfs_tarball(packages: tuple[str, ...] = HOST_PACKAGES) -> Path:
         subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(partial), "."], check=True)
         # Rename last so a build killed halfway never leaves a tarball that looks complete.
         partial.rename(target)
+    finally:
+        # debootstrap mounts proc inside the target while it works; never rm through a mount
+        remove_tree(work)
     return target
 
 

@@ -8,12 +8,24 @@ functions of an ``Evaluation``.
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 # Prometheus' staleness marker is a NaN with this exact bit pattern (value.StaleNaN).
 STALE_NAN_BITS = 0x7FF0000000000002
+
+
+def stale() -> float:
+    """Prometheus' staleness marker as a float (a NaN whose bits say "this series ended")."""
+    return float(struct.unpack("<d", struct.pack("<Q", STALE_NAN_BITS))[0])
+
+
+def is_stale(value: float) -> bool:
+    """True for the staleness marker, False for every other value including a plain NaN."""
+    return math.isnan(value) and struct.unpack("<Q", struct.pack("<d", value))[0] == STALE_NAN_BITS
 
 
 def label_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -51,6 +63,9 @@ class AlertTimeline:
     labels: Mapping[str, str]  # the alert's labels: expression output + rule labels + alertname
     states: Sequence[AlertState]  # one per Evaluation.timestamps_ms entry
     values: Sequence[float | None]  # the expression's value there; None where it had no result
+    # The expression's own output labels (before rule labels and alertname were added): what
+    # ``$labels`` means in annotation templates.
+    expr_labels: Mapping[str, str] = field(default_factory=dict)
 
     def firing_intervals(self, timestamps_ms: Sequence[int]) -> list[tuple[int, int]]:
         """[first, last] evaluation timestamps of each run of consecutive firing states."""
@@ -71,6 +86,24 @@ class AlertTimeline:
 
 
 @dataclass(frozen=True)
+class PlotSeries:
+    """One series of a plotted expression: its labels and its value at every evaluation."""
+
+    labels: Mapping[str, str]
+    values: Sequence[float | None]  # one per evaluation timestamp; None where it had no value
+
+
+@dataclass(frozen=True)
+class ExpressionPlot:
+    """The left-hand side of an alert's top-level comparison with a number, and that number."""
+
+    expr: str  # the left-hand side, e.g. ``sum(rate(errors[5m])) / sum(rate(requests[5m]))``
+    op: str  # one of > < >= <= == !=
+    threshold: float
+    series: Sequence[PlotSeries] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
 class AlertRuleResult:
     """An alerting rule and the timeline of every alert instance it produced."""
 
@@ -84,6 +117,10 @@ class AlertRuleResult:
     source_file: str
     interval_s: float
     alerts: Sequence[AlertTimeline] = field(default_factory=tuple)
+    # Set when the expression is a top-level comparison with a number (``A > 0.05``): A's values
+    # and the threshold, for plotting "the expression's value over time with the threshold".
+    plot: ExpressionPlot | None = None
+    source_line: int = 0
 
     @property
     def severity(self) -> str:

@@ -1,0 +1,63 @@
+"""Write every dashboard to dashboards/build/<uid>.json; ``--check`` only compares.
+
+The build output is checked in so the deploy needs no SDK; ``--check`` (and a unit test) fail
+when a module changed without a rebuild.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dashboards import BUILD_DIR, build_all
+from dashboards._lib import to_json
+
+
+def rendered() -> dict[str, str]:
+    """File name -> JSON text of every dashboard."""
+    return {f"{uid}.json": to_json(model) for uid, model in sorted(build_all().items())}
+
+
+def differences(build_dir: Path) -> list[str]:
+    """File names in build_dir that are missing, stale or left over from a removed dashboard."""
+    wanted = rendered()
+    present = {p.name for p in build_dir.glob("*.json")} if build_dir.is_dir() else set()
+    changed = [
+        name for name, text in wanted.items() if not (build_dir / name).is_file() or (build_dir / name).read_text() != text
+    ]
+    return sorted(changed + sorted(present - set(wanted)))
+
+
+def write(build_dir: Path) -> list[Path]:
+    """Write every dashboard into build_dir and delete JSON files of dashboards that no longer exist."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    wanted = rendered()
+    for stale in build_dir.glob("*.json"):
+        if stale.name not in wanted:
+            stale.unlink()
+    written = []
+    for name, text in wanted.items():
+        path = build_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboards", description=__doc__)
+    parser.add_argument("--out", type=Path, default=BUILD_DIR, help="directory for <uid>.json (default: %(default)s)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the directory differs from a fresh build")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = differences(args.out)
+        for name in stale:
+            print(f"out of date: {args.out / name}", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write(args.out):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,370 @@
+"""The export path: bounded queues, drop accounting, scrubbing, and never raising into the app.
+
+Why not the SDK's BatchSpanProcessor/BatchLogRecordProcessor: their deque silently discards the
+oldest item when full (nothing counts it), and a failing exporter's exception surfaces in logs
+only. :class:`BoundedBatcher` counts every item it drops into ``obsbox_telemetry_dropped_total``
+(reasons: ``queue_full``, ``export_failed``, ``shutdown``), counts failed export calls into
+``obsbox_telemetry_export_failures_total``, scrubs on the export thread (off the request path),
+restarts its thread and rebuilds its exporter after ``fork()`` (gRPC channels and pooled HTTP
+connections do not survive a fork), and bounds shutdown by a deadline.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from opentelemetry import context as otel_context
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
+from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+
+from .contract import ATTR_TENANT
+from .leanspan import LeanSpan
+from .scrub import Scrubber
+from .tenant import current_tenant
+
+_log = logging.getLogger(__name__)
+
+SIGNAL_TRACES = "traces"
+SIGNAL_METRICS = "metrics"
+SIGNAL_LOGS = "logs"
+REASON_QUEUE_FULL = "queue_full"
+REASON_EXPORT_FAILED = "export_failed"
+REASON_SHUTDOWN = "shutdown"
+
+
+class DropSink(Protocol):
+    """Where the export path reports losses (the self-metrics)."""
+
+    def dropped(self, signal: str, reason: str, count: int) -> None: ...
+
+    def export_failed(self, signal: str) -> None: ...
+
+
+class NullSink:
+    def dropped(self, signal: str, reason: str, count: int) -> None:
+        pass
+
+    def export_failed(self, signal: str) -> None:
+        pass
+
+
+def _is_success(result: Any) -> bool:
+    # SpanExportResult / LogExportResult / LogRecordExportResult all name success SUCCESS.
+    return getattr(result, "name", None) == "SUCCESS"
+
+
+class BoundedBatcher:
+    """A bounded queue drained by one daemon thread that calls ``export(batch)``."""
+
+    def __init__(
+        self,
+        signal: str,
+        exporter_factory: Callable[[], Any],
+        sink: DropSink,
+        *,
+        max_queue_size: int,
+        max_batch_size: int,
+        schedule_delay_s: float,
+        prepare: Callable[[list[Any]], None] | None = None,
+    ) -> None:
+        self.signal = signal
+        self._factory = exporter_factory
+        self._exporter = exporter_factory()
+        self._sink = sink
+        self.max_queue_size = max_queue_size
+        self.max_batch_size = min(max_batch_size, max_queue_size)
+        self.schedule_delay_s = schedule_delay_s
+        self._prepare = prepare
+        self._queue: collections.deque[Any] = collections.deque()
+        self._wake = threading.Event()
+        self._idle = threading.Condition()
+        self._exporting = False
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    @property
+    def exporter(self) -> Any:
+        return self._exporter
+
+    def put(self, item: Any) -> None:
+        """Enqueue or, when full, drop and count; never blocks, never raises."""
+        if self._stopped:
+            return
+        if self._pid != os.getpid():
+            self._after_fork()
+        if len(self._queue) >= self.max_queue_size:
+            self._sink.dropped(self.signal, REASON_QUEUE_FULL, 1)
+            return
+        self._queue.append(item)
+        if self._thread is None:
+            self._start()
+        if len(self._queue) >= self.max_batch_size:
+            self._wake.set()
+
+    def _after_fork(self) -> None:
+        # The parent's thread does not exist here and its exporter's connections are shared
+        # with the parent: start clean. Items queued in the parent stay the parent's job.
+        self._pid = os.getpid()
+        self._queue = collections.deque()
+        self._wake = threading.Event()
+        self._idle = threading.Condition()
+        self._exporting = False
+        self._thread = None
+        try:
+            self._exporter = self._factory()
+        except Exception:  # a broken exporter must not break the app
+            _log.exception("obsbox: could not rebuild the %s exporter after fork", self.signal)
+
+    def _start(self) -> None:
+        thread = threading.Thread(target=self._run, name=f"obsbox-export-{self.signal}", daemon=True)
+        self._thread = thread
+        thread.start()
+
+    def _run(self) -> None:
+        # The exporter's own HTTP calls must not be instrumented (a span per export, forever).
+        otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        while not self._stopped:
+            self._wake.wait(self.schedule_delay_s)
+            self._wake.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        while self._queue:
+            batch: list[Any] = []
+            while self._queue and len(batch) < self.max_batch_size:
+                batch.append(self._queue.popleft())
+            with self._idle:
+                self._exporting = True
+            try:
+                self._export(batch)
+            finally:
+                with self._idle:
+                    self._exporting = False
+                    self._idle.notify_all()
+
+    def _export(self, batch: list[Any]) -> None:
+        try:
+            if self._prepare is not None:
+                self._prepare(batch)
+            result = self._exporter.export(batch)
+            ok = _is_success(result)
+        except Exception:
+            _log.debug("obsbox: %s export raised", self.signal, exc_info=True)
+            ok = False
+        if not ok:
+            self._sink.export_failed(self.signal)
+            self._sink.dropped(self.signal, REASON_EXPORT_FAILED, len(batch))
+
+    def force_flush(self, timeout_s: float) -> bool:
+        """Export what is queued; wait at most ``timeout_s``."""
+        if self._thread is None or self._pid != os.getpid():
+            return not self._queue
+        deadline = time.monotonic() + timeout_s
+        self._wake.set()
+        with self._idle:
+            while self._queue or self._exporting:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(min(remaining, 0.05))
+                self._wake.set()
+        return True
+
+    def shutdown(self, timeout_s: float) -> None:
+        """Flush within the deadline, count what is left as dropped, shut the exporter down."""
+        if self._stopped:
+            return
+        self.force_flush(timeout_s)
+        self._stopped = True
+        self._wake.set()
+        left = len(self._queue)
+        if left:
+            self._queue.clear()
+            self._sink.dropped(self.signal, REASON_SHUTDOWN, left)
+        # The exporter's own shutdown may block on a hung collector: give it a bounded thread.
+        closer = threading.Thread(target=self._close_exporter, daemon=True)
+        closer.start()
+        closer.join(max(0.1, min(timeout_s, 1.0)))
+
+    def _close_exporter(self) -> None:
+        try:
+            self._exporter.shutdown()
+        except Exception:
+            _log.debug("obsbox: %s exporter shutdown raised", self.signal, exc_info=True)
+
+
+class ObsboxSpanProcessor(SpanProcessor):
+    """Sampled spans -> scrubbed -> bounded batcher -> span exporter."""
+
+    def __init__(
+        self, batcher: BoundedBatcher, scrubber: Scrubber, shutdown_timeout_s: float, resource: Any = None,
+    ) -> None:
+        self._batcher = batcher
+        self._scrubber = scrubber
+        self._shutdown_timeout_s = shutdown_timeout_s
+        self._resource = resource
+        batcher._prepare = self._scrub_batch
+
+    @property
+    def batcher(self) -> BoundedBatcher:
+        return self._batcher
+
+    def on_start(self, span: Any, parent_context: Context | None = None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is not None and span.context.trace_flags.sampled:
+            self._batcher.put(span)
+
+    def _scrub_batch(self, batch: list[Any]) -> None:
+        scrubber = self._scrubber
+        for index, span in enumerate(batch):
+            if isinstance(span, LeanSpan):
+                # Lean server spans become SDK spans here, off the request path.
+                span = batch[index] = span.to_readable(self._resource)
+            attrs = span.attributes
+            if attrs and scrubber.needs_scrub(attrs):
+                span._attributes = scrubber.mapping(attrs)
+            for event in span.events:
+                if event.attributes and scrubber.needs_scrub(event.attributes):
+                    event._attributes = scrubber.mapping(event.attributes)
+            status = span.status
+            if status.description and scrubber.text(status.description) != status.description:
+                span._status = type(status)(status.status_code, scrubber.text(status.description))
+
+    def shutdown(self) -> None:
+        self._batcher.shutdown(self._shutdown_timeout_s)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._batcher.force_flush(timeout_millis / 1000.0)
+
+
+class ObsboxLogProcessor(LogRecordProcessor):
+    """Log records -> tenant attribute added -> scrubbed on export -> bounded batcher."""
+
+    def __init__(self, batcher: BoundedBatcher, scrubber: Scrubber, shutdown_timeout_s: float) -> None:
+        self._batcher = batcher
+        self._scrubber = scrubber
+        self._shutdown_timeout_s = shutdown_timeout_s
+        batcher._prepare = self._scrub_batch
+
+    @property
+    def batcher(self) -> BoundedBatcher:
+        return self._batcher
+
+    def on_emit(self, log_record: Any) -> None:
+        try:
+            readable = self._readable(log_record)
+        except Exception:  # never let telemetry break logging
+            _log.debug("obsbox: could not convert a log record", exc_info=True)
+            return
+        self._batcher.put(readable)
+
+    def _readable(self, log_record: Any) -> Any:
+        api_record = getattr(log_record, "log_record", None)
+        if api_record is None:
+            return log_record
+        tenant = current_tenant()
+        from opentelemetry.sdk._logs import ReadableLogRecord
+
+        record = copy.copy(api_record)
+        attrs = dict(record.attributes or {})
+        if tenant is not None:
+            attrs[ATTR_TENANT] = tenant
+        record.attributes = attrs
+        # Break the reference to the request's context, as the SDK's batch processor does.
+        record.context = Context()
+        return ReadableLogRecord(
+            log_record=record,
+            resource=log_record.resource,
+            instrumentation_scope=log_record.instrumentation_scope,
+            limits=log_record.limits,
+        )
+
+    def _scrub_batch(self, batch: list[Any]) -> None:
+        scrubber = self._scrubber
+        for item in batch:
+            record = getattr(item, "log_record", item)
+            body = getattr(record, "body", None)
+            if isinstance(body, str):
+                record.body = scrubber.text(body)
+            attrs = getattr(record, "attributes", None)
+            if attrs and scrubber.needs_scrub(attrs):
+                record.attributes = scrubber.mapping(attrs)
+
+    def shutdown(self) -> None:
+        self._batcher.shutdown(self._shutdown_timeout_s)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._batcher.force_flush(timeout_millis / 1000.0)
+
+
+class SafeMetricExporter(MetricExporter):
+    """Wraps a metric exporter: failures are counted, never raised; rebuilt after fork."""
+
+    def __init__(self, factory: Callable[[], MetricExporter], sink: DropSink) -> None:
+        self._factory = factory
+        self._inner = factory()
+        self._pid = os.getpid()
+        self._sink = sink
+        super().__init__(
+            preferred_temporality=getattr(self._inner, "_preferred_temporality", None),
+            preferred_aggregation=getattr(self._inner, "_preferred_aggregation", None),
+        )
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            try:
+                self._inner = self._factory()
+            except Exception:
+                _log.exception("obsbox: could not rebuild the metric exporter after fork")
+        token = otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        try:
+            result = self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+            ok = result is MetricExportResult.SUCCESS
+        except Exception:
+            _log.debug("obsbox: metric export raised", exc_info=True)
+            ok = False
+            result = MetricExportResult.FAILURE
+        finally:
+            otel_context.detach(token)
+        if not ok:
+            self._sink.export_failed(SIGNAL_METRICS)
+            self._sink.dropped(SIGNAL_METRICS, REASON_EXPORT_FAILED, count_points(metrics_data))
+        return result
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        try:
+            return bool(self._inner.force_flush(timeout_millis=timeout_millis))
+        except Exception:
+            return False
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        try:
+            self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+        except Exception:
+            _log.debug("obsbox: metric exporter shutdown raised", exc_info=True)
+
+
+def count_points(metrics_data: MetricsData | None) -> int:
+    """Data points in one export (what is lost when it fails)."""
+    total = 0
+    if metrics_data is None:
+        return 0
+    for rm in metrics_data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                points: Sequence[Any] = getattr(metric.data, "data_points", ())
+                total += len(points)
+    return total

@@ -1,0 +1,69 @@
+"""stdlib logging as JSON lines: the fields declared in contract.LOG_FIELDS plus the record's extras.
+
+One object per line on stdout, so any log shipper (the collector's filelog receiver, Promtail,
+journald) can parse it; trace_id/span_id come from the active span and tenant_id from baggage,
+which is what makes a log line findable from a trace and a tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from opentelemetry import trace
+
+from .scrub import Scrubber
+from .tenant import current_tenant
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()
+) | {"message", "asctime", "taskName"}
+_RESERVED = frozenset(("timestamp", "level", "message", "logger", "service", "trace_id", "span_id", "tenant_id", "exception"))
+
+
+def _json_default(value: Any) -> str:
+    return str(value)
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object (see contract.LOG_FIELDS)."""
+
+    def __init__(self, service: str, scrubber: Scrubber) -> None:
+        super().__init__()
+        self.service = service
+        self.scrubber = scrubber
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        out: dict[str, Any] = {
+            "timestamp": f"{ts}.{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "message": self.scrubber.text(record.getMessage()),
+            "logger": record.name,
+            "service": self.service,
+        }
+        span_ctx = trace.get_current_span().get_span_context()
+        if span_ctx.is_valid:
+            out["trace_id"] = format(span_ctx.trace_id, "032x")
+            out["span_id"] = format(span_ctx.span_id, "016x")
+        tenant = current_tenant()
+        if tenant is not None:
+            out["tenant_id"] = tenant
+        if record.exc_info:
+            out["exception"] = self.scrubber.text(self.formatException(record.exc_info))
+        elif record.exc_text:
+            out["exception"] = self.scrubber.text(record.exc_text)
+        for key, value in record.__dict__.items():
+            if key in _STANDARD_ATTRS or key.startswith("_"):
+                continue
+            # Extras never overwrite the contract's fields; they keep their value under extra_.
+            name = f"extra_{key}" if key in _RESERVED else key
+            out[name] = self.scrubber.value(key, value)
+        return json.dumps(out, default=_json_default, ensure_ascii=False)
+
+
+class ObsboxJsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The stdout JSON handler obsbox installs (a distinct class so configure() finds its own)."""

@@ -1,0 +1,208 @@
+"""One recorder feeds both metric paths: OTLP push (OpenTelemetry SDK) and Prometheus pull.
+
+Pull uses prometheus_client's multiprocess mode by default: every process writes its values to
+mmap files in ``PROMETHEUS_MULTIPROC_DIR`` and the endpoint aggregates all files, so under a
+pre-fork server one scrape sees every worker, including workers already recycled by
+``max_requests`` (their counter files stay). The OpenTelemetry SDK's own Prometheus reader is
+per-process, which is why it is not used for pull. Exemplars: OTLP carries them (trace-based
+exemplar filter); the Prometheus endpoint carries them only in single-process mode
+(``OBSBOX_PROMETHEUS_MULTIPROC=false``) and only in OpenMetrics exposition, because
+prometheus_client's multiprocess files have no room for exemplars.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import prometheus_client
+from prometheus_client import CollectorRegistry
+from prometheus_client import values as prom_values
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from . import contract as c
+
+_log = logging.getLogger(__name__)
+METER_NAME = "obsbox_instrumentation"
+
+
+def enable_multiprocess_values() -> None:
+    """Make prometheus_client write mmap files even if it was imported before the dir was set.
+
+    prometheus_client picks its value class from the environment at import time; metrics read
+    ``values.ValueClass`` when they are constructed, so switching it here covers every metric
+    created from now on.
+    """
+    if prom_values.ValueClass is prom_values.MutexValue:
+        prom_values.ValueClass = prom_values.MultiProcessValue()
+
+
+# Prometheus label -> OpenTelemetry attribute (the collector's translation maps them back).
+OTEL_ATTRIBUTE: dict[str, str] = {
+    c.LABEL_HTTP_ROUTE: "http.route",
+    c.LABEL_HTTP_METHOD: "http.request.method",
+    c.LABEL_HTTP_STATUS: "http.response.status_code",
+    c.LABEL_SERVER_ADDRESS: "server.address",
+    c.LABEL_API_VERSION: c.ATTR_API_VERSION,
+    c.LABEL_TENANT: c.ATTR_TENANT,
+    c.LABEL_QUEUE: "queue",
+    c.LABEL_JOB_NAME: "job_name",
+    c.LABEL_OUTCOME: "outcome",
+    c.LABEL_SIGNAL: "signal",
+    c.LABEL_REASON: "reason",
+}
+
+
+def otel_attribute_keys(spec: c.MetricSpec) -> set[str]:
+    """The attribute keys a view keeps for this metric (everything else is dropped)."""
+    return {OTEL_ATTRIBUTE[label] for label in spec.labels}
+
+
+class Recorder:
+    """Records every contract metric once per observation into both paths."""
+
+    def __init__(self, *, multiprocess: bool, exemplars: bool, meter_provider: Any | None = None) -> None:
+        self.multiprocess = multiprocess
+        self.exemplars = exemplars and not multiprocess
+        self._lock = threading.Lock()
+        self.registry = CollectorRegistry(auto_describe=True)
+        if multiprocess:
+            enable_multiprocess_values()
+            MultiProcessCollector(self.registry)
+            reg: CollectorRegistry | None = None
+        else:
+            reg = self.registry
+        spec = c.HTTP_SERVER_REQUEST_DURATION
+        self._p_http_server = prometheus_client.Histogram(
+            spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg
+        )
+        spec = c.HTTP_CLIENT_REQUEST_DURATION
+        self._p_http_client = prometheus_client.Histogram(
+            spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg
+        )
+        spec = c.JOB_DURATION
+        self._p_job = prometheus_client.Histogram(
+            spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg
+        )
+        # Queue stats are the same number whoever reports them: the latest report wins.
+        self._p_queue_depth = prometheus_client.Gauge(
+            c.JOB_QUEUE_DEPTH.prometheus_name, c.JOB_QUEUE_DEPTH.description, c.JOB_QUEUE_DEPTH.labels,
+            registry=reg, multiprocess_mode="mostrecent",
+        )
+        self._p_queue_age = prometheus_client.Gauge(
+            c.JOB_QUEUE_OLDEST_AGE.prometheus_name, c.JOB_QUEUE_OLDEST_AGE.description,
+            c.JOB_QUEUE_OLDEST_AGE.labels, registry=reg, multiprocess_mode="mostrecent",
+        )
+        # Each live worker process contributes its own count; dead processes drop out.
+        self._p_workers = prometheus_client.Gauge(
+            c.JOB_WORKERS.prometheus_name, c.JOB_WORKERS.description, c.JOB_WORKERS.labels,
+            registry=reg, multiprocess_mode="livesum",
+        )
+        self._p_dropped = prometheus_client.Counter(
+            c.TELEMETRY_DROPPED.prometheus_name.removesuffix("_total"), c.TELEMETRY_DROPPED.description,
+            c.TELEMETRY_DROPPED.labels, registry=reg,
+        )
+        self._p_failures = prometheus_client.Counter(
+            c.TELEMETRY_EXPORT_FAILURES.prometheus_name.removesuffix("_total"),
+            c.TELEMETRY_EXPORT_FAILURES.description, c.TELEMETRY_EXPORT_FAILURES.labels, registry=reg,
+        )
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._o: dict[str, Any] = {}
+        if meter_provider is not None:
+            self.bind_meter_provider(meter_provider)
+
+    def bind_meter_provider(self, meter_provider: Any) -> None:
+        """Create the OpenTelemetry instruments (the push path)."""
+        meter = meter_provider.get_meter(METER_NAME)
+        o: dict[str, Any] = {}
+        for spec in (c.HTTP_SERVER_REQUEST_DURATION, c.HTTP_CLIENT_REQUEST_DURATION, c.JOB_DURATION):
+            o[spec.otel_name] = meter.create_histogram(
+                spec.otel_name, unit=spec.unit, description=spec.description,
+                explicit_bucket_boundaries_advisory=list(spec.buckets),
+            )
+        for spec in (c.JOB_QUEUE_DEPTH, c.JOB_QUEUE_OLDEST_AGE, c.JOB_WORKERS):
+            o[spec.otel_name] = meter.create_gauge(spec.otel_name, unit=spec.unit, description=spec.description)
+        for spec in (c.TELEMETRY_DROPPED, c.TELEMETRY_EXPORT_FAILURES):
+            o[spec.otel_name] = meter.create_counter(spec.otel_name, unit=spec.unit, description=spec.description)
+        self._o = o
+
+    def _child(self, metric: Any, key: tuple[Any, ...]) -> Any:
+        # labels() takes a lock and validates on every call; cache children (bounded because
+        # every label value is from a closed or capped set).
+        child = self._children.get((id(metric), *key))
+        if child is None:
+            child = metric.labels(*key)
+            self._children[(id(metric), *key)] = child
+        return child
+
+    # --- hot path -------------------------------------------------------------------------
+
+    def http_server(
+        self, route: str, method: str, status: int, api_version: str, tenant: str, seconds: float,
+        trace_id: str | None = None, ctx: Any = None,
+    ) -> None:
+        child = self._child(self._p_http_server, (route, method, str(status), api_version, tenant))
+        if self.exemplars and trace_id:
+            child.observe(seconds, {"trace_id": trace_id})
+        else:
+            child.observe(seconds)
+        hist = self._o.get(c.HTTP_SERVER_REQUEST_DURATION.otel_name)
+        if hist is not None:
+            hist.record(seconds, {
+                "http.route": route, "http.request.method": method, "http.response.status_code": status,
+                c.ATTR_API_VERSION: api_version, c.ATTR_TENANT: tenant,
+            }, ctx)
+
+    def http_client(self, server_address: str, method: str, status: int, seconds: float) -> None:
+        self._child(self._p_http_client, (server_address, method, str(status))).observe(seconds)
+        hist = self._o.get(c.HTTP_CLIENT_REQUEST_DURATION.otel_name)
+        if hist is not None:
+            hist.record(seconds, {
+                "server.address": server_address, "http.request.method": method,
+                "http.response.status_code": status,
+            })
+
+    def job(self, queue: str, job_name: str, outcome: str, seconds: float) -> None:
+        self._child(self._p_job, (queue, job_name, outcome)).observe(seconds)
+        hist = self._o.get(c.JOB_DURATION.otel_name)
+        if hist is not None:
+            hist.record(seconds, {"queue": queue, "job_name": job_name, "outcome": outcome})
+
+    def queue_stats(self, queue: str, depth: float, oldest_age_s: float) -> None:
+        self._child(self._p_queue_depth, (queue,)).set(depth)
+        self._child(self._p_queue_age, (queue,)).set(oldest_age_s)
+        for spec, value in ((c.JOB_QUEUE_DEPTH, depth), (c.JOB_QUEUE_OLDEST_AGE, oldest_age_s)):
+            gauge = self._o.get(spec.otel_name)
+            if gauge is not None:
+                gauge.set(value, {"queue": queue})
+
+    def workers(self, queue: str, count: float) -> None:
+        self._child(self._p_workers, (queue,)).set(count)
+        gauge = self._o.get(c.JOB_WORKERS.otel_name)
+        if gauge is not None:
+            gauge.set(count, {"queue": queue})
+
+    # --- DropSink (self-metrics) ----------------------------------------------------------
+
+    def dropped(self, signal: str, reason: str, count: int) -> None:
+        if count <= 0:
+            return
+        self._child(self._p_dropped, (signal, reason)).inc(count)
+        counter = self._o.get(c.TELEMETRY_DROPPED.otel_name)
+        if counter is not None:
+            counter.add(count, {"signal": signal, "reason": reason})
+
+    def export_failed(self, signal: str) -> None:
+        self._child(self._p_failures, (signal,)).inc()
+        counter = self._o.get(c.TELEMETRY_EXPORT_FAILURES.otel_name)
+        if counter is not None:
+            counter.add(1, {"signal": signal})
+
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """The Prometheus (or OpenMetrics, when accepted) text of everything recorded."""
+        from prometheus_client.exposition import choose_encoder
+
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type
+

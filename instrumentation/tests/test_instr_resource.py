@@ -1,0 +1,58 @@
+"""Resource rules: service name precedence, instance id stability, no tenant on the resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from obsbox_instrumentation.resource import ensure_instance_id, project_name, resource_attributes
+
+
+def test_service_name_argument_wins() -> None:
+    """An explicit service_name beats OTEL_SERVICE_NAME and the project name."""
+    attrs = resource_attributes({"OTEL_SERVICE_NAME": "env-name"}, service_name="arg", instance_id="i")
+    assert attrs["service.name"] == "arg"
+
+
+def test_service_name_from_otel_env_over_default() -> None:
+    """OTEL_SERVICE_NAME overrides the project-name default."""
+    attrs = resource_attributes({"OTEL_SERVICE_NAME": "env-name"}, instance_id="i", default_name="proj")
+    assert attrs["service.name"] == "env-name"
+
+
+def test_service_name_from_pyproject(tmp_path: Path) -> None:
+    """Without arguments or env, [project].name of ./pyproject.toml names the service."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "billing-api"\n')
+    assert project_name(tmp_path, "/usr/bin/gunicorn") == "billing-api"
+    assert project_name(tmp_path / "missing", "/srv/app/worker.py") == "worker"
+
+
+def test_user_instance_id_is_respected() -> None:
+    """service.instance.id from OTEL_RESOURCE_ATTRIBUTES beats obsbox's generated id."""
+    env = {"OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=pod-7,team=core"}
+    attrs = resource_attributes(env, instance_id="generated")
+    assert attrs["service.instance.id"] == "pod-7"
+    assert attrs["team"] == "core"
+
+
+def test_instance_id_is_generated_once_and_inherited() -> None:
+    """The first call exports OBSBOX_SERVICE_INSTANCE_ID; later calls (workers) reuse it."""
+    env: dict[str, str] = {}
+    first = ensure_instance_id(env)
+    assert env["OBSBOX_SERVICE_INSTANCE_ID"] == first
+    assert ensure_instance_id(dict(env)) == first
+    assert ensure_instance_id({}) != first
+
+
+def test_tenant_id_never_on_resource() -> None:
+    """tenant.id from OTEL_RESOURCE_ATTRIBUTES is dropped from the resource."""
+    attrs = resource_attributes({"OTEL_RESOURCE_ATTRIBUTES": "tenant.id=acme"}, instance_id="i")
+    assert "tenant.id" not in attrs
+
+
+def test_environment_and_version_from_resource_attributes() -> None:
+    """deployment.environment (old key) and service.version are read from the env."""
+    env = {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=staging,service.version=1.2.3"}
+    attrs = resource_attributes(env, instance_id="i")
+    assert attrs["deployment.environment.name"] == "staging"
+    assert attrs["service.version"] == "1.2.3"
+    assert isinstance(attrs["process.pid"], int) and attrs["host.name"]

@@ -1,0 +1,1 @@
+"""The generated half of the incident corpus (alert_rules/incidents/GENERATOR.md)."""

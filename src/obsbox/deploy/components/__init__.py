@@ -1,0 +1,1 @@
+"""One module per component, each with its ``deploy_<component>()``."""

@@ -1,0 +1,14 @@
+"""Grafana: correlated datasources and the provisioned dashboards."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+
+from obsbox.deploy.components._apply import deploy_component
+from obsbox.deploy.context import current_settings
+from obsbox.deploy.settings import StackSettings
+
+
+@deploy("Grafana")
+def deploy_grafana(settings: StackSettings | None = None) -> None:
+    deploy_component(settings or current_settings(), "grafana")

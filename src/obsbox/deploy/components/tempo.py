@@ -1,0 +1,14 @@
+"""Tempo: traces over OTLP from the collector, local block storage."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+
+from obsbox.deploy.components._apply import deploy_component
+from obsbox.deploy.context import current_settings
+from obsbox.deploy.settings import StackSettings
+
+
+@deploy("Tempo")
+def deploy_tempo(settings: StackSettings | None = None) -> None:
+    deploy_component(settings or current_settings(), "tempo")

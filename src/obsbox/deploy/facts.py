@@ -1,0 +1,27 @@
+"""Facts obsbox needs beyond pyinfra's own."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra.api import FactBase
+
+
+class UnitState(FactBase[tuple[bool, bool]]):
+    """(active, enabled) of a systemd unit; (False, False) when systemd cannot be asked.
+
+    pyinfra's SystemdStatus fails the host when systemctl cannot reach systemd (a dry run from
+    a container without systemd as PID 1); this one answers "not running", so the plan shows the
+    start and enable a real host would get.
+    """
+
+    def command(self, service: str) -> str:  # type: ignore[override]
+        unit = shlex.quote(service)
+        return (
+            f"echo active=$(systemctl is-active {unit} 2>/dev/null || true); "
+            f"echo enabled=$(systemctl is-enabled {unit} 2>/dev/null || true)"
+        )
+
+    def process(self, output: list[str]) -> tuple[bool, bool]:  # type: ignore[override]
+        values = dict(line.split("=", 1) for line in output if "=" in line)
+        return values.get("active", "").strip() == "active", values.get("enabled", "").strip() == "enabled"

@@ -1,0 +1,105 @@
+"""pyinfra operations that put a component's binaries on a host: release archive or package.
+
+Archive installs are gated on a fact (is the versioned binary there?), not on "did the download
+change", so an interrupted run is finished by the next one and a finished install costs nothing.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api.operation import OperationMeta
+from pyinfra.facts.files import File
+from pyinfra.operations import apt, files, server
+
+from obsbox.deploy.layout import Layout, debian_package, install_root
+from obsbox.deploy.release import Release
+from obsbox.deploy.settings import StackSettings
+
+
+def verify_command(release: Release, cache_dir: str) -> str:
+    """Shell that checks the archive against its release checksum file and the optional pin."""
+    name = shlex.quote(release.filename)
+    steps = [f"cd {shlex.quote(cache_dir)}"]
+    if release.checksums_filename:
+        sums = shlex.quote(release.checksums_filename)
+        # The checksum file lists every platform; pick our file's line (goreleaser may prefix '*').
+        steps.append(
+            f"awk -v f={name} '$2 == f || $2 == \"*\" f {{print $1 \"  \" f}}' {sums} > {name}.sha256"
+        )
+        steps.append(
+            f"{{ test -s {name}.sha256 || {{ echo 'obsbox: {release.filename} is not listed in "
+            f"{release.checksums_filename} of {release.component} {release.version}' >&2; exit 1; }}; }}"
+        )
+        steps.append(f"sha256sum -c {name}.sha256")
+    if release.pinned_sha256:
+        steps.append(f"echo {release.pinned_sha256}'  '{name} | sha256sum -c -")
+    check = " && ".join(steps)
+    # A file that fails verification is removed, so the next run downloads it again.
+    return f"( {check} ) || {{ rm -f {shlex.quote(cache_dir)}/{name}; exit 1; }}"
+
+
+def extract_command(release: Release, archive: str, dest: str) -> str:
+    """Shell that unpacks the archive into dest atomically (a half-extracted dir never counts)."""
+    tmp = shlex.quote(f"{dest}.partial")
+    quoted_dest, quoted_archive = shlex.quote(dest), shlex.quote(archive)
+    if release.kind == "zip":
+        unpack = f"unzip -q -o {quoted_archive} -d {tmp}"
+    else:
+        strip = f" --strip-components={release.strip_components}" if release.strip_components else ""
+        unpack = f"tar -xzf {quoted_archive} -C {tmp} --no-same-owner{strip}"
+    return (
+        f"rm -rf {tmp} && mkdir -p {tmp} && {unpack} && chmod -R go-w {tmp} "
+        f"&& rm -rf {quoted_dest} && mv {tmp} {quoted_dest}"
+    )
+
+
+def install_component(settings: StackSettings, layout: Layout, release: Release | None) -> list[OperationMeta]:
+    """Install binaries; returns the operations whose change means the service must restart."""
+    install = settings.install[layout.component]
+    if install.method == "package":
+        package = debian_package(layout.component)
+        op = apt.packages(name=f"Install the Debian package {package}", packages=[package])
+        return [op]
+
+    assert release is not None
+    root = install_root(settings, layout.component)
+    cache = f"{settings.cache_dir}/{layout.component}/{install.version}"
+    changed: list[OperationMeta] = []
+    if not host.get_fact(File, path=layout.binary):
+        tools = ["curl", "ca-certificates"] + (["unzip"] if release.kind == "zip" else [])
+        apt.packages(name=f"Install {', '.join(tools)} to fetch release archives", packages=tools)
+        files.directory(name=f"Create {cache}", path=cache, user="root", group="root", mode="0755")
+        if release.checksums_url:
+            files.download(
+                name=f"Download {release.checksums_url}",
+                src=release.checksums_url,
+                dest=f"{cache}/{release.checksums_filename}",
+                mode="0644",
+            )
+        files.download(
+            name=f"Download {release.url}",
+            src=release.url,
+            dest=f"{cache}/{release.filename}",
+            mode="0644",
+        )
+        server.shell(
+            name=f"Verify {cache}/{release.filename}",
+            commands=[verify_command(release, cache)],
+        )
+        changed.append(
+            server.shell(
+                name=f"Extract {release.filename} to {root}",
+                commands=[extract_command(release, f"{cache}/{release.filename}", root)],
+            )
+        )
+    for name, path in layout.binaries.items():
+        changed.append(
+            files.link(
+                name=f"Link {settings.bin_dir}/{name} to {path}",
+                path=f"{settings.bin_dir}/{name}",
+                target=path,
+            )
+        )
+    return changed

@@ -1,0 +1,425 @@
+"""What each component gets on a host, as pure data: config files, unit, readiness URL.
+
+The pyinfra components only apply these plans; ``obsbox render`` writes the same files to a
+directory and runs the local validators on them, so what is checked here is what is deployed.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from obsbox.deploy.layout import Layout, install_root, layout_for
+from obsbox.deploy.settings import BasicAuth, StackSettings
+from obsbox.render.alertmanager import render_alertmanager_config
+from obsbox.render.grafana import (
+    DashboardProviderSettings,
+    DatasourceAuth,
+    DatasourcesSettings,
+    render_grafana_dashboard_provider,
+    render_grafana_datasources,
+    render_grafana_ini,
+)
+from obsbox.render.loki import render_loki_config
+from obsbox.render.otelcol import render_otelcol_config
+from obsbox.render.prometheus import (
+    BasicAuthClient,
+    PrometheusSettings,
+    ScrapeJob,
+    WebConfigSettings,
+    render_prometheus_config,
+    render_web_config,
+)
+from obsbox.render.systemd import UnitSettings
+from obsbox.render.tempo import render_tempo_config
+
+# Validator kinds; the command for each is built by validator_command().
+CHECK_PROMTOOL_CONFIG = "promtool check config"
+CHECK_PROMTOOL_RULES = "promtool check rules"
+CHECK_PROMTOOL_WEB = "promtool check web-config"
+CHECK_AMTOOL = "amtool check-config"
+CHECK_LOKI = "loki -verify-config"
+CHECK_TEMPO = "tempo -config.verify"
+CHECK_OTELCOL = "otelcol-contrib validate"
+
+RULES_SUFFIXES = (".rules.yaml", ".rules.yml")
+GRAFANA_ADMIN_PASSWORD_FILE = "/etc/grafana/admin_password"
+GRAFANA_DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    path: str
+    content: str
+    user: str
+    group: str
+    mode: str = "0640"
+
+
+@dataclass(frozen=True)
+class FileGroup:
+    """Files swapped together after one validator run; groups apply in order."""
+
+    files: tuple[ConfigFile, ...]
+    check: str = ""
+    # Directory whose files not in this group are removed (rules and dashboards).
+    prune_dir: str = ""
+    prune_suffixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ComponentPlan:
+    component: str
+    layout: Layout
+    groups: tuple[FileGroup, ...]
+    unit: UnitSettings
+    ready_url: str
+    extra_dirs: tuple[str, ...] = ()
+    auth_user: str = ""
+    auth_password_file: str = ""
+    # Secrets generated on the host once, never rendered here (the Grafana admin password).
+    generated_secrets: tuple[str, ...] = field(default=())
+
+
+def validator_command(check: str, layout: Layout, staged: Mapping[str, str], tools: Mapping[str, str]) -> str:
+    """The shell command that runs check on the staged copies (tools: binary name -> path)."""
+    paths = " ".join(shlex.quote(p) for p in staged.values())
+    if check == CHECK_PROMTOOL_CONFIG:
+        return f"{shlex.quote(tools['promtool'])} check config {paths}"
+    if check == CHECK_PROMTOOL_RULES:
+        return f"{shlex.quote(tools['promtool'])} check rules {paths}"
+    if check == CHECK_PROMTOOL_WEB:
+        return f"{shlex.quote(tools['promtool'])} check web-config {paths}"
+    if check == CHECK_AMTOOL:
+        return f"{shlex.quote(tools['amtool'])} check-config {paths}"
+    if check == CHECK_LOKI:
+        return " && ".join(f"{shlex.quote(tools['loki'])} -verify-config -config.file={shlex.quote(p)}" for p in staged.values())
+    if check == CHECK_TEMPO:
+        return " && ".join(f"{shlex.quote(tools['tempo'])} -config.verify -config.file={shlex.quote(p)}" for p in staged.values())
+    if check == CHECK_OTELCOL:
+        return " && ".join(f"{shlex.quote(tools['otelcol'])} validate --config={shlex.quote(p)}" for p in staged.values())
+    raise ValueError(f"unknown check {check!r}")
+
+
+def _netloc(url: str) -> str:
+    return urlsplit(url).netloc
+
+
+def _listen(settings: StackSettings, component: str) -> str:
+    address = settings.install[component].listen_address
+    return f"[{address}]" if ":" in address else address
+
+
+def _targets(settings: StackSettings, component: str) -> tuple[str, ...]:
+    configured = settings.prometheus["targets"].get(component, ())
+    if configured:
+        return tuple(configured)
+    if not settings.enabled(component):
+        return ()
+    if component == "otelcol":
+        return (f"{_listen(settings, 'otelcol')}:{settings.otelcol.telemetry_port}",)
+    return (_netloc(settings.url(component)),)
+
+
+def _unit(settings: StackSettings, layout: Layout, exec_start: tuple[str, ...], **kwargs: object) -> UnitSettings:
+    return UnitSettings(
+        name=layout.service,
+        description=f"{layout.human_name} (obsbox)",
+        user=layout.user,
+        exec_start=exec_start,
+        ip_address_allow=settings.ip_address_allow,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _secret(path: str, content: str, user: str) -> ConfigFile:
+    return ConfigFile(path=path, content=content, user=user, group=user, mode="0640")
+
+
+def _web_config(path: str, auth: BasicAuth | None, hashed: str, user: str) -> ConfigFile:
+    users = ((auth.username, hashed),) if auth is not None else ()
+    return _secret(path, render_web_config(WebConfigSettings(users=users)), user)
+
+
+def node_exporter_plan(settings: StackSettings) -> ComponentPlan:
+    layout = layout_for(settings, "node_exporter")
+    exec_start = (
+        layout.binary,
+        f"--web.listen-address={_listen(settings, 'node_exporter')}:{settings.ports['node_exporter']}",
+        # Mounts of other services' private namespaces are noise, not host filesystems.
+        "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+)($|/)",
+    )
+    unit = _unit(settings, layout, exec_start, full_proc=True, protect_home="read-only")
+    return ComponentPlan("node_exporter", layout, (), unit, f"{settings.url('node_exporter')}{layout.ready_path}")
+
+
+def rules_files(rules_dir: Path) -> list[Path]:
+    """The repository's rule files (alert_rules/*.rules.yaml), sorted; empty when there are none."""
+    if not rules_dir.is_dir():
+        return []
+    return sorted(p for p in rules_dir.iterdir() if p.is_file() and p.name.endswith(RULES_SUFFIXES))
+
+
+def prometheus_settings(settings: StackSettings, rules_glob: str) -> PrometheusSettings:
+    """The Prometheus renderer's settings: scrape jobs for the stack and the inventory's services."""
+    p = settings.prometheus
+    auth = settings.prometheus_auth
+    self_auth = BasicAuthClient(auth.username, "/etc/prometheus/secrets/basic_auth_password") if auth else None
+    am_auth = settings.alertmanager_auth
+    am_client = (
+        BasicAuthClient(am_auth.username, "/etc/prometheus/secrets/alertmanager_password") if am_auth else None
+    )
+    jobs = [ScrapeJob("prometheus", (_netloc(settings.url("prometheus")),), basic_auth=self_auth)]
+    for job, component in (
+        ("alertmanager", "alertmanager"),
+        ("node", "node_exporter"),
+        ("loki", "loki"),
+        ("tempo", "tempo"),
+        ("grafana", "grafana"),
+        ("otelcol", "otelcol"),
+    ):
+        targets = _targets(settings, component)
+        if targets:
+            jobs.append(
+                ScrapeJob(job, targets, basic_auth=am_client if component == "alertmanager" else None)
+            )
+    if settings.enabled("otelcol") or settings.prometheus["targets"].get("otelcol"):
+        exporter_host = urlsplit(f"//{_targets(settings, 'otelcol')[0]}").hostname or "127.0.0.1"
+        exporter_host = f"[{exporter_host}]" if ":" in exporter_host else exporter_host
+        # Services' OTLP metrics; honor_labels keeps job=service.name, instance=service.instance.id.
+        jobs.append(
+            ScrapeJob(
+                "otelcol-otlp-metrics",
+                (f"{exporter_host}:{settings.otelcol.prometheus_exporter_port}",),
+                honor_labels=True,
+            )
+        )
+    for name, targets in sorted(settings.service_targets.items()):
+        jobs.append(ScrapeJob(name, targets))
+    return PrometheusSettings(
+        scrape_jobs=tuple(jobs),
+        rule_files=(rules_glob,),
+        alertmanager_targets=_targets(settings, "alertmanager"),
+        alertmanager_basic_auth=am_client,
+        scrape_interval=p["scrape_interval"],
+        evaluation_interval=p["evaluation_interval"],
+        external_labels=p["external_labels"],
+        max_exemplars=p["max_exemplars"],
+    )
+
+
+def prometheus_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
+    from obsbox.deploy.auth import password_hash
+
+    layout = layout_for(settings, "prometheus")
+    rules_dir = f"{layout.config_dir}/rules"
+    auth = settings.prometheus_auth
+    am_auth = settings.alertmanager_auth
+    secrets: list[ConfigFile] = []
+    if auth is not None:
+        secrets.append(_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user))
+    if am_auth is not None:
+        secrets.append(_secret(f"{layout.secrets_dir}/alertmanager_password", am_auth.password, layout.user))
+    web = _web_config(
+        f"{layout.config_dir}/web-config.yml",
+        auth,
+        password_hash(auth, current_hash) if auth else "",
+        layout.user,
+    )
+    rules = tuple(
+        ConfigFile(f"{rules_dir}/{path.name}", path.read_text(), "root", layout.user)
+        for path in rules_files(settings.rules_dir)
+    )
+    config = ConfigFile(
+        f"{layout.config_dir}/prometheus.yml",
+        render_prometheus_config(prometheus_settings(settings, f"{rules_dir}/*.rules.yaml")),
+        "root",
+        layout.user,
+    )
+    groups = [FileGroup(tuple(secrets))] if secrets else []
+    groups += [
+        FileGroup((web,), CHECK_PROMTOOL_WEB),
+        FileGroup(rules, CHECK_PROMTOOL_RULES if rules else "", prune_dir=rules_dir, prune_suffixes=RULES_SUFFIXES),
+        FileGroup((config,), CHECK_PROMTOOL_CONFIG),
+    ]
+    p = settings.prometheus
+    exec_start = (
+        layout.binary,
+        f"--config.file={config.path}",
+        f"--web.config.file={web.path}",
+        f"--web.listen-address={_listen(settings, 'prometheus')}:{settings.ports['prometheus']}",
+        f"--web.external-url={settings.url('prometheus')}/",
+        f"--storage.tsdb.path={layout.data_dir}/data",
+        f"--storage.tsdb.retention.time={p['retention_time']}",
+        f"--storage.tsdb.retention.size={p['retention_size']}",
+        "--enable-feature=exemplar-storage",
+    )
+    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
+    return ComponentPlan(
+        "prometheus",
+        layout,
+        tuple(groups),
+        unit,
+        f"{settings.url('prometheus')}{layout.ready_path}",
+        extra_dirs=(f"{layout.data_dir}/data",),
+        auth_user=auth.username if auth else "",
+        auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
+    )
+
+
+def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
+    from obsbox.deploy.auth import password_hash
+
+    layout = layout_for(settings, "alertmanager")
+    auth = settings.alertmanager_auth
+    groups: list[FileGroup] = []
+    if auth is not None:
+        groups.append(FileGroup((_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user),)))
+    web = _web_config(
+        f"{layout.config_dir}/web-config.yml", auth, password_hash(auth, current_hash) if auth else "", layout.user
+    )
+    # promtool checks the web config only where Prometheus is installed too.
+    groups.append(FileGroup((web,), CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else ""))
+    config = ConfigFile(
+        f"{layout.config_dir}/alertmanager.yml",
+        render_alertmanager_config(settings.alertmanager),
+        "root",
+        layout.user,
+    )
+    groups.append(FileGroup((config,), CHECK_AMTOOL))
+    exec_start = (
+        layout.binary,
+        f"--config.file={config.path}",
+        f"--web.config.file={web.path}",
+        f"--web.listen-address={_listen(settings, 'alertmanager')}:{settings.ports['alertmanager']}",
+        f"--web.external-url={settings.url('alertmanager')}/",
+        f"--storage.path={layout.data_dir}",
+        f"--data.retention={settings.alertmanager_retention}",
+        # A single instance: no gossip port listening on every interface.
+        "--cluster.listen-address=",
+    )
+    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
+    return ComponentPlan(
+        "alertmanager",
+        layout,
+        tuple(groups),
+        unit,
+        f"{settings.url('alertmanager')}{layout.ready_path}",
+        auth_user=auth.username if auth else "",
+        auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
+    )
+
+
+def loki_plan(settings: StackSettings) -> ComponentPlan:
+    layout = layout_for(settings, "loki")
+    config = ConfigFile(f"{layout.config_dir}/config.yaml", render_loki_config(settings.loki), "root", layout.user)
+    exec_start = (layout.binary, f"-config.file={config.path}")
+    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,))
+    return ComponentPlan(
+        "loki", layout, (FileGroup((config,), CHECK_LOKI),), unit, f"{settings.url('loki')}{layout.ready_path}"
+    )
+
+
+def tempo_plan(settings: StackSettings) -> ComponentPlan:
+    layout = layout_for(settings, "tempo")
+    config = ConfigFile(f"{layout.config_dir}/config.yaml", render_tempo_config(settings.tempo), "root", layout.user)
+    exec_start = (layout.binary, f"-config.file={config.path}")
+    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,))
+    return ComponentPlan(
+        "tempo", layout, (FileGroup((config,), CHECK_TEMPO),), unit, f"{settings.url('tempo')}{layout.ready_path}"
+    )
+
+
+def otelcol_plan(settings: StackSettings) -> ComponentPlan:
+    layout = layout_for(settings, "otelcol")
+    config = ConfigFile(
+        f"{layout.config_dir}/config.yaml", render_otelcol_config(settings.otelcol), "root", layout.user
+    )
+    exec_start = (layout.binary, f"--config={config.path}")
+    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
+    ready = f"http://{_listen(settings, 'otelcol')}:{settings.otelcol.health_port}/"
+    return ComponentPlan("otelcol", layout, (FileGroup((config,), CHECK_OTELCOL),), unit, ready)
+
+
+def dashboard_files(dashboards_dir: Path) -> list[Path]:
+    """The built dashboards (*.json) to provision, sorted; empty when none were built."""
+    if not dashboards_dir.is_dir():
+        return []
+    return sorted(p for p in dashboards_dir.glob("*.json") if p.is_file())
+
+
+def grafana_plan(settings: StackSettings) -> ComponentPlan:
+    layout = layout_for(settings, "grafana")
+    provisioning = f"{layout.config_dir}/provisioning"
+    pa, aa = settings.prometheus_auth, settings.alertmanager_auth
+    secrets = []
+    if pa is not None:
+        secrets.append(_secret(f"{layout.secrets_dir}/prometheus_password", pa.password, layout.user))
+    if aa is not None:
+        secrets.append(_secret(f"{layout.secrets_dir}/alertmanager_password", aa.password, layout.user))
+    datasources = DatasourcesSettings(
+        prometheus_url=settings.url("prometheus"),
+        loki_url=settings.url("loki"),
+        tempo_url=settings.url("tempo"),
+        alertmanager_url=settings.url("alertmanager"),
+        prometheus_auth=DatasourceAuth(pa.username, f"{layout.secrets_dir}/prometheus_password") if pa else None,
+        alertmanager_auth=DatasourceAuth(aa.username, f"{layout.secrets_dir}/alertmanager_password") if aa else None,
+    )
+    configs = (
+        ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(settings.grafana), "root", layout.user),
+        ConfigFile(
+            f"{provisioning}/datasources/obsbox.yaml", render_grafana_datasources(datasources), "root", layout.user
+        ),
+        ConfigFile(
+            f"{provisioning}/dashboards/obsbox.yaml",
+            render_grafana_dashboard_provider(DashboardProviderSettings(dashboards_dir=GRAFANA_DASHBOARDS_DIR)),
+            "root",
+            layout.user,
+        ),
+    )
+    dashboards = tuple(
+        ConfigFile(f"{GRAFANA_DASHBOARDS_DIR}/{path.name}", path.read_text(), "root", layout.user)
+        for path in dashboard_files(settings.dashboards_dir)
+    )
+    groups = [FileGroup(tuple(secrets))] if secrets else []
+    # Grafana has no offline validator: provisioning is checked when it starts (readiness below).
+    groups += [FileGroup(configs), FileGroup(dashboards, prune_dir=GRAFANA_DASHBOARDS_DIR, prune_suffixes=(".json",))]
+    root = install_root(settings, "grafana")
+    exec_start = (layout.binary, "server", f"--homepath={root}", f"--config={layout.config_dir}/grafana.ini")
+    unit = _unit(
+        settings,
+        layout,
+        exec_start,
+        read_write_paths=(layout.data_dir,),
+        working_directory=root,
+        credentials=(("admin_password", GRAFANA_ADMIN_PASSWORD_FILE),),
+    )
+    return ComponentPlan(
+        "grafana",
+        layout,
+        tuple(groups),
+        unit,
+        f"{settings.url('grafana')}{layout.ready_path}",
+        extra_dirs=(
+            f"{layout.data_dir}/log",
+            f"{layout.data_dir}/plugins",
+        ),
+        generated_secrets=(GRAFANA_ADMIN_PASSWORD_FILE,),
+    )
+
+
+def plan_for(settings: StackSettings, component: str, current_hash: str = "") -> ComponentPlan:
+    if component == "prometheus":
+        return prometheus_plan(settings, current_hash)
+    if component == "alertmanager":
+        return alertmanager_plan(settings, current_hash)
+    return {
+        "node_exporter": node_exporter_plan,
+        "loki": loki_plan,
+        "tempo": tempo_plan,
+        "otelcol": otelcol_plan,
+        "grafana": grafana_plan,
+    }[component](settings)

@@ -1,0 +1,527 @@
+"""Inventory data -> typed settings for every component.
+
+Every key is ``<component>_<setting>`` (``obsbox_`` for the stack-wide ones) and has a default in
+exactly one DEFAULTS mapping below. ``settings_from_host_data`` checks types and ranges and turns a
+typo in a known prefix into an error naming the key, instead of a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from obsbox.render.alertmanager import AlertmanagerSettings
+from obsbox.render.grafana import GrafanaSettings
+from obsbox.render.loki import LokiSettings
+from obsbox.render.otelcol import OtelcolSettings
+from obsbox.render.tempo import TempoSettings
+
+COMPONENTS = ("node_exporter", "prometheus", "alertmanager", "loki", "tempo", "otelcol", "grafana")
+INSTALL_METHODS = ("archive", "package")
+# Debian ships these three; the others exist only as upstream release archives.
+PACKAGED = {"prometheus", "alertmanager", "node_exporter"}
+
+# Default: the repository's own rules and built dashboards, found from a checkout or the cwd.
+_REPO_ROOT = Path(__file__).resolve().parents[3]
+
+COMMON_DEFAULTS: dict[str, Any] = {
+    # Every service listens here unless its <component>_listen_address says otherwise. Loopback
+    # for a single host; the host's internal address in a multi-host inventory.
+    "obsbox_bind_address": "127.0.0.1",
+    "obsbox_arch": "amd64",
+    # Air-gapped mirror: files are fetched from {base}/{component}/{version}/{file}.
+    "obsbox_artifact_base_url": "",
+    "obsbox_install_dir": "/opt/obsbox",
+    "obsbox_cache_dir": "/var/cache/obsbox",
+    "obsbox_bin_dir": "/usr/local/bin",
+    # Seconds a service gets to answer its readiness endpoint after a (re)start.
+    "obsbox_ready_timeout": 120,
+    # Empty: no IP filter in the units. Otherwise systemd IPAddressAllow= entries (CIDRs).
+    "obsbox_ip_address_allow": [],
+    "obsbox_rules_dir": "",
+    "obsbox_dashboards_dir": "",
+}
+
+
+def _install_defaults(component: str, version: str, method: str = "archive") -> dict[str, Any]:
+    return {
+        f"{component}_enabled": True,
+        f"{component}_version": version,
+        f"{component}_install_method": method,
+        # Optional extra pin on top of the release's checksum file.
+        f"{component}_archive_sha256": "",
+        # Directory URL holding the archive and its checksum file; "{version}" is substituted.
+        f"{component}_artifact_base_url": "",
+        f"{component}_listen_address": "",
+        # How other hosts reach this component; default http://<listen_address>:<port>.
+        f"{component}_url": "",
+    }
+
+
+NODE_EXPORTER_DEFAULTS: dict[str, Any] = {
+    **_install_defaults("node_exporter", "1.9.1"),
+    "node_exporter_port": 9100,
+}
+
+PROMETHEUS_DEFAULTS: dict[str, Any] = {
+    **_install_defaults("prometheus", "3.5.0"),
+    "prometheus_port": 9090,
+    "prometheus_retention_time": "15d",
+    "prometheus_retention_size": "10GB",
+    "prometheus_scrape_interval": "15s",
+    "prometheus_evaluation_interval": "15s",
+    "prometheus_max_exemplars": 100000,
+    "prometheus_external_labels": {},
+    # Instrumented services: {service name (becomes the job label): ["host:port", ...]}.
+    "prometheus_service_targets": {},
+    # Empty: the node_exporter / Alertmanager / stack components on this host.
+    "prometheus_node_exporter_targets": [],
+    "prometheus_alertmanager_targets": [],
+    "prometheus_loki_targets": [],
+    "prometheus_tempo_targets": [],
+    "prometheus_grafana_targets": [],
+    "prometheus_otelcol_targets": [],
+    # Basic auth: set the password to turn it on. The hash (bcrypt) may be pinned; otherwise a
+    # hash already on the host is reused while it still matches, so re-runs change nothing.
+    "prometheus_basic_auth_username": "obsbox",
+    "prometheus_basic_auth_password": "",
+    "prometheus_basic_auth_password_hash": "",
+}
+
+ALERTMANAGER_DEFAULTS: dict[str, Any] = {
+    **_install_defaults("alertmanager", "0.28.1"),
+    "alertmanager_port": 9093,
+    "alertmanager_retention": "120h",
+    "alertmanager_basic_auth_username": "obsbox",
+    "alertmanager_basic_auth_password": "",
+    "alertmanager_basic_auth_password_hash": "",
+    # Every field of obsbox.render.alertmanager.AlertmanagerSettings, as alertmanager_<field>.
+    **{f"alertmanager_{f.name}": None for f in fields(AlertmanagerSettings)},
+}
+
+LOKI_DEFAULTS: dict[str, Any] = {
+    **_install_defaults("loki", "3.5.3"),
+    "loki_port": 3100,
+    "loki_grpc_port": 9096,
+    "loki_retention_period": "744h",
+}
+
+TEMPO_DEFAULTS: dict[str, Any] = {
+    **_install_defaults("tempo", "2.8.2"),
+    "tempo_port": 3200,
+    "tempo_grpc_port": 9097,
+    "tempo_otlp_grpc_port": 4417,
+    "tempo_retention": "336h",
+}
+
+OTELCOL_DEFAULTS: dict[str, Any] = {
+    **_install_defaults("otelcol", "0.135.0"),
+    "otelcol_otlp_grpc_port": 4317,
+    "otelcol_otlp_http_port": 4318,
+    "otelcol_health_port": 13133,
+    "otelcol_telemetry_port": 8888,
+    "otelcol_prometheus_exporter_port": 8889,
+    "otelcol_memory_limit_percentage": 80,
+    "otelcol_memory_spike_limit_percentage": 20,
+    "otelcol_debug_endpoints": False,
+    # The release's checksum file; its name changed over the collector's history.
+    "otelcol_checksums_file": "",
+    # Where the collector sends traces and logs; default this host's Tempo and Loki.
+    "otelcol_tempo_otlp_endpoint": "",
+    "otelcol_loki_otlp_url": "",
+}
+
+GRAFANA_DEFAULTS: dict[str, Any] = {
+    **_install_defaults("grafana", "12.1.1"),
+    "grafana_port": 3000,
+    "grafana_admin_user": "admin",
+    "grafana_root_url": "",
+    # Grafana 12 tarball names carry a build id: pin url + sha256 here, or leave both empty to
+    # ask grafana.com's downloads API at deploy time.
+    "grafana_archive_url": "",
+}
+
+DEFAULTS_BY_COMPONENT: dict[str, dict[str, Any]] = {
+    "node_exporter": NODE_EXPORTER_DEFAULTS,
+    "prometheus": PROMETHEUS_DEFAULTS,
+    "alertmanager": ALERTMANAGER_DEFAULTS,
+    "loki": LOKI_DEFAULTS,
+    "tempo": TEMPO_DEFAULTS,
+    "otelcol": OTELCOL_DEFAULTS,
+    "grafana": GRAFANA_DEFAULTS,
+}
+
+ALL_DEFAULTS: dict[str, Any] = {k: v for d in (COMMON_DEFAULTS, *DEFAULTS_BY_COMPONENT.values()) for k, v in d.items()}
+
+
+class InventoryDataError(ValueError):
+    """A bad inventory data value; the message names the key."""
+
+
+@dataclass(frozen=True)
+class InstallSettings:
+    component: str
+    enabled: bool
+    version: str
+    method: str
+    archive_sha256: str
+    artifact_base_url: str
+    listen_address: str
+    url: str
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    username: str
+    password: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything the deploy needs for one host, checked."""
+
+    bind_address: str
+    arch: str
+    artifact_base_url: str
+    install_dir: str
+    cache_dir: str
+    bin_dir: str
+    ready_timeout: int
+    ip_address_allow: tuple[str, ...]
+    rules_dir: Path
+    dashboards_dir: Path
+    install: Mapping[str, InstallSettings]
+    ports: Mapping[str, int]
+    prometheus: Mapping[str, Any]
+    prometheus_auth: BasicAuth | None
+    alertmanager_auth: BasicAuth | None
+    alertmanager_retention: str
+    alertmanager: AlertmanagerSettings
+    loki: LokiSettings
+    tempo: TempoSettings
+    otelcol: OtelcolSettings
+    otelcol_checksums_file: str
+    grafana: GrafanaSettings
+    grafana_archive_url: str
+    service_targets: Mapping[str, tuple[str, ...]]
+
+    def enabled(self, component: str) -> bool:
+        return self.install[component].enabled
+
+    def url(self, component: str) -> str:
+        return self.install[component].url
+
+
+# --- value checks -----------------------------------------------------------------------------
+
+
+def _str(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InventoryDataError(f"{key}: expected a string, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InventoryDataError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _int(key: str, value: Any, low: int = 0, high: int = 2**31) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InventoryDataError(f"{key}: expected an integer, got {type(value).__name__} {value!r}")
+    if not low <= value <= high:
+        raise InventoryDataError(f"{key}: {value} is outside {low}..{high}")
+    return value
+
+
+def _port(key: str, value: Any) -> int:
+    return _int(key, value, 1, 65535)
+
+
+def _targets(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise InventoryDataError(f"{key}: expected a list of host:port strings, got {value!r}")
+    out = []
+    for item in value:
+        item = _str(key, item)
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise InventoryDataError(f"{key}: {item!r} is not host:port")
+        out.append(item)
+    return tuple(out)
+
+
+_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+_SIZE = re.compile(r"^\d+(B|KB|MB|GB|TB|PB|EB)$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_ADDRESS = re.compile(r"^[0-9A-Za-z.:\-\[\]]+$")
+
+
+def _match(key: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
+    text = _str(key, value)
+    if not pattern.match(text):
+        raise InventoryDataError(f"{key}: {text!r} is not {what}")
+    return text
+
+
+def _check_unknown_keys(data: Mapping[str, Any]) -> None:
+    prefixes = tuple(f"{c}_" for c in COMPONENTS) + ("obsbox_",)
+    for key in data:
+        if isinstance(key, str) and key.startswith(prefixes) and key not in ALL_DEFAULTS:
+            close = difflib.get_close_matches(key, list(ALL_DEFAULTS), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InventoryDataError(f"{key}: unknown inventory data key{hint}")
+
+
+def _default_dir(configured: str, *candidates: Path) -> Path:
+    if configured:
+        return Path(configured)
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    return candidates[0]
+
+
+# --- assembly ---------------------------------------------------------------------------------
+
+
+def _install(data: Mapping[str, Any], component: str, bind_address: str, port: int) -> InstallSettings:
+    def get(name: str) -> Any:
+        return data[f"{component}_{name}"]
+
+    method = _str(f"{component}_install_method", get("install_method"))
+    if method not in INSTALL_METHODS:
+        raise InventoryDataError(
+            f"{component}_install_method: {method!r} is not one of {', '.join(INSTALL_METHODS)}"
+        )
+    if method == "package" and component not in PACKAGED:
+        raise InventoryDataError(
+            f"{component}_install_method: 'package' is not available for {component} "
+            f"(Debian packages exist for {', '.join(sorted(PACKAGED))} only); use 'archive'"
+        )
+    sha = _str(f"{component}_archive_sha256", get("archive_sha256")).lower()
+    if sha and not _SHA256.match(sha):
+        raise InventoryDataError(f"{component}_archive_sha256: {sha!r} is not 64 hex digits")
+    listen = _str(f"{component}_listen_address", get("listen_address")) or bind_address
+    if not _ADDRESS.match(listen):
+        raise InventoryDataError(f"{component}_listen_address: {listen!r} is not an IP address or host name")
+    url = _str(f"{component}_url", get("url")) or f"http://{listen}:{port}"
+    if not url.startswith(("http://", "https://")):
+        raise InventoryDataError(f"{component}_url: {url!r} is not an http(s) URL")
+    return InstallSettings(
+        component=component,
+        enabled=_bool(f"{component}_enabled", get("enabled")),
+        version=_match(f"{component}_version", get("version"), _VERSION, "a version like 1.2.3"),
+        method=method,
+        archive_sha256=sha,
+        artifact_base_url=_str(f"{component}_artifact_base_url", get("artifact_base_url")).rstrip("/"),
+        listen_address=listen,
+        url=url.rstrip("/"),
+    )
+
+
+def _basic_auth(data: Mapping[str, Any], component: str) -> BasicAuth | None:
+    username = _str(f"{component}_basic_auth_username", data[f"{component}_basic_auth_username"])
+    password = _str(f"{component}_basic_auth_password", data[f"{component}_basic_auth_password"])
+    hashed = _str(f"{component}_basic_auth_password_hash", data[f"{component}_basic_auth_password_hash"])
+    if not password:
+        if hashed:
+            raise InventoryDataError(
+                f"{component}_basic_auth_password_hash: set without {component}_basic_auth_password "
+                "(the stack's own clients need the password itself)"
+            )
+        return None
+    if not re.match(r"^[A-Za-z0-9_.@-]+$", username):
+        raise InventoryDataError(f"{component}_basic_auth_username: {username!r} has characters other than A-Za-z0-9_.@-")
+    if hashed:
+        import bcrypt
+
+        if not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+            raise InventoryDataError(f"{component}_basic_auth_password_hash: not a bcrypt hash")
+        if not bcrypt.checkpw(password.encode(), hashed.encode()):
+            raise InventoryDataError(
+                f"{component}_basic_auth_password_hash: does not match {component}_basic_auth_password"
+            )
+    return BasicAuth(username=username, password=password, password_hash=hashed)
+
+
+def _alertmanager_settings(data: Mapping[str, Any]) -> AlertmanagerSettings:
+    kwargs: dict[str, Any] = {}
+    for f in fields(AlertmanagerSettings):
+        key = f"alertmanager_{f.name}"
+        value = data[key]
+        if value is None:
+            continue
+        kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+    try:
+        return AlertmanagerSettings(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise InventoryDataError(f"alertmanager_*: {error}") from error
+
+
+def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
+    """Check inventory data (a host's data, missing keys taking their defaults) and build settings."""
+    _check_unknown_keys(raw)
+    data = {**ALL_DEFAULTS, **{k: v for k, v in raw.items() if k in ALL_DEFAULTS}}
+
+    bind = _str("obsbox_bind_address", data["obsbox_bind_address"])
+    if not _ADDRESS.match(bind):
+        raise InventoryDataError(f"obsbox_bind_address: {bind!r} is not an IP address or host name")
+    arch = _str("obsbox_arch", data["obsbox_arch"])
+    if arch not in ("amd64", "arm64", "armv7", "ppc64le", "s390x"):
+        raise InventoryDataError(f"obsbox_arch: {arch!r} is not amd64/arm64/armv7/ppc64le/s390x")
+
+    ports = {
+        "node_exporter": _port("node_exporter_port", data["node_exporter_port"]),
+        "prometheus": _port("prometheus_port", data["prometheus_port"]),
+        "alertmanager": _port("alertmanager_port", data["alertmanager_port"]),
+        "loki": _port("loki_port", data["loki_port"]),
+        "tempo": _port("tempo_port", data["tempo_port"]),
+        "otelcol": _port("otelcol_health_port", data["otelcol_health_port"]),
+        "grafana": _port("grafana_port", data["grafana_port"]),
+    }
+    install = {c: _install(data, c, bind, ports[c]) for c in COMPONENTS}
+
+    allow = data["obsbox_ip_address_allow"]
+    if isinstance(allow, str) or not isinstance(allow, list | tuple):
+        raise InventoryDataError(f"obsbox_ip_address_allow: expected a list of CIDRs, got {allow!r}")
+
+    services_raw = data["prometheus_service_targets"]
+    if not isinstance(services_raw, Mapping):
+        raise InventoryDataError(
+            f"prometheus_service_targets: expected a mapping of service name to host:port list, got {services_raw!r}"
+        )
+    services = {}
+    for name, targets in services_raw.items():
+        if not isinstance(name, str) or not re.match(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$", name):
+            raise InventoryDataError(f"prometheus_service_targets: {name!r} is not a valid job name")
+        services[name] = _targets(f"prometheus_service_targets.{name}", targets)
+
+    external = data["prometheus_external_labels"]
+    if not isinstance(external, Mapping) or not all(isinstance(v, str) for v in external.values()):
+        raise InventoryDataError(f"prometheus_external_labels: expected a mapping of strings, got {external!r}")
+
+    prometheus = {
+        "retention_time": _match(
+            "prometheus_retention_time", data["prometheus_retention_time"], _DURATION, "a duration like 15d"
+        ),
+        "retention_size": _match(
+            "prometheus_retention_size", data["prometheus_retention_size"], _SIZE, "a size like 10GB"
+        ),
+        "scrape_interval": _match(
+            "prometheus_scrape_interval", data["prometheus_scrape_interval"], _DURATION, "a duration like 15s"
+        ),
+        "evaluation_interval": _match(
+            "prometheus_evaluation_interval",
+            data["prometheus_evaluation_interval"],
+            _DURATION,
+            "a duration like 15s",
+        ),
+        "max_exemplars": _int("prometheus_max_exemplars", data["prometheus_max_exemplars"]),
+        "external_labels": tuple(sorted(external.items())),
+        "targets": {
+            c: _targets(f"prometheus_{c}_targets", data[f"prometheus_{c}_targets"])
+            for c in ("node_exporter", "alertmanager", "loki", "tempo", "grafana", "otelcol")
+        },
+    }
+
+    def build(key_prefix: str, cls: type, **kwargs: Any) -> Any:
+        try:
+            return cls(**kwargs)
+        except ValueError as error:
+            raise InventoryDataError(f"{key_prefix}_*: {error}") from error
+
+    loki = build(
+        "loki",
+        LokiSettings,
+        listen_address=install["loki"].listen_address,
+        http_port=ports["loki"],
+        grpc_port=_port("loki_grpc_port", data["loki_grpc_port"]),
+        retention_period=_str("loki_retention_period", data["loki_retention_period"]),
+    )
+    tempo = build(
+        "tempo",
+        TempoSettings,
+        listen_address=install["tempo"].listen_address,
+        http_port=ports["tempo"],
+        grpc_port=_port("tempo_grpc_port", data["tempo_grpc_port"]),
+        otlp_grpc_port=_port("tempo_otlp_grpc_port", data["tempo_otlp_grpc_port"]),
+        retention=_str("tempo_retention", data["tempo_retention"]),
+    )
+    tempo_host = install["tempo"].url.split("://", 1)[1].rsplit(":", 1)[0]
+    otelcol = build(
+        "otelcol",
+        OtelcolSettings,
+        listen_address=install["otelcol"].listen_address,
+        otlp_grpc_port=_port("otelcol_otlp_grpc_port", data["otelcol_otlp_grpc_port"]),
+        otlp_http_port=_port("otelcol_otlp_http_port", data["otelcol_otlp_http_port"]),
+        health_port=ports["otelcol"],
+        telemetry_port=_port("otelcol_telemetry_port", data["otelcol_telemetry_port"]),
+        prometheus_exporter_port=_port(
+            "otelcol_prometheus_exporter_port", data["otelcol_prometheus_exporter_port"]
+        ),
+        tempo_otlp_endpoint=_str("otelcol_tempo_otlp_endpoint", data["otelcol_tempo_otlp_endpoint"])
+        or f"{tempo_host}:{tempo.otlp_grpc_port}",
+        loki_otlp_url=_str("otelcol_loki_otlp_url", data["otelcol_loki_otlp_url"])
+        or f"{install['loki'].url}/otlp",
+        memory_limit_percentage=_int(
+            "otelcol_memory_limit_percentage", data["otelcol_memory_limit_percentage"], 1, 100
+        ),
+        memory_spike_limit_percentage=_int(
+            "otelcol_memory_spike_limit_percentage", data["otelcol_memory_spike_limit_percentage"], 1, 100
+        ),
+        debug_endpoints=_bool("otelcol_debug_endpoints", data["otelcol_debug_endpoints"]),
+    )
+    grafana = build(
+        "grafana",
+        GrafanaSettings,
+        listen_address=install["grafana"].listen_address,
+        http_port=ports["grafana"],
+        admin_user=_str("grafana_admin_user", data["grafana_admin_user"]),
+        root_url=_str("grafana_root_url", data["grafana_root_url"]),
+    )
+    grafana_url = _str("grafana_archive_url", data["grafana_archive_url"])
+    if grafana_url and not install["grafana"].archive_sha256:
+        raise InventoryDataError("grafana_archive_url: set without grafana_archive_sha256 (needed to verify it)")
+
+    return StackSettings(
+        bind_address=bind,
+        arch=arch,
+        artifact_base_url=_str("obsbox_artifact_base_url", data["obsbox_artifact_base_url"]).rstrip("/"),
+        install_dir=_str("obsbox_install_dir", data["obsbox_install_dir"]).rstrip("/"),
+        cache_dir=_str("obsbox_cache_dir", data["obsbox_cache_dir"]).rstrip("/"),
+        bin_dir=_str("obsbox_bin_dir", data["obsbox_bin_dir"]).rstrip("/"),
+        ready_timeout=_int("obsbox_ready_timeout", data["obsbox_ready_timeout"], 1, 3600),
+        ip_address_allow=tuple(_str("obsbox_ip_address_allow", a) for a in allow),
+        rules_dir=_default_dir(
+            _str("obsbox_rules_dir", data["obsbox_rules_dir"]), _REPO_ROOT / "alert_rules", Path("alert_rules")
+        ),
+        dashboards_dir=_default_dir(
+            _str("obsbox_dashboards_dir", data["obsbox_dashboards_dir"]),
+            _REPO_ROOT / "dashboards" / "build",
+            Path("dashboards/build"),
+        ),
+        install=install,
+        ports=ports,
+        prometheus=prometheus,
+        prometheus_auth=_basic_auth(data, "prometheus"),
+        alertmanager_auth=_basic_auth(data, "alertmanager"),
+        alertmanager_retention=_match(
+            "alertmanager_retention", data["alertmanager_retention"], _DURATION, "a duration like 120h"
+        ),
+        alertmanager=_alertmanager_settings(data),
+        loki=loki,
+        tempo=tempo,
+        otelcol=otelcol,
+        otelcol_checksums_file=_str("otelcol_checksums_file", data["otelcol_checksums_file"]),
+        grafana=grafana,
+        grafana_archive_url=grafana_url,
+        service_targets=services,
+    )

@@ -1,0 +1,36 @@
+"""deploy_stack(): every component enabled for the current host, in dependency order."""
+
+from __future__ import annotations
+
+from pyinfra.api import deploy
+
+from obsbox.deploy.components.alertmanager import deploy_alertmanager
+from obsbox.deploy.components.grafana import deploy_grafana
+from obsbox.deploy.components.loki import deploy_loki
+from obsbox.deploy.components.node_exporter import deploy_node_exporter
+from obsbox.deploy.components.otelcol import deploy_otelcol
+from obsbox.deploy.components.prometheus import deploy_prometheus
+from obsbox.deploy.components.tempo import deploy_tempo
+from obsbox.deploy.context import current_settings
+from obsbox.deploy.settings import StackSettings
+
+# Backends before what sends to them: Prometheus's promtool validates Alertmanager's web config,
+# the collector exports to Loki and Tempo, Grafana reads all of them.
+ORDER = (
+    ("node_exporter", deploy_node_exporter),
+    ("prometheus", deploy_prometheus),
+    ("alertmanager", deploy_alertmanager),
+    ("loki", deploy_loki),
+    ("tempo", deploy_tempo),
+    ("otelcol", deploy_otelcol),
+    ("grafana", deploy_grafana),
+)
+
+
+@deploy("obsbox stack")
+def deploy_stack(settings: StackSettings | None = None) -> None:
+    """Deploy every component whose <component>_enabled is true for this host."""
+    settings = settings or current_settings()
+    for component, deploy_component in ORDER:
+        if settings.enabled(component):
+            deploy_component(settings=settings)

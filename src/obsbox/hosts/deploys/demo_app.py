@@ -1,0 +1,111 @@
+"""pyinfra deploy: the demo service and its payments dependency on a throwaway host.
+
+Everything comes from the local mirror (`obsbox_demo_mirror_url`): the host has no route out.
+Run by obsbox.hosts.demo_app.deploy_demo_app(); a second run changes nothing.
+"""
+
+from io import StringIO
+from urllib.parse import urlsplit
+
+from pyinfra import host
+from pyinfra.operations import files, pip, server, systemd
+from pyinfra.operations.util import any_changed
+
+HOME = "/opt/obsbox-demo"
+VENV = f"{HOME}/venv"
+MIRROR = host.data.get("obsbox_demo_mirror_url")
+EXAMPLES_SHA256 = host.data.get("obsbox_demo_examples_sha256")
+PORT = int(host.data.get("obsbox_demo_port", 8000))
+METRICS_PORT = int(host.data.get("obsbox_demo_metrics_port", 9464))
+PAYMENTS_PORT = int(host.data.get("obsbox_demo_payments_port", 8081))
+if not MIRROR or not EXAMPLES_SHA256:
+    raise ValueError("obsbox_demo_mirror_url and obsbox_demo_examples_sha256 are required")
+
+_HARDENING = """DynamicUser=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+NoNewPrivileges=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+"""
+
+
+def _unit(description: str, exec_start: str, env: dict[str, str], state: bool = False) -> str:
+    lines = [f"Environment={k}={v}" for k, v in sorted(env.items())]
+    extra = "StateDirectory=obsbox-demo\n" if state else ""
+    return (
+        f"[Unit]\nDescription={description}\nAfter=network.target\n\n"
+        f"[Service]\nWorkingDirectory={HOME}/src\nExecStart={exec_start}\n"
+        + "\n".join(lines)
+        + f"\nRestart=on-failure\n{extra}{_HARDENING}\n[Install]\nWantedBy=multi-user.target\n"
+    )
+
+
+files.directory(name=f"Create {HOME}/src", path=f"{HOME}/src", present=True, mode="755")
+pip.venv(name=f"Create the virtualenv {VENV}", path=VENV, python="python3")
+installed = pip.packages(
+    name="Install the demo's packages from the local mirror's wheelhouse",
+    packages=["obsbox-instrumentation[flask,requests,redis]", "flask", "requests", "redis"],
+    pip=f"{VENV}/bin/pip",
+    # Plain HTTP is the point: the mirror is this machine's end of the host's own veth pair.
+    extra_install_args=f"--no-index --find-links {MIRROR}/demo/wheels/ --trusted-host {urlsplit(MIRROR).hostname}",
+)
+sources = files.download(
+    name=f"Download {HOME}/examples.tar.gz",
+    src=f"{MIRROR}/demo/examples.tar.gz",
+    dest=f"{HOME}/examples.tar.gz",
+    sha256sum=EXAMPLES_SHA256,
+)
+server.shell(
+    name=f"Unpack the demo sources into {HOME}/src",
+    commands=[f"rm -rf {HOME}/src/examples && tar -C {HOME}/src -xzf {HOME}/examples.tar.gz"],
+    _if=sources.did_change,
+)
+
+payments_unit = files.put(
+    name="Upload /etc/systemd/system/obsbox-demo-payments.service",
+    src=StringIO(
+        _unit(
+            "obsbox demo: payments dependency",
+            f"{VENV}/bin/python -m examples.payments_service --port {PAYMENTS_PORT}",
+            {},
+        )
+    ),
+    dest="/etc/systemd/system/obsbox-demo-payments.service",
+)
+app_unit = files.put(
+    name="Upload /etc/systemd/system/obsbox-demo.service",
+    src=StringIO(
+        _unit(
+            "obsbox demo: multi-tenant invoicing service",
+            f"{VENV}/bin/python -m examples.demo_service --port {PORT}",
+            {
+                "OTEL_SERVICE_NAME": "invoicing-demo",
+                "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
+                # No collector runs here (no otelcol binary is obtainable): metrics are scraped.
+                "OTEL_TRACES_EXPORTER": "none",
+                "OTEL_LOGS_EXPORTER": "none",
+                "OTEL_METRICS_EXPORTER": "none",
+                "OBSBOX_PROMETHEUS_PORT": str(METRICS_PORT),
+                "OBSBOX_DEMO_PAYMENTS_URL": f"http://127.0.0.1:{PAYMENTS_PORT}",
+                "OBSBOX_DEMO_FAULTS_FILE": "/var/lib/obsbox-demo/faults.json",
+                "PROMETHEUS_MULTIPROC_DIR": "/var/lib/obsbox-demo/prometheus",
+            },
+            state=True,
+        )
+    ),
+    dest="/etc/systemd/system/obsbox-demo.service",
+)
+systemd.daemon_reload(
+    name="Reload systemd for the demo units", _if=any_changed(payments_unit, app_unit)
+)
+for unit in ("obsbox-demo-payments.service", "obsbox-demo.service"):
+    systemd.service(name=f"Start {unit}", service=unit, running=True, enabled=True)
+    # Restart only when something it runs changed, so a re-run changes nothing.
+    systemd.service(
+        name=f"Restart {unit} for new code or settings",
+        service=unit,
+        restarted=True,
+        _if=any_changed(sources, installed, payments_unit, app_unit),
+    )

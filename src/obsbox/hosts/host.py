@@ -1,0 +1,278 @@
+"""Boot, reach and stop a throwaway systemd host (DESIGN.md section 7).
+
+A host is the cached rootfs unpacked into its own directory, booted with systemd as PID 1 in
+new pid/mount/uts/ipc/net namespaces, and joined to this machine by a veth pair carrying a /30
+from 10.213.0.0/16. It has no default route: it can reach this machine's end of the pair and
+nothing else. Everything is keyed by a small slot number so several hosts can run at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from obsbox.hosts import image
+from obsbox.hosts.fs import remove_tree
+
+STATE_ROOT = Path(os.environ.get("OBSBOX_HOST_STATE", "/var/tmp/obsbox-hosts"))
+MAX_SLOTS = 64
+BOOT_TIMEOUT_S = 90.0
+SSH_OPTIONS = (
+    "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "LogLevel=ERROR",
+    "-o", "BatchMode=yes",
+    "-o", "ConnectTimeout=5",
+)  # fmt: skip
+
+# Runs inside the new namespaces. The mounts made here are private to the namespace, so they
+# vanish with it when PID 1 is killed; `exec` keeps the pid, so the pid we see is systemd's.
+# pivot_root rather than chroot: the kernel refuses user namespaces to a chrooted process, which
+# would make PrivateUsers= (and anything else that needs one) fail on these hosts but not on a
+# real server.
+_BOOT_SCRIPT = """
+set -e
+mount --make-rprivate /
+mount --bind "$ROOT" "$ROOT"
+mount -t proc proc "$ROOT/proc"
+mount --rbind /sys "$ROOT/sys"
+mount --rbind /dev "$ROOT/dev"
+mount -t tmpfs -o mode=755 tmpfs "$ROOT/run"
+mount -t tmpfs -o mode=1777 tmpfs "$ROOT/tmp"
+hostname "$NAME"
+cd "$ROOT"
+mkdir -p .obsbox-oldroot
+pivot_root . .obsbox-oldroot
+exec /usr/bin/env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh -c \
+  'umount -l /.obsbox-oldroot && rmdir /.obsbox-oldroot && exec /lib/systemd/systemd --system'
+"""
+
+
+class HostError(RuntimeError):
+    """The host could not be booted, reached or stopped."""
+
+
+@dataclass
+class Host:
+    """A running throwaway host; `run` executes a shell command on it over SSH as root."""
+
+    name: str
+    slot: int
+    address: str
+    gateway: str
+    ssh_key: Path
+    pid: int
+    started: int  # PID 1's start time in clock ticks: pids are reused, this pair is not
+    state_dir: Path
+
+    @property
+    def veth(self) -> str:
+        return veth_name(self.slot)
+
+    @property
+    def rootfs(self) -> Path:
+        return self.state_dir / "root"
+
+    def ssh_argv(self, command: str) -> list[str]:
+        return ["ssh", *SSH_OPTIONS, "-i", str(self.ssh_key), f"root@{self.address}", command]
+
+    def run(self, command: str, check: bool = True, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            self.ssh_argv(command), capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if check and proc.returncode != 0:
+            raise HostError(
+                f"{self.name}: `{command}` exited {proc.returncode}: {proc.stderr.strip() or proc.stdout.strip()}"
+            )
+        return proc
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["ssh_key"] = str(self.ssh_key)
+        data["state_dir"] = str(self.state_dir)
+        return json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Host:
+        data = json.loads(text)
+        data["ssh_key"] = Path(data["ssh_key"])
+        data["state_dir"] = Path(data["state_dir"])
+        return cls(**data)
+
+
+def veth_name(slot: int) -> str:
+    return f"obx{slot}h"
+
+
+def _guest_veth(slot: int) -> str:
+    return f"obx{slot}g"
+
+
+def _addresses(slot: int) -> tuple[str, str]:
+    """This machine's end and the host's end of the slot's /30."""
+    return f"10.213.{slot}.1", f"10.213.{slot}.2"
+
+
+def _claim_slot() -> int:
+    """Create the veth pair of the first free slot; `ip link add` failing means it is taken."""
+    for slot in range(MAX_SLOTS):
+        proc = subprocess.run(
+            ["ip", "link", "add", veth_name(slot), "type", "veth", "peer", "name", _guest_veth(slot)],
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode == 0:
+            return slot
+    raise HostError(f"all {MAX_SLOTS} host slots are taken (ip link show | grep obx)")
+
+
+def _child_pid(parent: int, deadline: float) -> int:
+    children = Path(f"/proc/{parent}/task/{parent}/children")
+    while time.monotonic() < deadline:
+        with suppress(FileNotFoundError):
+            text = children.read_text().split()
+            if text:
+                return int(text[0])
+        time.sleep(0.05)
+    raise HostError(f"unshare (pid {parent}) started no child")
+
+
+def _prepare_rootfs(rootfs: Path, name: str, key: Path) -> None:
+    (rootfs / "etc/hostname").write_text(f"{name}\n")
+    with (rootfs / "etc/hosts").open("a") as hosts:
+        hosts.write(f"127.0.1.1 {name}\n")
+    ssh_dir = rootfs / "root/.ssh"
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    authorized = ssh_dir / "authorized_keys"
+    authorized.write_text(key.with_suffix(".pub").read_text())
+    authorized.chmod(0o600)
+
+
+def _wait_until_up(host: Host, deadline: float) -> None:
+    """Poll until systemd reports running or degraded and sshd is active."""
+    last = ""
+    while time.monotonic() < deadline:
+        proc = subprocess.run(
+            host.ssh_argv("systemctl is-system-running; systemctl is-active ssh"),
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
+        )
+        lines = proc.stdout.split()
+        last = proc.stdout.strip() or proc.stderr.strip()
+        if len(lines) == 2 and lines[0] in ("running", "degraded") and lines[1] == "active":
+            return
+        time.sleep(0.3)
+    raise HostError(f"{host.name} did not come up within {BOOT_TIMEOUT_S:.0f}s (last answer: {last!r})")
+
+
+def boot_host(name: str = "obsbox-host") -> Host:
+    """Unpack the cached image, boot it and return once SSH answers; the caller must stop it."""
+    tarball = image.ensure_rootfs_tarball()
+    slot = _claim_slot()
+    gateway, address = _addresses(slot)
+    state_dir = STATE_ROOT / f"{name}-{slot}"
+    host: Host | None = None
+    try:
+        if state_dir.exists():
+            remove_tree(state_dir)
+        image.unpack(tarball, state_dir / "root")
+        key = state_dir / "id_ed25519"
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True
+        )
+        _prepare_rootfs(state_dir / "root", name, key)
+        console = (state_dir / "console.log").open("wb")
+        unshare = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount", "--uts", "--ipc", "--net", "sh", "-c", _BOOT_SCRIPT],
+            env={**os.environ, "ROOT": str(state_dir / "root"), "NAME": name},
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            # Its own session: an interrupted `make demo` must not take the demo host with it.
+            start_new_session=True,
+        )
+        console.close()
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        pid = _child_pid(unshare.pid, deadline)
+        host = Host(name, slot, address, gateway, key, pid, _start_time(pid), state_dir)
+        (state_dir / "host.json").write_text(host.to_json())
+        _wire_network(host)
+        _wait_until_up(host, deadline)
+        return host
+    except BaseException:
+        if host is not None:
+            stop_host(host)
+        else:
+            _delete_veth(slot)
+            if state_dir.exists():
+                remove_tree(state_dir)
+        raise
+
+
+def _wire_network(host: Host) -> None:
+    guest = _guest_veth(host.slot)
+    subprocess.run(["ip", "link", "set", guest, "netns", str(host.pid)], check=True)
+    subprocess.run(["ip", "addr", "add", f"{host.gateway}/30", "dev", host.veth], check=True)
+    subprocess.run(["ip", "link", "set", host.veth, "up"], check=True)
+    # This machine's `ip`, run in the host's network namespace: the image needs no iproute2.
+    inside = ["nsenter", "-t", str(host.pid), "-n", "ip"]
+    subprocess.run([*inside, "link", "set", "lo", "up"], check=True)
+    subprocess.run([*inside, "addr", "add", f"{host.address}/30", "dev", guest], check=True)
+    subprocess.run([*inside, "link", "set", guest, "up"], check=True)
+
+
+def _delete_veth(slot: int) -> None:
+    subprocess.run(["ip", "link", "del", veth_name(slot)], capture_output=True, check=False)
+
+
+def _start_time(pid: int) -> int:
+    """Field 22 of /proc/PID/stat (after the parenthesised command name, which may hold spaces)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def is_alive(host: Host) -> bool:
+    """True while the host's PID 1 is still the process we booted."""
+    try:
+        return _start_time(host.pid) == host.started
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return False
+
+
+def stop_host(host: Host, timeout: float = 30.0) -> None:
+    """Kill the host's PID 1 (its namespaces and mounts die with it), the veth and the rootfs."""
+    if is_alive(host):
+        with suppress(ProcessLookupError):
+            os.kill(host.pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while is_alive(host) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if is_alive(host):
+        raise HostError(f"{host.name}: PID 1 ({host.pid}) survived SIGKILL for {timeout:.0f}s")
+    _delete_veth(host.slot)
+    if host.state_dir.exists():
+        remove_tree(host.state_dir)
+
+
+@contextmanager
+def throwaway_host(name: str = "obsbox-host") -> Iterator[Host]:
+    """Boot a host for the duration of the block and remove every trace of it afterwards."""
+    host = boot_host(name)
+    try:
+        yield host
+    finally:
+        stop_host(host)
+
+
+def ssh_command_line(host: Host) -> str:
+    return shlex.join(host.ssh_argv("")[:-1])

@@ -1,0 +1,1 @@
+"""Importers: other formats (promtool test files, NAB CSV + labelled windows) as recordings."""

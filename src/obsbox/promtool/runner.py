@@ -1,0 +1,217 @@
+"""Running promtool unit-test files through obsbox's engine, judged the way promtool judges.
+
+Each test group gets its own TSDB and Prometheus (promtool gives each group fresh storage, and
+absolute times such as ``timestamp()`` and ``@`` must stay unshifted), evaluated from t=0 at the
+file's evaluation_interval. ``alert_rule_test`` compares the firing alerts (labels + rendered
+annotations) at the evaluation at or before ``eval_time``; ``promql_expr_test`` is an instant
+query at ``eval_time``; both compare exactly, as promtool does (reflect.DeepEqual).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from obsbox.promtool.testfile import AlertRuleTest, PromqlExprTest, TestFile, TestGroup, load_test_file
+from obsbox.replay.engine import Case, EngineError, ReplaySession, SessionOptions
+from obsbox.replay.model import AlertState, Evaluation, Series
+from obsbox.replay.prometheus import PrometheusError
+from obsbox.replay.templates import TemplateData, TemplateError, TemplateUnsupported, render
+
+
+@dataclass(frozen=True)
+class Failure:
+    line: int  # line of the failing assertion in the test file
+    kind: str  # "alert", "expr", "error" or "unsupported"
+    message: str
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    index: int
+    name: str
+    line: int
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def unsupported(self) -> bool:
+        return any(f.kind == "unsupported" for f in self.failures)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: Path
+    groups: list[GroupResult]
+    error: str | None = None  # the file could not be run at all
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(g.passed for g in self.groups)
+
+
+def group_series(group: TestGroup) -> list[Series]:
+    """A test group's input_series as Series (values at 0, interval, 2*interval, ...)."""
+    out = []
+    for s in group.input_series:
+        ts = [i * group.interval_ms for i, v in enumerate(s.values) if v is not None]
+        vs = [v for v in s.values if v is not None]
+        if ts:
+            out.append(Series(dict(s.labels), ts, vs))
+    return out
+
+
+def _format_labels(labels: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+def _format_duration(ms: int) -> str:
+    if ms == 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400_000), ("h", 3600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        if ms >= size:
+            parts.append(f"{ms // size}{unit}")
+            ms %= size
+    return "".join(parts)
+
+
+AlertKey = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+
+
+def firing_alerts(
+    evaluation: Evaluation,
+    alertname: str,
+    index: int,
+    render_annotation: Callable[[str, Mapping[str, str], float], str],
+) -> list[AlertKey]:
+    """(labels, annotations) of every firing alert of ``alertname`` at evaluation ``index``."""
+    got: list[AlertKey] = []
+    for rule in evaluation.rules:
+        if rule.name != alertname:
+            continue
+        for timeline in rule.alerts:
+            if index >= len(timeline.states) or timeline.states[index] is not AlertState.FIRING:
+                continue
+            # Annotations are expanded when the alert was last in the expression's result
+            # (keep_firing_for keeps the last ones).
+            value = next((v for v in reversed(timeline.values[: index + 1]) if v is not None), math.nan)
+            annotations = {k: render_annotation(t, timeline.expr_labels, value) for k, t in rule.annotations.items()}
+            got.append((tuple(sorted(timeline.labels.items())), tuple(sorted(annotations.items()))))
+    return sorted(got)
+
+
+def _check_alerts(
+    test: AlertRuleTest, evaluation: Evaluation, interval_ms: int, data: Callable[[Mapping[str, str], float], TemplateData]
+) -> Failure | None:
+    index = test.eval_time_ms // interval_ms
+
+    def render_annotation(template: str, labels: Mapping[str, str], value: float) -> str:
+        return render(template, data(labels, value)) if "{{" in template else template
+
+    try:
+        got = firing_alerts(evaluation, test.alertname, index, render_annotation)
+    except TemplateUnsupported as exc:
+        return Failure(test.line, "unsupported", f"alertname {test.alertname}: annotation template outside obsbox's subset: {exc}")
+    except TemplateError as exc:
+        return Failure(test.line, "error", f"alertname {test.alertname}: annotation template error: {exc}")
+    expected = sorted(
+        (
+            tuple(sorted({**a.labels, "alertname": test.alertname}.items())),
+            tuple(sorted(a.annotations.items())),
+        )
+        for a in test.exp_alerts
+    )
+    if got == expected:
+        return None
+    return Failure(
+        test.line,
+        "alert",
+        f"alertname: {test.alertname}, time: {_format_duration(test.eval_time_ms)}, exp: {_describe(expected)}, got: {_describe(got)}",
+    )
+
+
+def _describe(alerts: Sequence[AlertKey]) -> str:
+    if not alerts:
+        return "[]"
+    return "[" + "; ".join(f"Labels:{_format_labels(dict(lb))} Annotations:{_format_labels(dict(an))}" for lb, an in alerts) + "]"
+
+
+def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
+    try:
+        _, rows = session.query(0, test.expr, test.eval_time_ms)
+    except PrometheusError as exc:
+        return Failure(test.line, "expr", f'expr: "{test.expr}", time: {_format_duration(test.eval_time_ms)}, err: {exc}')
+    got = sorted((tuple(sorted(r.labels.items())), r.points[0][1]) for r in rows)
+    expected = sorted((tuple(sorted(s.labels.items())), s.value) for s in test.exp_samples)
+    # Exact comparison, as reflect.DeepEqual: NaN never equals NaN.
+    same = len(got) == len(expected) and all(g[0] == e[0] and g[1] == e[1] for g, e in zip(got, expected))
+    if same:
+        return None
+
+    def show(samples: Sequence[tuple[tuple[tuple[str, str], ...], float]]) -> str:
+        return ", ".join(f"{_format_labels(dict(lb))} {v!r}" for lb, v in samples) or "nil"
+
+    return Failure(
+        test.line,
+        "expr",
+        f'expr: "{test.expr}", time: {_format_duration(test.eval_time_ms)}, exp: {show(expected)}, got: {show(got)}',
+    )
+
+
+def run_group(test_file: TestFile, index: int, group: TestGroup) -> GroupResult:
+    """Evaluate one test group in its own Prometheus and check every assertion of it."""
+    interval = test_file.evaluation_interval_ms
+    end = (group.max_eval_time_ms() // interval) * interval
+    options = SessionOptions(
+        interval_override_ms=interval,
+        evaluation_interval_ms=interval,
+        external_labels=group.external_labels,
+        external_url=group.external_url,
+        group_eval_order=test_file.group_eval_order,
+        plots=False,
+    )
+    failures: list[Failure] = []
+    try:
+        with ReplaySession(test_file.rule_files, [Case(group_series(group), 0, end)], options=options) as session:
+            evaluation = session.run()[0]
+
+            def data(labels: Mapping[str, str], value: float) -> TemplateData:
+                return session.template_data(labels, value)
+
+            for alert_test in group.alert_rule_tests:
+                if not alert_test.alertname:
+                    failures.append(Failure(alert_test.line, "error", "an item under alert_rule_test misses required attribute alertname"))
+                    continue
+                failure = _check_alerts(alert_test, evaluation, interval, data)
+                if failure is not None:
+                    failures.append(failure)
+            for expr_test in group.promql_expr_tests:
+                failure = _check_expr(expr_test, session)
+                if failure is not None:
+                    failures.append(failure)
+    except EngineError as exc:
+        failures.append(Failure(group.line, "error", str(exc)))
+    return GroupResult(index, group.name, group.line, failures)
+
+
+def run_test_file(path: Path | str, *, on_group: Callable[[GroupResult], None] | None = None) -> FileResult:
+    """Run every test group of a promtool unit-test file; errors reading it are in ``error``."""
+    from obsbox.promtool.testfile import TestFileError
+
+    try:
+        test_file = load_test_file(path)
+    except TestFileError as exc:
+        return FileResult(Path(path), [], str(exc))
+    results = []
+    for index, group in enumerate(test_file.tests):
+        result = run_group(test_file, index, group)
+        if on_group is not None:
+            on_group(result)
+        results.append(result)
+    return FileResult(Path(path), results)

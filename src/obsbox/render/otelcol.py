@@ -1,0 +1,145 @@
+"""OpenTelemetry Collector (contrib) config: OTLP in; traces to Tempo, logs to Loki, metrics to Prometheus.
+
+Metrics path: the collector's ``prometheus`` exporter, scraped by Prometheus with
+``honor_labels: true`` (not remote write). Both paths apply the same OpenTelemetry-to-Prometheus
+name translation the signal contract is written against (``http.server.request.duration`` in
+seconds becomes ``http_server_request_duration_seconds_bucket``, counters get ``_total``,
+``service.name`` becomes ``job`` and ``service.instance.id`` becomes ``instance``). The scrape
+keeps those names and adds what remote write loses: an ``up`` series and scrape health for the
+whole OTLP metrics path, staleness markers when a service goes away (``metric_expiration``), no
+``--web.enable-remote-write-receiver`` on Prometheus, and exemplars over OpenMetrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
+
+
+@dataclass(frozen=True)
+class OtelcolSettings:
+    listen_address: str = "127.0.0.1"
+    otlp_grpc_port: int = 4317
+    otlp_http_port: int = 4318
+    health_port: int = 13133
+    # The collector's own metrics (otelcol_*), scraped by Prometheus as job "otelcol".
+    telemetry_port: int = 8888
+    # Service metrics that arrived over OTLP, scraped by Prometheus with honor_labels.
+    prometheus_exporter_port: int = 8889
+    tempo_otlp_endpoint: str = "127.0.0.1:4417"
+    loki_otlp_url: str = "http://127.0.0.1:3100/otlp"
+    memory_limit_percentage: int = 80
+    memory_spike_limit_percentage: int = 20
+    batch_timeout: str = "5s"
+    batch_size: int = 8192
+    metric_expiration: str = "5m"
+    # pprof and zpages stay off unless asked for, and then only on loopback.
+    debug_endpoints: bool = False
+    pprof_port: int = 1777
+    zpages_port: int = 55679
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.memory_spike_limit_percentage < self.memory_limit_percentage <= 100:
+            raise ValueError(
+                "memory_limiter needs 0 < spike_limit_percentage < limit_percentage <= 100, got "
+                f"{self.memory_spike_limit_percentage} and {self.memory_limit_percentage}"
+            )
+        ports = [
+            self.otlp_grpc_port,
+            self.otlp_http_port,
+            self.health_port,
+            self.telemetry_port,
+            self.prometheus_exporter_port,
+        ]
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"collector ports collide: {ports}")
+        if self.log_level not in ("debug", "info", "warn", "error"):
+            raise ValueError(f"collector log_level {self.log_level!r} is not debug/info/warn/error")
+
+
+def _endpoint(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def render_otelcol_config(settings: OtelcolSettings) -> str:
+    """Render the collector's config.yaml."""
+    s = settings
+    extensions: dict[str, Any] = {"health_check": {"endpoint": _endpoint(s.listen_address, s.health_port)}}
+    if s.debug_endpoints:
+        extensions["pprof"] = {"endpoint": _endpoint("127.0.0.1", s.pprof_port)}
+        extensions["zpages"] = {"endpoint": _endpoint("127.0.0.1", s.zpages_port)}
+    pipeline_processors = ["memory_limiter", "batch"]
+    config: dict[str, Any] = {
+        "extensions": extensions,
+        "receivers": {
+            "otlp": {
+                "protocols": {
+                    "grpc": {"endpoint": _endpoint(s.listen_address, s.otlp_grpc_port)},
+                    "http": {"endpoint": _endpoint(s.listen_address, s.otlp_http_port)},
+                }
+            }
+        },
+        "processors": {
+            # First in every pipeline: refuses data before the process runs out of memory.
+            "memory_limiter": {
+                "check_interval": "1s",
+                "limit_percentage": s.memory_limit_percentage,
+                "spike_limit_percentage": s.memory_spike_limit_percentage,
+            },
+            "batch": {"timeout": s.batch_timeout, "send_batch_size": s.batch_size},
+        },
+        "exporters": {
+            "otlp/tempo": {"endpoint": s.tempo_otlp_endpoint, "tls": {"insecure": True}},
+            # Loki 3 ingests OTLP natively; tenant.id stays a log attribute, which Loki keeps as
+            # structured metadata (see the Loki renderer), never as a stream label.
+            "otlphttp/loki": {"endpoint": s.loki_otlp_url},
+            "prometheus": {
+                "endpoint": _endpoint(s.listen_address, s.prometheus_exporter_port),
+                # Exemplars (trace ids on histogram buckets) are only exposed in OpenMetrics.
+                "enable_open_metrics": True,
+                "metric_expiration": s.metric_expiration,
+                # Resource attributes stay in target_info; copying them onto every series would
+                # multiply cardinality.
+                "resource_to_telemetry_conversion": {"enabled": False},
+            },
+        },
+        "service": {
+            "extensions": list(extensions),
+            "telemetry": {
+                "logs": {"level": s.log_level},
+                "metrics": {
+                    "level": "detailed",
+                    "readers": [
+                        {
+                            "pull": {
+                                "exporter": {
+                                    "prometheus": {"host": s.listen_address, "port": s.telemetry_port}
+                                }
+                            }
+                        }
+                    ],
+                },
+            },
+            "pipelines": {
+                "traces": {
+                    "receivers": ["otlp"],
+                    "processors": pipeline_processors,
+                    "exporters": ["otlp/tempo"],
+                },
+                "metrics": {
+                    "receivers": ["otlp"],
+                    "processors": pipeline_processors,
+                    "exporters": ["prometheus"],
+                },
+                "logs": {
+                    "receivers": ["otlp"],
+                    "processors": pipeline_processors,
+                    "exporters": ["otlphttp/loki"],
+                },
+            },
+        },
+    }
+    return dump_yaml(config, MANAGED_HEADER)

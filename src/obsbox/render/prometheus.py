@@ -1,0 +1,122 @@
+"""Prometheus: prometheus.yml and the web config (TLS-less basic auth with bcrypt hashes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
+
+
+@dataclass(frozen=True)
+class BasicAuthClient:
+    """Credentials a scraper or alert sender presents; the password stays in a file."""
+
+    username: str
+    password_file: str
+
+
+@dataclass(frozen=True)
+class ScrapeJob:
+    name: str
+    targets: tuple[str, ...]
+    metrics_path: str = "/metrics"
+    # True for the collector's Prometheus exporter: its job/instance labels come from the
+    # services' service.name/service.instance.id and must win over the scrape target's.
+    honor_labels: bool = False
+    basic_auth: BasicAuthClient | None = None
+    scrape_interval: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("scrape job with an empty name")
+        if not self.targets:
+            raise ValueError(f"scrape job {self.name!r} has no targets")
+        for target in self.targets:
+            host, sep, port = target.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"scrape job {self.name!r}: target {target!r} is not host:port")
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    scrape_jobs: tuple[ScrapeJob, ...]
+    rule_files: tuple[str, ...] = ()
+    alertmanager_targets: tuple[str, ...] = ()
+    alertmanager_basic_auth: BasicAuthClient | None = None
+    scrape_interval: str = "15s"
+    evaluation_interval: str = "15s"
+    external_labels: tuple[tuple[str, str], ...] = ()
+    max_exemplars: int = 100000
+
+    def __post_init__(self) -> None:
+        names = [job.name for job in self.scrape_jobs]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate scrape job names: {', '.join(duplicates)}")
+        if self.max_exemplars < 0:
+            raise ValueError("max_exemplars must be >= 0")
+
+
+def _basic_auth(auth: BasicAuthClient) -> dict[str, str]:
+    return {"username": auth.username, "password_file": auth.password_file}
+
+
+def _scrape_config(job: ScrapeJob) -> dict[str, Any]:
+    config: dict[str, Any] = {"job_name": job.name}
+    if job.scrape_interval:
+        config["scrape_interval"] = job.scrape_interval
+    if job.metrics_path != "/metrics":
+        config["metrics_path"] = job.metrics_path
+    if job.honor_labels:
+        config["honor_labels"] = True
+    if job.basic_auth is not None:
+        config["basic_auth"] = _basic_auth(job.basic_auth)
+    config["static_configs"] = [{"targets": list(job.targets)}]
+    return config
+
+
+def render_prometheus_config(settings: PrometheusSettings) -> str:
+    """Render prometheus.yml."""
+    config: dict[str, Any] = {
+        "global": {
+            "scrape_interval": settings.scrape_interval,
+            "evaluation_interval": settings.evaluation_interval,
+        }
+    }
+    if settings.external_labels:
+        config["global"]["external_labels"] = dict(settings.external_labels)
+    if settings.alertmanager_targets:
+        alertmanager: dict[str, Any] = {"static_configs": [{"targets": list(settings.alertmanager_targets)}]}
+        if settings.alertmanager_basic_auth is not None:
+            alertmanager["basic_auth"] = _basic_auth(settings.alertmanager_basic_auth)
+        config["alerting"] = {"alertmanagers": [alertmanager]}
+    if settings.rule_files:
+        config["rule_files"] = list(settings.rule_files)
+    config["scrape_configs"] = [_scrape_config(job) for job in settings.scrape_jobs]
+    # Exemplars link a latency bucket to the trace that landed in it (Grafana: exemplars to
+    # traces); also needs --enable-feature=exemplar-storage on the command line.
+    config["storage"] = {"exemplars": {"max_exemplars": settings.max_exemplars}}
+    return dump_yaml(config, MANAGED_HEADER)
+
+
+@dataclass(frozen=True)
+class WebConfigSettings:
+    """Users allowed in by basic auth, as (name, bcrypt hash) pairs."""
+
+    users: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        for name, hashed in self.users:
+            if not name:
+                raise ValueError("basic auth user with an empty name")
+            if not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+                raise ValueError(f"basic auth user {name!r}: password is not a bcrypt hash")
+
+
+def render_web_config(settings: WebConfigSettings) -> str:
+    """Render the exporter-toolkit web config shared by Prometheus, Alertmanager and node_exporter."""
+    config: dict[str, Any] = {}
+    if settings.users:
+        config["basic_auth_users"] = dict(settings.users)
+    return dump_yaml(config, MANAGED_HEADER)

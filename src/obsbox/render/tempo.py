@@ -1,0 +1,60 @@
+"""Tempo monolithic: local block storage, OTLP from the collector, retention by the compactor."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
+
+
+@dataclass(frozen=True)
+class TempoSettings:
+    listen_address: str = "127.0.0.1"
+    http_port: int = 3200
+    # 9095/9096 belong to Loki and 4317 to the collector when all run on one host.
+    grpc_port: int = 9097
+    otlp_grpc_port: int = 4417
+    data_dir: str = "/var/lib/tempo"
+    retention: str = "336h"
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^\d+(s|m|h)$", self.retention):
+            raise ValueError(f"tempo retention {self.retention!r} is not a duration like 336h")
+        ports = [self.http_port, self.grpc_port, self.otlp_grpc_port]
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"tempo ports collide: {ports}")
+
+
+def render_tempo_config(settings: TempoSettings) -> str:
+    """Render Tempo's config.yaml."""
+    s = settings
+    config: dict[str, Any] = {
+        "stream_over_http_enabled": True,
+        "server": {
+            "http_listen_address": s.listen_address,
+            "http_listen_port": s.http_port,
+            "grpc_listen_address": s.listen_address,
+            "grpc_listen_port": s.grpc_port,
+            "log_level": "info",
+        },
+        # Monolithic Tempo still starts memberlist; keep it off the network.
+        "memberlist": {"bind_addr": [s.listen_address]},
+        "distributor": {
+            "receivers": {
+                "otlp": {"protocols": {"grpc": {"endpoint": f"{s.listen_address}:{s.otlp_grpc_port}"}}}
+            }
+        },
+        "ingester": {"max_block_duration": "5m"},
+        "compactor": {"compaction": {"block_retention": s.retention}},
+        "storage": {
+            "trace": {
+                "backend": "local",
+                "wal": {"path": f"{s.data_dir}/wal"},
+                "local": {"path": f"{s.data_dir}/blocks"},
+            }
+        },
+        "usage_report": {"reporting_enabled": False},
+    }
+    return dump_yaml(config, MANAGED_HEADER)

@@ -1,0 +1,131 @@
+"""The alerting state machine of Prometheus' rules/alerting.go (2.42), as a pure function.
+
+Prometheus evaluates the expression; this only decides, evaluation after evaluation, which alert
+instances are pending, firing or gone:
+
+- a label set seen for the first time (or again after it was resolved) becomes pending with
+  ``activeAt`` = now;
+- a pending alert fires at the first evaluation where ``now - activeAt >= for``;
+- a pending alert whose label set is missing from one evaluation is dropped at once;
+- a firing alert whose label set is missing keeps firing while ``now - keepFiringSince <
+  keep_firing_for`` (``keepFiringSince`` is the first evaluation it was missing), then resolves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from obsbox.replay.model import AlertState, AlertTimeline, Series, label_key, stale
+
+LabelKey = tuple[tuple[str, str], ...]
+
+
+class AlertSample(NamedTuple):
+    """One element of the expression's result at one evaluation, as an alert sees it."""
+
+    labels: Mapping[str, str]  # expression labels without __name__, plus rule labels, plus alertname
+    value: float
+    expr_labels: Mapping[str, str]  # the expression's output labels as returned
+
+
+@dataclass
+class _Active:
+    labels: Mapping[str, str]
+    active_at: int
+    state: AlertState
+    value: float
+    keep_firing_since: int | None = None
+
+
+def run_state_machine(
+    timestamps_ms: Sequence[int],
+    results: Sequence[Mapping[LabelKey, AlertSample]],
+    *,
+    for_ms: int,
+    keep_firing_for_ms: int,
+) -> list[AlertTimeline]:
+    """Alert timelines from the expression's results at each evaluation.
+
+    ``results[i]`` maps each alert label set (already with rule labels and alertname) to its
+    sample at ``timestamps_ms[i]``.
+    """
+    active: dict[LabelKey, _Active] = {}
+    states: dict[LabelKey, list[AlertState]] = {}
+    values: dict[LabelKey, list[float | None]] = {}
+    labels_of: dict[LabelKey, Mapping[str, str]] = {}
+    expr_labels_of: dict[LabelKey, Mapping[str, str]] = {}
+    for i, (ts, result) in enumerate(zip(timestamps_ms, results)):
+        for key, (labels, value, _) in result.items():
+            alert = active.get(key)
+            if alert is not None and alert.state is not AlertState.INACTIVE:
+                alert.value = value
+                continue
+            active[key] = _Active(labels, ts, AlertState.PENDING, value)
+        for key in list(active):
+            alert = active[key]
+            if key not in result:
+                keep_firing = False
+                if alert.state is AlertState.FIRING and keep_firing_for_ms > 0:
+                    if alert.keep_firing_since is None:
+                        alert.keep_firing_since = ts
+                    keep_firing = ts - alert.keep_firing_since < keep_firing_for_ms
+                if not keep_firing:
+                    # Resolved alerts are kept only to notify Alertmanager; they never return to
+                    # pending or firing, so for the timeline they are gone.
+                    del active[key]
+                    continue
+            else:
+                alert.keep_firing_since = None
+            if alert.state is AlertState.PENDING and ts - alert.active_at >= for_ms:
+                alert.state = AlertState.FIRING
+        for key, alert in active.items():
+            if key not in states:
+                states[key] = [AlertState.INACTIVE] * len(timestamps_ms)
+                values[key] = [None] * len(timestamps_ms)
+                labels_of[key] = alert.labels
+            states[key][i] = alert.state
+        for key, sample in result.items():
+            if key not in values:
+                states[key] = [AlertState.INACTIVE] * len(timestamps_ms)
+                values[key] = [None] * len(timestamps_ms)
+                labels_of[key] = sample.labels
+            values[key][i] = sample.value
+            expr_labels_of[key] = sample.expr_labels
+    return [
+        AlertTimeline(dict(labels_of[k]), tuple(states[k]), tuple(values[k]), dict(expr_labels_of.get(k, {})))
+        for k in sorted(states)
+    ]
+
+
+def alerts_series(timelines: Sequence[AlertTimeline], timestamps_ms: Sequence[int]) -> list[Series]:
+    """The ``ALERTS`` series Prometheus writes for these timelines, with staleness markers."""
+    per_state: dict[LabelKey, tuple[dict[str, str], list[float | None]]] = {}
+    for timeline in timelines:
+        for state in (AlertState.PENDING, AlertState.FIRING):
+            labels = {**timeline.labels, "__name__": "ALERTS", "alertstate": state.value}
+            key = label_key(labels)
+            entry = per_state.setdefault(key, (labels, [None] * len(timestamps_ms)))
+            for i, s in enumerate(timeline.states):
+                if s is state:
+                    entry[1][i] = 1.0
+    return [with_stale_markers(labels, timestamps_ms, vals) for labels, vals in per_state.values() if any(v is not None for v in vals)]
+
+
+def with_stale_markers(labels: Mapping[str, str], timestamps_ms: Sequence[int], vals: Sequence[float | None]) -> Series:
+    """A rule output series: its values where present, and a staleness marker at each evaluation
+    where it disappeared (as Prometheus' rule group does for series a rule stopped returning)."""
+    ts_out: list[int] = []
+    v_out: list[float] = []
+    previous_present = False
+    for ts, v in zip(timestamps_ms, vals):
+        if v is not None:
+            ts_out.append(ts)
+            v_out.append(v)
+            previous_present = True
+        elif previous_present:
+            ts_out.append(ts)
+            v_out.append(stale())
+            previous_present = False
+    return Series(dict(labels), ts_out, v_out)

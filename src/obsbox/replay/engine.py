@@ -1,0 +1,507 @@
+"""The replay engine: rule files + recorded series -> every alert's state at every evaluation.
+
+Prometheus evaluates every expression (``query_range`` at each group's interval over a temporary
+TSDB); this module lays the cases out in time, orders the rules so recording rules are evaluated
+and written back before the rules that read them, and runs Prometheus' alerting state machine on
+the results. See DESIGN.md section 5.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from obsbox.replay import alerting
+from obsbox.replay.alerting import AlertSample, LabelKey
+from obsbox.replay.model import (
+    AlertRuleResult,
+    AlertTimeline,
+    Evaluation,
+    ExpressionPlot,
+    PlotSeries,
+    Series,
+    label_key,
+)
+from obsbox.replay.prometheus import PrometheusError, PrometheusServer, QueryResult, find_binary
+from obsbox.replay.rules import (
+    Rule,
+    RuleFileError,
+    RuleGroup,
+    check_rules,
+    layers,
+    load_rule_groups,
+    longest_duration_ms,
+    order_groups,
+)
+from obsbox.replay.templates import TemplateData, TemplateError, TemplateUnsupported, render
+from obsbox.replay.tsdb import BackfillError, backfill, prepare, split_stale
+
+Progress = Callable[[str, float], None]
+
+# Prometheus' default lookback: a sample is visible to instant selectors for 5 minutes.
+LOOKBACK_MS = 5 * 60_000
+# The least time between two cases laid side by side in the TSDB.
+MIN_GAP_MS = 60 * 60_000
+
+
+class EngineError(RuntimeError):
+    """The replay cannot run; the message is one line and names file and line where there is one."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One independent replay: its series and the time range to evaluate the rules over."""
+
+    series: Sequence[Series]
+    start_ms: int
+    end_ms: int
+
+
+@dataclass
+class _Placed:
+    case: Case
+    shift_ms: int
+
+    def timestamps(self, interval_ms: int) -> list[int]:
+        """Evaluation timestamps, in the case's own time."""
+        return list(range(self.case.start_ms, self.case.end_ms + 1, interval_ms))
+
+
+@dataclass
+class SessionOptions:
+    """How to evaluate: defaults replay like a Prometheus server; promtool's test runner overrides."""
+
+    # Evaluate every group at this interval instead of its own (promtool ignores group intervals).
+    interval_override_ms: int | None = None
+    # Prometheus' global evaluation_interval: the default step of subqueries.
+    evaluation_interval_ms: int = 60_000
+    external_labels: Mapping[str, str] = field(default_factory=dict)
+    external_url: str = ""
+    group_eval_order: Sequence[str] = ()
+    # Render alert rule labels that hold templates; unsupported ones raise EngineError.
+    plots: bool = True
+
+
+def _lcm(a: int, b: int) -> int:
+    return a * b // math.gcd(a, b)
+
+
+def layout(cases: Sequence[Case], gap_ms: int, align_ms: int) -> list[_Placed]:
+    """Shift each case so cases never see each other's data: the first stays where it is (so
+    absolute times such as ``timestamp()`` are right for a single case), each next one starts
+    ``gap_ms`` after the previous one ends, with evaluation starts on a common ``align_ms`` grid."""
+    placed: list[_Placed] = []
+    cursor: int | None = None
+    for case in cases:
+        data_min = min((s.timestamps_ms[0] for s in case.series if s.timestamps_ms), default=case.start_ms)
+        data_max = max((s.timestamps_ms[-1] for s in case.series if s.timestamps_ms), default=case.end_ms)
+        low = min(case.start_ms, data_min)
+        if cursor is None:
+            shift = 0
+        else:
+            shift = cursor + gap_ms - low
+            # Align the evaluation start with the first case's grid.
+            first_start = placed[0].case.start_ms
+            shift += (first_start - (case.start_ms + shift)) % align_ms
+        placed.append(_Placed(case, shift))
+        cursor = max(case.end_ms, data_max) + shift
+    return placed
+
+
+class ReplaySession:
+    """A temporary TSDB and Prometheus holding the cases; evaluates the rules and can be queried.
+
+    Use as a context manager: the server is stopped and the directory removed on exit, also on
+    errors and KeyboardInterrupt.
+    """
+
+    def __init__(
+        self,
+        rule_files: Sequence[Path],
+        cases: Sequence[Case],
+        *,
+        options: SessionOptions | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.rule_files = [Path(p) for p in rule_files]
+        self.cases = list(cases)
+        self.options = options or SessionOptions()
+        self.progress = progress or (lambda stage, fraction: None)
+        self.workdir: Path | None = None
+        self.server: PrometheusServer | None = None
+        self.groups: list[RuleGroup] = []
+        self.placed: list[_Placed] = []
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> ReplaySession:
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        server, self.server = self.server, None
+        try:
+            if server is not None:
+                server.stop()
+        finally:
+            workdir, self.workdir = self.workdir, None
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    def _open(self) -> None:
+        if find_binary("prometheus") is None:
+            raise EngineError("no prometheus binary found (install Debian's prometheus package: /usr/bin/prometheus)")
+        if find_binary("promtool") is None:
+            raise EngineError("no promtool binary found (install Debian's prometheus package: /usr/bin/promtool)")
+        for case in self.cases:
+            if case.end_ms < case.start_ms:
+                raise EngineError(f"case ends ({case.end_ms} ms) before it starts ({case.start_ms} ms)")
+        self.progress("check rules", 0.0)
+        try:
+            if self.rule_files:
+                check_rules(self.rule_files)
+            self.groups = order_groups(load_rule_groups(self.rule_files), self.options.group_eval_order)
+        except RuleFileError as exc:
+            raise EngineError(str(exc)) from None
+        exprs = [r.expr for g in self.groups for r in g.rules]
+        gap = max(MIN_GAP_MS, 2 * (longest_duration_ms(exprs) + LOOKBACK_MS))
+        align = 1
+        for interval in self._intervals():
+            align = _lcm(align, interval)
+        self.workdir = Path(tempfile.mkdtemp(prefix="obsbox-replay-"))
+        data_dir = self.workdir / "data"
+        data_dir.mkdir()
+        self.progress("backfill", 0.1)
+        try:
+            prepared = [Case(prepare(c.series), c.start_ms, c.end_ms) for c in self.cases]
+        except BackfillError as exc:
+            raise EngineError(f"cannot backfill: {exc}") from None
+        self.placed = layout(prepared, gap, align)
+        plain_parts: list[tuple[Sequence[Series], int]] = []
+        stale_parts: list[Series] = []
+        for p in self.placed:
+            plain, with_markers = split_stale(p.case.series)
+            plain_parts.append((plain, p.shift_ms))
+            stale_parts.extend(_shifted(s, p.shift_ms) for s in with_markers)
+        try:
+            backfill(plain_parts, data_dir, self.workdir)
+        except BackfillError as exc:
+            raise EngineError(str(exc)) from None
+        self.progress("start prometheus", 0.2)
+        self.server = PrometheusServer(
+            data_dir,
+            self.workdir,
+            evaluation_interval_s=self.options.evaluation_interval_ms / 1000,
+        )
+        try:
+            self.server.start()
+            if stale_parts:
+                self.server.write(stale_parts)
+        except PrometheusError as exc:
+            raise EngineError(str(exc)) from None
+
+    def _intervals(self) -> list[int]:
+        if self.options.interval_override_ms:
+            return [self.options.interval_override_ms]
+        return [g.interval_ms for g in self.groups] or [60_000]
+
+    def interval_of(self, group: RuleGroup) -> int:
+        return self.options.interval_override_ms or group.interval_ms
+
+    # --- evaluation ------------------------------------------------------------------------
+
+    def run(self) -> list[Evaluation]:
+        """Evaluate every rule over every case, writing rule results back for the rules that read them."""
+        server = self._server()
+        rules = [r for g in self.groups for r in g.rules]
+        group_of = {(g.source_file, g.name): g for g in self.groups}
+        results: dict[int, list[AlertRuleResult]] = {i: [] for i in range(len(self.placed))}
+        by_rule: dict[tuple[str, int, str], list[AlertRuleResult]] = {}
+        rule_layers = layers(rules)
+        done = 0
+        for layer in rule_layers:
+            written: list[Series] = []
+            for rule in layer:
+                group = group_of[(rule.source_file, rule.group)]
+                interval = self.interval_of(group)
+                points = self._query_rule(rule, interval)
+                if rule.record:
+                    written.extend(self._recording_outputs(rule, points, interval))
+                else:
+                    per_case = self._alert_results(rule, group, points, interval)
+                    by_rule[(rule.source_file, rule.line, rule.group)] = per_case
+                    for p, result in zip(self.placed, per_case):
+                        written.extend(
+                            _shifted(s, p.shift_ms) for s in alerting.alerts_series(result.alerts, p.timestamps(interval))
+                        )
+                done += 1
+                self.progress("evaluate", 0.2 + 0.8 * done / max(1, len(rules)))
+            if written:
+                try:
+                    server.write(written)
+                except PrometheusError as exc:
+                    raise EngineError(f"cannot write rule results back: {exc}") from None
+        # Report alert rules in file order, whatever layer they were evaluated in.
+        for rule in rules:
+            if rule.alert:
+                for i, result in enumerate(by_rule[(rule.source_file, rule.line, rule.group)]):
+                    results[i].append(result)
+        evaluations = []
+        for i, p in enumerate(self.placed):
+            timestamps = {g.name: p.timestamps(self.interval_of(g)) for g in self.groups}
+            evaluations.append(Evaluation(p.case.start_ms, p.case.end_ms, timestamps, tuple(results[i])))
+        self.progress("done", 1.0)
+        return evaluations
+
+    def _server(self) -> PrometheusServer:
+        if self.server is None:
+            raise EngineError("the replay session is not open")
+        return self.server
+
+    def _range(self, interval: int) -> tuple[int, int]:
+        first = self.placed[0]
+        last = self.placed[-1]
+        start = first.case.start_ms + first.shift_ms
+        end = last.case.end_ms + last.shift_ms
+        return start, end
+
+    def _query_rule(self, rule: Rule, interval: int) -> list[QueryResult]:
+        return self._query_range(rule.expr, interval, where=f"{rule.location}: rule {rule.name!r}")
+
+    def _query_range(self, expr: str, interval: int, *, where: str) -> list[QueryResult]:
+        if not self.placed:
+            return []
+        start, end = self._range(interval)
+        try:
+            return self._server().query_range(expr, start, end, interval)
+        except PrometheusError as exc:
+            raise EngineError(f"{where}: {exc}") from None
+
+    def _per_case(self, points: list[QueryResult], interval: int) -> list[list[tuple[dict[str, str], list[float | None]]]]:
+        """Each case's view of a range result: (labels, value at each of its evaluations)."""
+        index: dict[int, tuple[int, int]] = {}
+        sizes = []
+        for c, p in enumerate(self.placed):
+            stamps = p.timestamps(interval)
+            sizes.append(len(stamps))
+            for k, ts in enumerate(stamps):
+                index[ts + p.shift_ms] = (c, k)
+        out: list[list[tuple[dict[str, str], list[float | None]]]] = [[] for _ in self.placed]
+        for r in points:
+            rows: dict[int, list[float | None]] = {}
+            for ts, v in r.points:
+                hit = index.get(ts)
+                if hit is None:
+                    continue  # in the gap between two cases
+                c, k = hit
+                row = rows.get(c)
+                if row is None:
+                    row = rows[c] = [None] * sizes[c]
+                row[k] = v
+            for c, row in rows.items():
+                out[c].append((r.labels, row))
+        return out
+
+    def _recording_outputs(self, rule: Rule, points: list[QueryResult], interval: int) -> list[Series]:
+        assert rule.record is not None
+        series = []
+        for p, rows in zip(self.placed, self._per_case(points, interval)):
+            stamps = [ts + p.shift_ms for ts in p.timestamps(interval)]
+            merged: dict[LabelKey, tuple[dict[str, str], list[float | None]]] = {}
+            for labels, values in rows:
+                out = {**labels, "__name__": rule.record}
+                for k, v in rule.labels.items():
+                    if v:
+                        out[k] = v
+                    else:
+                        out.pop(k, None)
+                merged[label_key(out)] = (out, values)
+            for out, values in merged.values():
+                series.append(alerting.with_stale_markers(out, stamps, values))
+        return series
+
+    def _alert_results(self, rule: Rule, group: RuleGroup, points: list[QueryResult], interval: int) -> list[AlertRuleResult]:
+        assert rule.alert is not None
+        plot_rows: list[list[tuple[dict[str, str], list[float | None]]]] | None = None
+        split = split_threshold(rule.expr) if self.options.plots else None
+        if split is not None:
+            lhs_points = self._query_range(split[0], interval, where=f"{rule.location}: left-hand side of {rule.name!r}")
+            plot_rows = self._per_case(lhs_points, interval)
+        results = []
+        for case_index, (p, rows) in enumerate(zip(self.placed, self._per_case(points, interval))):
+            stamps = p.timestamps(interval)
+            per_ts: list[dict[LabelKey, AlertSample]] = [{} for _ in stamps]
+            for labels, values in rows:
+                for k, v in enumerate(values):
+                    if v is None:
+                        continue
+                    alert_labels = self.alert_labels(rule, labels, v)
+                    per_ts[k][label_key(alert_labels)] = AlertSample(alert_labels, v, labels)
+            timelines: list[AlertTimeline] = alerting.run_state_machine(
+                stamps, per_ts, for_ms=rule.for_ms, keep_firing_for_ms=rule.keep_firing_for_ms
+            )
+            plot = None
+            if split is not None and plot_rows is not None:
+                plot = ExpressionPlot(
+                    split[0],
+                    split[1],
+                    split[2],
+                    tuple(PlotSeries(dict(lbl), tuple(vals)) for lbl, vals in plot_rows[case_index]),
+                )
+            results.append(
+                AlertRuleResult(
+                    group=rule.group,
+                    name=rule.alert,
+                    expr=rule.expr,
+                    for_s=rule.for_ms / 1000,
+                    keep_firing_for_s=rule.keep_firing_for_ms / 1000,
+                    labels=dict(rule.labels),
+                    annotations=dict(rule.annotations),
+                    source_file=rule.source_file,
+                    interval_s=interval / 1000,
+                    alerts=tuple(timelines),
+                    plot=plot,
+                    source_line=rule.line,
+                )
+            )
+        return results
+
+    def alert_labels(self, rule: Rule, expr_labels: Mapping[str, str], value: float) -> dict[str, str]:
+        """Expression labels without __name__, then rule labels (templated), then alertname."""
+        out = {k: v for k, v in expr_labels.items() if k != "__name__"}
+        for name, template in rule.labels.items():
+            text = template
+            if "{{" in template:
+                try:
+                    text = render(template, self.template_data(expr_labels, value))
+                except (TemplateUnsupported, TemplateError) as exc:
+                    raise EngineError(f"{rule.location}: label {name} of {rule.name!r}: {exc}") from None
+            if text:
+                out[name] = text
+            else:
+                out.pop(name, None)
+        out["alertname"] = rule.alert or ""
+        return out
+
+    def template_data(self, labels: Mapping[str, str], value: float) -> TemplateData:
+        return TemplateData(dict(labels), value, dict(self.options.external_labels), self.options.external_url)
+
+    def query(self, case_index: int, expr: str, at_ms: int) -> tuple[str, list[QueryResult]]:
+        """An instant query at ``at_ms`` in the case's own time (raises PrometheusError)."""
+        p = self.placed[case_index]
+        kind, rows = self._server().query(expr, at_ms + p.shift_ms)
+        return kind, [QueryResult(r.labels, [(t - p.shift_ms, v) for t, v in r.points]) for r in rows]
+
+
+def _shifted(series: Series, shift_ms: int) -> Series:
+    if shift_ms == 0:
+        return series
+    return Series(series.labels, [t + shift_ms for t in series.timestamps_ms], series.values)
+
+
+_COMPARISONS = ("==", "!=", ">=", "<=", ">", "<")
+_SET_OPERATORS = ("and", "or", "unless")
+
+
+def split_threshold(expr: str) -> tuple[str, str, float] | None:
+    """(left-hand side, operator, number) when ``expr`` is ``LHS <op> NUMBER`` at the top level.
+
+    Set operators bind looser than comparisons, so ``a > 1 and b`` is not such an expression;
+    neither is a ``bool`` comparison (its value is 0/1, not a filter).
+    """
+    depth = 0
+    quote = ""
+    last: tuple[int, str] | None = None
+    i = 0
+    text = expr
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in "\"'`":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "#":
+            break
+        elif depth == 0:
+            for op in _COMPARISONS:
+                if text.startswith(op, i):
+                    # "=~" / "!~" are label matchers, only inside braces; "=" alone is not an operator here.
+                    last = (i, op)
+                    i += len(op) - 1
+                    break
+            else:
+                word = _word_at(text, i)
+                if word in _SET_OPERATORS:
+                    return None
+        i += 1
+    if last is None:
+        return None
+    pos, op = last
+    lhs = text[:pos].strip()
+    rhs = text[pos + len(op) :].strip()
+    if rhs.startswith("bool"):
+        return None
+    try:
+        threshold = float(rhs)
+    except ValueError:
+        return None
+    if not lhs:
+        return None
+    return lhs, op, threshold
+
+
+def _word_at(text: str, i: int) -> str:
+    if i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_:"):
+        return ""
+    j = i
+    while j < len(text) and (text[j].isalnum() or text[j] == "_"):
+        j += 1
+    if j < len(text) and text[j] == ":":
+        return ""
+    return text[i:j].lower()
+
+
+def evaluate_many(
+    rule_files: Sequence[Path],
+    cases: Sequence[Case],
+    *,
+    progress: Progress | None = None,
+    options: SessionOptions | None = None,
+) -> list[Evaluation]:
+    """Evaluate several independent cases in one TSDB and one Prometheus (one Evaluation each)."""
+    if not cases:
+        return []
+    with ReplaySession(rule_files, cases, options=options, progress=progress) as session:
+        return session.run()
+
+
+def evaluate(
+    rule_files: Sequence[Path],
+    series: Sequence[Series],
+    start_ms: int,
+    end_ms: int,
+    *,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Evaluate the rule files over ``series`` from ``start_ms`` to ``end_ms`` (inclusive)."""
+    return evaluate_many(rule_files, [Case(series, start_ms, end_ms)], progress=progress)[0]

@@ -1,0 +1,343 @@
+"""The replay report as one self-contained HTML page (plotly.js inlined, no network needed).
+
+Per recording and rule: the expression's value over time, the threshold, the pending and firing
+bands and the impact windows; then the summary tables. Everything here is a pure function from
+scores and evaluations to text; figures are plain plotly JSON handed to ``Plotly.newPlot`` so
+that no figure object validation runs for hundreds of plots.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from obsbox.replay.model import AlertRuleResult, AlertState, Evaluation
+from obsbox.replay.openmetrics import format_series_name
+from obsbox.replay.recording import Recording, format_duration, format_time
+from obsbox.replay.scoring import RecordingResult, RuleScore, Scores, Stat
+
+# Beyond this many points per trace the browser slows down; keep each bucket's extremes.
+MAX_POINTS_PER_TRACE = 4000
+MAX_TRACES_PER_PLOT = 12
+DASH = "\u2014"
+
+_COLOURS = {"pending": "rgba(255, 170, 0, 0.25)", "firing": "rgba(220, 30, 30, 0.25)", "window": "rgba(40, 90, 200, 0.15)"}
+
+
+@dataclass(frozen=True)
+class Trace:
+    name: str
+    timestamps_ms: Sequence[int]
+    values: Sequence[float | None]
+
+
+def fmt_ratio(value: float | None) -> str:
+    return DASH if value is None else f"{value:.0%}" if value in (0, 1) else f"{value:.2f}"
+
+
+def fmt_seconds(value: float | None) -> str:
+    return DASH if value is None else format_duration(value)
+
+
+def fmt_stat(stat: Stat) -> str:
+    return f"{fmt_seconds(stat.median)} / {fmt_seconds(stat.max)}"
+
+
+def state_runs(timestamps_ms: Sequence[int], rule: AlertRuleResult) -> dict[str, list[tuple[int, int]]]:
+    """Runs of the rule's strongest state across its alert instances: pending and firing bands."""
+    rank = {AlertState.INACTIVE: 0, AlertState.PENDING: 1, AlertState.FIRING: 2}
+    strongest = [0] * len(timestamps_ms)
+    for alert in rule.alerts:
+        for i, state in enumerate(alert.states):
+            if rank[state] > strongest[i]:
+                strongest[i] = rank[state]
+    runs: dict[str, list[tuple[int, int]]] = {"pending": [], "firing": []}
+    names = {1: "pending", 2: "firing"}
+    i = 0
+    while i < len(strongest):
+        level = strongest[i]
+        j = i
+        while j + 1 < len(strongest) and strongest[j + 1] == level:
+            j += 1
+        if level:
+            runs[names[level]].append((timestamps_ms[i], timestamps_ms[j]))
+        i = j + 1
+    return runs
+
+
+def decimate(timestamps_ms: Sequence[int], values: Sequence[float | None], limit: int) -> tuple[list[int], list[float | None]]:
+    """At most about ``limit`` points, keeping each bucket's min and max so spikes stay visible."""
+    n = len(timestamps_ms)
+    if n <= limit:
+        return list(timestamps_ms), list(values)
+    bucket = math.ceil(n / (limit / 2))
+    ts_out: list[int] = []
+    vs_out: list[float | None] = []
+    for lo in range(0, n, bucket):
+        idx = [i for i in range(lo, min(lo + bucket, n)) if values[i] is not None]
+        if not idx:
+            ts_out.append(timestamps_ms[lo])
+            vs_out.append(None)
+            continue
+        low = min(idx, key=lambda i: values[i])  # type: ignore[arg-type,return-value]
+        high = max(idx, key=lambda i: values[i])  # type: ignore[arg-type,return-value]
+        for i in sorted({low, high}):
+            ts_out.append(timestamps_ms[i])
+            vs_out.append(values[i])
+    return ts_out, vs_out
+
+
+def rule_traces(timestamps_ms: Sequence[int], rule: AlertRuleResult) -> tuple[list[Trace], float | None]:
+    """What to draw for a rule: the comparison's left-hand side and threshold when the engine
+    could split them off, else the alert values (which only exist where the alert was active)."""
+    if rule.plot is not None and rule.plot.series:
+        traces = [
+            Trace(format_series_name(s.labels) or rule.plot.expr, timestamps_ms, s.values) for s in rule.plot.series
+        ]
+        return traces, rule.plot.threshold
+    traces = [
+        Trace(format_series_name({k: v for k, v in a.labels.items() if k != "alertname"}) or rule.name, timestamps_ms, a.values)
+        for a in rule.alerts
+    ]
+    return traces, rule.plot.threshold if rule.plot is not None else None
+
+
+def _iso(ms: int) -> str:
+    return format_time(ms).replace("Z", "")
+
+
+def figure(
+    title: str,
+    timestamps_ms: Sequence[int],
+    rule: AlertRuleResult,
+    windows: Iterable[tuple[int, int]],
+    x_range: tuple[int, int],
+) -> dict[str, Any]:
+    """A plotly figure (plain JSON) of one rule on one recording."""
+    traces, threshold = rule_traces(timestamps_ms, rule)
+    data: list[dict[str, Any]] = []
+    for trace in traces[:MAX_TRACES_PER_PLOT]:
+        ts, vs = decimate(trace.timestamps_ms, trace.values, MAX_POINTS_PER_TRACE)
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": trace.name[:80],
+                "x": [_iso(t) for t in ts],
+                "y": [v if v is None or math.isfinite(v) else None for v in vs],
+                "connectgaps": False,
+            }
+        )
+    shapes: list[dict[str, Any]] = []
+    for kind, runs in state_runs(timestamps_ms, rule).items():
+        for start, end in runs:
+            shapes.append(_band(start, end, _COLOURS[kind]))
+    # Windows last and outlined, so a firing band over the same time does not hide them.
+    for start, end in windows:
+        shapes.append({**_band(start, end, _COLOURS["window"]), "line": {"color": "rgb(40, 90, 200)", "width": 1, "dash": "dot"}})
+    if threshold is not None and math.isfinite(threshold):
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "yref": "y",
+                "y0": threshold,
+                "y1": threshold,
+                "line": {"color": "black", "dash": "dash", "width": 1},
+            }
+        )
+    if not data:
+        # An axis with nothing on it still shows the bands; give plotly a point to lay it out.
+        data.append({"type": "scatter", "mode": "lines", "name": "no result", "x": [_iso(x_range[0])], "y": [None]})
+    layout = {
+        "title": {"text": title, "font": {"size": 14}},
+        "height": 280,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "xaxis": {"type": "date", "range": [_iso(x_range[0]), _iso(x_range[1])]},
+        "yaxis": {"title": {"text": "value"}},
+        "shapes": shapes,
+        "showlegend": len(data) > 1,
+        "legend": {"orientation": "h"},
+    }
+    return {"data": data, "layout": layout}
+
+
+def _band(start_ms: int, end_ms: int, colour: str) -> dict[str, Any]:
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "paper",
+        "x0": _iso(start_ms),
+        "x1": _iso(end_ms),
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": colour,
+        "line": {"width": 0},
+        "layer": "below",
+    }
+
+
+def _worth_plotting(rule: AlertRuleResult, recording: Recording) -> bool:
+    if rule.alerts or (rule.plot is not None and rule.plot.series):
+        return True
+    return any(e.names_rule(rule.name, rule.severity) for e in recording.manifest.fire)
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def summary_table(scores: Scores) -> str:
+    s = scores.summary
+    return _table(
+        ["recordings", "passed", "caught", "recall", "precision", "noise pages", "detection median / max", "reset median / max"],
+        [
+            [
+                s.recordings,
+                "yes" if s.passed else "no",
+                f"{s.caught} of {s.windows}",
+                fmt_ratio(s.recall),
+                fmt_ratio(s.precision),
+                s.noise_pages,
+                fmt_stat(s.detection_s),
+                fmt_stat(s.reset_s),
+            ]
+        ],
+    )
+
+
+def rules_table(rules: Sequence[RuleScore]) -> str:
+    return _table(
+        ["alert", "severity", "caught", "recall", "precision", "episodes", "noise episodes", "detection median / max", "reset median / max"],
+        [
+            [
+                r.alert,
+                r.severity or DASH,
+                f"{r.caught} of {r.windows}",
+                fmt_ratio(r.recall),
+                fmt_ratio(r.precision),
+                r.episodes,
+                r.noise_episodes,
+                fmt_stat(r.detection_s),
+                fmt_stat(r.reset_s),
+            ]
+            for r in rules
+        ],
+    )
+
+
+def _recording_section(
+    index: int, recording: Recording, evaluation: Evaluation, result: RecordingResult, figures: list[tuple[str, dict[str, Any]]]
+) -> str:
+    status = "passed" if result.passed else "failed"
+    parts = [
+        f'<section class="recording {status}"><h2>{_e(result.name)} <small>({_e(result.kind)}, {status})</small></h2>',
+        f"<p>{_e(result.description)}</p>",
+        f"<p>{_e(format_time(result.start_ms))} .. {_e(format_time(result.end_ms))}</p>",
+    ]
+    if result.windows:
+        parts.append(
+            _table(
+                ["window", "caught", "detection", "reset"],
+                [
+                    [
+                        f"{format_time(w.window.start_ms)} .. {format_time(w.window.end_ms)}",
+                        "yes" if w.caught else "no",
+                        fmt_seconds(w.detection_s),
+                        fmt_seconds(w.reset_s),
+                    ]
+                    for w in result.windows
+                ],
+            )
+        )
+    if result.violations:
+        parts.append("<ul class=failures>" + "".join(f"<li>{_e(v)}</li>" for v in result.violations) + "</ul>")
+    windows = [(w.start_ms, w.end_ms) for w in recording.manifest.windows]
+    quiet = []
+    for j, rule in enumerate(evaluation.rules):
+        if not _worth_plotting(rule, recording):
+            quiet.append(rule.name)
+            continue
+        div_id = f"plot-{index}-{j}"
+        figures.append(
+            (div_id, figure(f"{rule.name} ({rule.group})", evaluation.timestamps_for(rule), rule, windows, (result.start_ms, result.end_ms)))
+        )
+        parts.append(f'<div class="plot" id="{div_id}"></div>')
+    if quiet:
+        parts.append(f"<p class=quiet>No pending or firing alerts: {_e(', '.join(quiet))}</p>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+th { background: #f3f3f3; }
+section.failed h2 { color: #b00; }
+.legend span { display: inline-block; padding: 0 0.6em; margin-right: 0.5em; }
+.failures { color: #b00; }
+"""
+
+
+def render_html(scores: Scores, pairs: Sequence[tuple[Recording, Evaluation]], *, plotly_js: str) -> str:
+    """The whole report page. ``plotly_js`` is the library's source, inlined for offline use."""
+    figures: list[tuple[str, dict[str, Any]]] = []
+    sections = [
+        _recording_section(i, recording, evaluation, result, figures)
+        for i, ((recording, evaluation), result) in enumerate(zip(pairs, scores.recordings))
+    ]
+    calls = "\n".join(
+        f"Plotly.newPlot({json.dumps(div_id)}, {_script_json(fig['data'])}, {_script_json(fig['layout'])}, "
+        '{"displaylogo": false, "responsive": true});'
+        for div_id, fig in figures
+    )
+    legend = "".join(
+        f'<span style="background:{colour}">{_e(name)}</span>'
+        for name, colour in (("impact window", _COLOURS["window"]), ("pending", _COLOURS["pending"]), ("firing", _COLOURS["firing"]))
+    )
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            "<title>obsbox replay report</title>",
+            f"<style>{_STYLE}</style>",
+            "<script>" + plotly_js.replace("</script", "<\\/script") + "</script>",
+            "</head><body>",
+            "<h1>obsbox replay report</h1>",
+            "<h2>Summary</h2>",
+            summary_table(scores),
+            "<h2>Rules</h2>",
+            rules_table(scores.rules),
+            f'<p class="legend">{legend} dashed line: threshold</p>',
+            *sections,
+            f"<script>\n{calls}\n</script>",
+            "</body></html>",
+        ]
+    )
+
+
+def _script_json(value: Mapping[str, Any] | Sequence[Any]) -> str:
+    # Inside <script>, "</script" would end the element early; \u003c is the same JSON string.
+    return json.dumps(value, allow_nan=False).replace("<", "\\u003c")
+
+
+def load_plotly_js() -> str:
+    """plotly.js from the installed plotly package (the only side effect of this module)."""
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())

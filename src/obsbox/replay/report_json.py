@@ -1,0 +1,128 @@
+"""The replay report as JSON (schema: report.schema.json beside this file), written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from obsbox.replay.recording import format_time
+from obsbox.replay.scoring import Episode, RecordingResult, RuleScore, Scores, Stat, WindowResult
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+
+
+def _stat(stat: Stat) -> dict[str, float | None]:
+    return {"median": stat.median, "max": stat.max}
+
+
+def _rule(rule: RuleScore) -> dict[str, Any]:
+    return {
+        "alert": rule.alert,
+        "group": rule.group,
+        "file": rule.source_file,
+        "severity": rule.severity,
+        "windows": rule.windows,
+        "caught": rule.caught,
+        "recall": rule.recall,
+        "precision": rule.precision,
+        "detection_time_s": _stat(rule.detection_s),
+        "reset_time_s": _stat(rule.reset_s),
+        "episodes": rule.episodes,
+        "relevant_episodes": rule.relevant_episodes,
+        "noise_episodes": rule.noise_episodes,
+    }
+
+
+def _window(w: WindowResult) -> dict[str, Any]:
+    return {
+        "start": format_time(w.window.start_ms),
+        "end": format_time(w.window.end_ms),
+        "caught": w.caught,
+        "detection_time_s": w.detection_s,
+        "reset_time_s": w.reset_s,
+        "expectations": [
+            {
+                "alert": r.expectation.alert,
+                "severity": r.expectation.severity,
+                "labels": dict(r.expectation.labels),
+                "within_s": r.expectation.within_s,
+                "met": r.met,
+                "detection_time_s": r.detection_s,
+            }
+            for r in w.expectations
+        ],
+    }
+
+
+def _episode(e: Episode) -> dict[str, Any]:
+    return {
+        "alert": e.alertname,
+        "severity": e.severity,
+        "labels": dict(sorted(e.labels.items())),
+        "start": format_time(e.start_ms),
+        "end": format_time(e.end_ms),
+        "relevant": e.relevant,
+    }
+
+
+def _recording(r: RecordingResult) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "kind": r.kind,
+        "source": r.source,
+        "description": r.description,
+        "start": format_time(r.start_ms),
+        "end": format_time(r.end_ms),
+        "passed": r.passed,
+        "windows": [_window(w) for w in r.windows],
+        "episodes": [_episode(e) for e in r.episodes],
+        "failures": list(r.violations),
+    }
+
+
+def to_document(scores: Scores) -> dict[str, Any]:
+    """The JSON document of a replay: summary, per-rule scores, per-recording results."""
+    s = scores.summary
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "summary": {
+            "recall": s.recall,
+            "precision": s.precision,
+            "noise_pages": s.noise_pages,
+            "missed": s.missed,
+            "windows": s.windows,
+            "caught": s.caught,
+            "episodes": s.episodes,
+            "relevant_episodes": s.relevant_episodes,
+            "detection_time_s": _stat(s.detection_s),
+            "reset_time_s": _stat(s.reset_s),
+            "recordings": s.recordings,
+            "passed": s.passed,
+            "failures": list(s.failures),
+        },
+        "rules": [_rule(r) for r in scores.rules],
+        "recordings": [_recording(r) for r in scores.recordings],
+    }
+
+
+def render_json(scores: Scores) -> str:
+    return json.dumps(to_document(scores), indent=2, allow_nan=False) + "\n"
+
+
+def write_atomically(path: Path | str, text: str) -> None:
+    """Write text so that the file is either the old one or complete, never half-written."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        # mkstemp creates 0600; a report is for reading, so keep an existing file's mode or use 0644.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,73 @@
+"""Recordings -> engine -> scores: what ``obsbox replay`` does between reading its arguments and
+printing. The engine owns Prometheus and its temporary data (and cleans them up); this module
+only validates the inputs first, so that bad input fails before any process starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from obsbox.replay.model import Evaluation
+from obsbox.replay.recording import Recording, RecordingError, load_corpus
+from obsbox.replay.scoring import Scores, score
+
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
+class ReplayInputError(ValueError):
+    """Bad arguments to a replay (a missing rule file, an empty rules directory)."""
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    scores: Scores
+    pairs: Sequence[tuple[Recording, Evaluation]]  # each recording with its evaluation
+
+    @property
+    def passed(self) -> bool:
+        return self.scores.summary.passed
+
+
+def expand_rule_paths(paths: Sequence[Path | str]) -> list[Path]:
+    """Rule files from files and directories (a directory gives its own *.yaml files, sorted)."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in RULE_SUFFIXES)
+            if not found:
+                raise ReplayInputError(f"{path}:1: no rule files (*.yaml) in this directory")
+            out.extend(found)
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise ReplayInputError(f"{path}:1: no such rule file")
+    if not out:
+        raise ReplayInputError("no rule files given (--rules PATH)")
+    return out
+
+
+def run_replay(
+    rule_paths: Sequence[Path | str],
+    incidents_dir: Path | str,
+    *,
+    progress: Callable[..., Any] | None = None,
+) -> ReplayReport:
+    """Replay every recording under ``incidents_dir`` through the rules and score them.
+
+    Raises RecordingError / OpenMetricsError / ReplayInputError / the engine's EngineError, each
+    with a one-line message naming the file and line.
+    """
+    from obsbox.replay import engine  # imported late: the engine pulls in process handling
+
+    rules = expand_rule_paths(rule_paths)
+    recordings = load_corpus(incidents_dir)
+    cases = [engine.Case(r.series, r.start_ms, r.end_ms) for r in recordings]
+    evaluations = engine.evaluate_many(rules, cases, progress=progress)
+    if len(evaluations) != len(recordings):
+        raise RecordingError(incidents_dir, 1, "the engine returned a different number of evaluations")
+    pairs = list(zip(recordings, evaluations))
+    return ReplayReport(score(pairs), pairs)

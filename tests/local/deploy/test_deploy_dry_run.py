@@ -1,0 +1,93 @@
+"""pyinfra's dry run of deploy/deploy.py against @local with the all-in-one inventory's data."""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from obsbox.deploy.settings import COMPONENTS
+
+GRAFANA_PIN = {
+    "grafana_archive_url": "https://dl.grafana.com/grafana/release/12.1.1/grafana_12.1.1_16903967602_linux_amd64.tar.gz",
+    "grafana_archive_sha256": "ab" * 32,
+}
+
+
+def _inventory_hosts(repo_root: Path, name: str) -> dict[str, dict]:
+    """{address: data} of every host in one of deploy/inventories/*.py."""
+    module = runpy.run_path(str(repo_root / "deploy" / "inventories" / name))
+    hosts: dict[str, dict] = {}
+    for value in module.values():
+        if isinstance(value, list):
+            for entry in value:
+                if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict):
+                    hosts[entry[0]] = entry[1]
+    return hosts
+
+
+def _dry_run(repo_root: Path, data: dict) -> str:
+    pyinfra = Path(sys.executable).parent / "pyinfra"
+    argv = [str(pyinfra), "@local", str(repo_root / "deploy" / "deploy.py"), "--dry"]
+    for key, value in data.items():
+        argv += ["--data", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300, cwd=repo_root / "deploy")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="module")
+def all_in_one_plan(repo_root: Path) -> str:
+    (data,) = _inventory_hosts(repo_root, "all_in_one.py").values()
+    return _dry_run(repo_root, {**data, **GRAFANA_PIN})
+
+
+def test_deploy_dry_run_plans_every_component_unit(all_in_one_plan: str) -> None:
+    """The all-in-one plan uploads, enables and starts a unit for each of the seven components."""
+    for component in COMPONENTS:
+        assert f"Upload /etc/systemd/system/{component}.service" in all_in_one_plan
+        assert f"Start {component}" in all_in_one_plan
+
+
+def test_deploy_dry_run_checks_each_config_with_its_validator(all_in_one_plan: str) -> None:
+    """Each config is staged and checked by its component's own validator before it is installed."""
+    for validator in ("promtool", "amtool", "loki", "tempo", "otelcol-contrib"):
+        assert re.search(rf"Check /etc/\S+/\.obsbox-staging/\S+ with {re.escape(validator)}\b", all_in_one_plan), validator
+    assert "Install the checked /etc/prometheus/prometheus.yml" in all_in_one_plan
+
+
+def test_deploy_dry_run_downloads_pinned_releases_with_checksums(all_in_one_plan: str) -> None:
+    """Archives and their checksum files come from the pinned upstream releases and are verified."""
+    assert "Download https://github.com/prometheus/prometheus/releases/download/v3.5.0/sha256sums.txt" in all_in_one_plan
+    assert "Download https://github.com/grafana/loki/releases/download/v3.5.3/loki-linux-amd64.zip" in all_in_one_plan
+    assert "Verify /var/cache/obsbox/tempo/2.8.2/tempo_2.8.2_linux_amd64.tar.gz" in all_in_one_plan
+
+
+def test_deploy_dry_run_waits_for_readiness(all_in_one_plan: str) -> None:
+    """After (re)starts the plan waits on each component's readiness endpoint."""
+    for expected in (
+        "Wait until prometheus is ready at http://127.0.0.1:9090/-/ready",
+        "Wait until loki is ready at http://127.0.0.1:3100/ready",
+        "Wait until grafana is ready at http://127.0.0.1:3000/api/health",
+        "Wait until otelcol is ready at http://127.0.0.1:13133/",
+    ):
+        assert expected in all_in_one_plan
+
+
+def test_deploy_dry_run_bad_data_fails_before_any_operation(repo_root: Path) -> None:
+    """A bad inventory value stops pyinfra with the host and the key in the message."""
+    pyinfra = Path(sys.executable).parent / "pyinfra"
+    result = subprocess.run(
+        [str(pyinfra), "@local", str(repo_root / "deploy" / "deploy.py"), "--dry", "--data", "loki_port=99999"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "inventory data of host @local: loki_port: 99999 is outside 1..65535" in result.stdout + result.stderr

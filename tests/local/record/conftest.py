@@ -1,0 +1,79 @@
+"""A real Prometheus on a free loopback port, scraping itself every second."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.skip("prometheus is not installed (Debian package prometheus)")
+    workdir = tmp_path_factory.mktemp("prometheus")
+    port = _free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n"
+        f"scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+    )
+    log = (workdir / "prometheus.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"prometheus exited with {proc.returncode}: {(workdir / 'prometheus.log').read_text()[-2000:]}")
+            try:
+                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("prometheus not ready after 30 s")
+            time.sleep(0.1)  # polling interval, bounded by the deadline
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+def wait_for_samples(url: str, selector: str, count: int, timeout: float = 30.0) -> float:
+    """Poll until `selector` has at least `count` samples in the last minute; returns the server's time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = requests.get(f"{url}/api/v1/query", params={"query": f"count_over_time({selector}[1m])"}, timeout=5).json()
+        result = body["data"]["result"]
+        if result and float(result[0]["value"][1]) >= count:
+            return float(result[0]["value"][0])
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector}: fewer than {count} samples after {timeout} s: {result}")
+        time.sleep(0.2)  # polling interval, bounded by the deadline

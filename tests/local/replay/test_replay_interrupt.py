@@ -1,0 +1,75 @@
+"""Ctrl-C during a replay: one line on stderr, exit 130, Prometheus stopped, temporary data gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from replay_process import obsbox_command
+
+from obsbox.replay.model import Series
+from obsbox.replay.openmetrics import write_series
+
+T0 = 1_795_165_200
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline and "pytest" not in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _big_corpus(directory: Path) -> None:
+    """Two weeks at 15 s of 20 series: long enough that the replay is still busy when interrupted."""
+    directory.mkdir()
+    n = 14 * 86400 // 15
+    ts = [(T0 + i * 15) * 1000 for i in range(n)]
+    series = [Series({"__name__": "http_requests_total", "code": "200", "pod": f"p{k}"}, ts, [float(i) for i in range(n)]) for k in range(20)]
+    write_series(series, directory / "long-calm.om")
+    (directory / "long-calm.yaml").write_text("name: long-calm\nkind: noise\ndescription: two calm weeks\nsource: generated\n")
+
+
+def test_sigint_stops_prometheus_and_removes_temporary_data(replay_rules: Path, replay_tmpdir: Path, tmp_path: Path) -> None:
+    """SIGINT while Prometheus runs ends the replay with exit 130 and leaves no process or files."""
+    corpus = tmp_path / "corpus"
+    _big_corpus(corpus)
+    env = dict(os.environ, TMPDIR=str(replay_tmpdir))
+    report = tmp_path / "report.json"
+    process = subprocess.Popen(
+        obsbox_command("replay", "--rules", replay_rules, "--incidents", corpus, "--json", report),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        # Wait until the replay's Prometheus (which runs on data under our TMPDIR) is up.
+        while not _processes_mentioning(f"{replay_tmpdir}/obsbox-replay-") and process.poll() is None:
+            assert time.monotonic() < deadline, "Prometheus never started"
+            time.sleep(0.01)
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: interrupted"), stderr
+    assert "Traceback" not in stderr
+    assert _processes_mentioning(str(replay_tmpdir)) == []
+    assert list(replay_tmpdir.iterdir()) == []
+    assert not report.exists()

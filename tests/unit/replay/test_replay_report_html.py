@@ -1,0 +1,78 @@
+"""The HTML report as text: plots per recording and rule, bands, escaping, no external resources."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from replay_builders import MIN, P, make_evaluation, make_recording, make_rule, states_firing
+
+from obsbox.replay.report_html import decimate, fmt_ratio, render_html, state_runs
+from obsbox.replay.scoring import score
+
+FAKE_JS = "window.Plotly = {newPlot: function () {}};"
+
+
+def _page(rule_name: str = "HighErrors") -> str:
+    rec = make_recording("spike")
+    ev = make_evaluation([make_rule(rule_name, states=states_firing(61, [(12, 20)], pending=[(11, 11)]))])
+    return render_html(score([(rec, ev)]), [(rec, ev)], plotly_js=FAKE_JS)
+
+
+def _plots(page: str) -> list[tuple[str, list, dict]]:
+    calls = re.findall(r'Plotly\.newPlot\(("[^"]+"), (.*), (\{"title".*\}), \{"displaylogo"', page)
+    return [(json.loads(i), json.loads(d), json.loads(layout)) for i, d, layout in calls]
+
+
+def test_state_runs_split_pending_and_firing() -> None:
+    """Pending and firing runs come out as [first, last] timestamp pairs."""
+    rule = make_rule(states=states_firing(61, [(12, 20)], pending=[(10, 11)]))
+    runs = state_runs([i * MIN for i in range(61)], rule)
+    assert runs == {"pending": [(10 * MIN, 11 * MIN)], "firing": [(12 * MIN, 20 * MIN)]}
+
+
+def test_state_runs_take_strongest_state_across_alerts() -> None:
+    """With one alert pending and another firing at the same time, the band is firing."""
+    rule = make_rule(states={(("a", "1"),): [P, P, P], (("a", "2"),): states_firing(3, [(1, 1)])})
+    assert state_runs([0, 1, 2], rule) == {"pending": [(0, 0), (2, 2)], "firing": [(1, 1)]}
+
+
+def test_page_has_one_plot_per_recording_and_rule_with_bands_and_window() -> None:
+    """The page plots the rule with a window band, a pending band and a firing band."""
+    plots = _plots(_page())
+    assert len(plots) == 1
+    _, _, layout = plots[0]
+    colours = [s["fillcolor"] for s in layout["shapes"] if s["type"] == "rect"]
+    assert len(colours) == 3
+    assert layout["shapes"][-1]["x0"] == "1970-01-01T00:10:00"
+    assert layout["shapes"][-1]["x1"] == "1970-01-01T00:20:00"
+
+
+def test_page_is_self_contained() -> None:
+    """The page loads nothing from the network: no src= or href= to http(s)."""
+    page = _page()
+    assert FAKE_JS in page
+    assert not re.search(r"""(src|href)=["']?https?:""", page)
+
+
+def test_names_are_escaped() -> None:
+    """A rule name with markup appears escaped in tables and cannot close a script element."""
+    page = _page("<script>alert(1)</script>")
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_decimate_keeps_extremes() -> None:
+    """Decimating 10,000 points to about 100 keeps the single spike."""
+    ts = list(range(10_000))
+    vs: list[float | None] = [0.0] * 10_000
+    vs[4321] = 99.0
+    out_ts, out_vs = decimate(ts, vs, 100)
+    assert len(out_ts) <= 102
+    assert 99.0 in out_vs and 4321 in out_ts
+
+
+def test_fmt_ratio_uses_dash_for_none() -> None:
+    """A missing ratio shows as an em dash, never 0%."""
+    assert fmt_ratio(None) == "\u2014"
+    assert fmt_ratio(0.5) == "0.50"

@@ -1,0 +1,94 @@
+"""SLO definitions as data and the burn-rate rules rendered from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from obsbox.rules.slo import (
+    PAGE_TIERS,
+    TICKET_TIERS,
+    SloError,
+    burn_rate,
+    le_matcher,
+    load_slos,
+    parse_slos,
+    render_slo_rules,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+SLOS = REPO / "alert_rules" / "slos.yaml"
+GOOD = {"job": "api", "availability_target": 0.999, "latency_threshold_seconds": 0.5, "latency_target": 0.99}
+
+
+def test_rules_slo_file_matches_fresh_render() -> None:
+    """The checked-in slo.rules.yaml is what `obsbox rules render` makes of slos.yaml."""
+    assert (REPO / "alert_rules" / "slo.rules.yaml").read_text() == render_slo_rules(load_slos(SLOS))
+
+
+def test_rules_slo_burn_rates_match_workbook_for_30d() -> None:
+    """For a 30-day period the tiers are the SRE workbook's 14.4, 6 and 1."""
+    assert [burn_rate(t, "30d") for t in (*PAGE_TIERS, *TICKET_TIERS)] == [14.4, 6.0, 1.0]
+
+
+def test_rules_slo_burn_rates_scale_with_period() -> None:
+    """A 28-day period consumes the same budget shares at proportionally lower rates."""
+    assert [burn_rate(t, "28d") for t in (*PAGE_TIERS, *TICKET_TIERS)] == [13.44, 5.6, 0.933333]
+
+
+def test_rules_slo_renders_one_alert_set_per_service() -> None:
+    """Each service gets fast and slow alerts for both SLOs, each selecting only its own job."""
+    text = render_slo_rules(parse_slos({"period": "30d", "services": [GOOD, {**GOOD, "job": "web"}]}))
+    alerts = [r for g in yaml.safe_load(text)["groups"] for r in g["rules"] if "alert" in r]
+    assert sorted((a["labels"]["job"], a["alert"]) for a in alerts) == sorted(
+        (job, name)
+        for job in ("api", "web")
+        for name in (
+            "SloAvailabilityBurnRateFast",
+            "SloAvailabilityBurnRateSlow",
+            "SloLatencyBurnRateFast",
+            "SloLatencyBurnRateSlow",
+        )
+    )
+    assert all(f'job="{a["labels"]["job"]}"' in a["expr"] for a in alerts)
+
+
+def test_rules_slo_page_alerts_carry_low_traffic_guard() -> None:
+    """Fast-burn alerts require the service's minimum request count over the last hour."""
+    text = render_slo_rules(parse_slos({"period": "30d", "services": [{**GOOD, "min_requests_per_hour": 42}]}))
+    fast = [r for g in yaml.safe_load(text)["groups"] for r in g["rules"] if r.get("alert", "").endswith("Fast")]
+    assert fast and all('job:http_server_requests:rate1h{job="api"} * 3600 >= 42' in r["expr"] for r in fast)
+
+
+def test_rules_slo_refuses_threshold_off_bucket() -> None:
+    """A latency threshold that is no histogram bucket boundary is refused, naming the field."""
+    with pytest.raises(SloError, match=r"services\[0\] \(job api\): field 'latency_threshold_seconds' 0.3"):
+        parse_slos({"period": "30d", "services": [{**GOOD, "latency_threshold_seconds": 0.3}]}, "slos.yaml")
+
+
+def test_rules_slo_refuses_target_out_of_range() -> None:
+    """An availability target of 1 (no error budget) is refused."""
+    with pytest.raises(SloError, match="availability_target"):
+        parse_slos({"period": "30d", "services": [{**GOOD, "availability_target": 1}]})
+
+
+def test_rules_slo_refuses_missing_field(tmp_path: Path) -> None:
+    """A service without a latency target is refused with the file and field named."""
+    path = tmp_path / "slos.yaml"
+    path.write_text(yaml.safe_dump({"period": "30d", "services": [{k: v for k, v in GOOD.items() if k != "latency_target"}]}))
+    with pytest.raises(SloError, match=rf"{path}: services\[0\] \(job api\): missing field 'latency_target'"):
+        load_slos(path)
+
+
+def test_rules_slo_refuses_unknown_field() -> None:
+    """A misspelt field is refused rather than ignored."""
+    with pytest.raises(SloError, match="availabilty_target"):
+        parse_slos({"period": "30d", "services": [{**GOOD, "availabilty_target": 0.99}]})
+
+
+def test_rules_slo_le_matcher_accepts_both_spellings() -> None:
+    """The bucket matcher for 1.0 s accepts the Go spelling 1 and the Python spelling 1.0."""
+    assert le_matcher(1.0) == 'le=~"1|1\\\\.0"'
+    assert le_matcher(0.5) == 'le="0.5"'

@@ -1,0 +1,114 @@
+"""Rendered stack configs through the real validators here: promtool, amtool, systemd-analyze."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from obsbox.deploy.localcheck import MAX_EXPOSURE, check_tree, unit_exposure
+from obsbox.deploy.rendered import render_host_files
+from obsbox.deploy.settings import COMPONENTS, StackSettings, settings_from_host_data
+
+
+def _write(settings: StackSettings, root: Path) -> None:
+    for path, content in render_host_files(settings).items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+
+
+def _results(settings: StackSettings, root: Path, name: str) -> list:
+    _write(settings, root)
+    return [r for r in check_tree(root, settings) if r.name == name]
+
+
+def _require(tool: str) -> None:
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} is not installed on this machine")
+
+
+@pytest.fixture
+def settings_with(repo_root: Path) -> Callable[..., StackSettings]:
+    def make(**data: object) -> StackSettings:
+        return settings_from_host_data({"obsbox_rules_dir": str(repo_root / "alert_rules"), **data})
+
+    return make
+
+
+def test_deploy_promtool_accepts_config_with_repository_rules(settings_with, tmp_path: Path, repo_root: Path) -> None:  # type: ignore[no-untyped-def]
+    """promtool check config passes on the rendered prometheus.yml loading the repository's rule files."""
+    _require("promtool")
+    if not list((repo_root / "alert_rules").glob("*.rules.yaml")):
+        pytest.skip("no rule files in alert_rules/ yet")
+    (result,) = _results(settings_with(), tmp_path, "promtool check config")
+    assert result.ok, result.output
+    assert "rule files found" in result.output or "SUCCESS" in result.output
+
+
+def test_deploy_promtool_accepts_repository_rules(settings_with, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """promtool check rules passes on the rule files as the deploy installs them."""
+    _require("promtool")
+    (result,) = _results(settings_with(), tmp_path, "promtool check rules")
+    assert result.ok, result.output
+
+
+def test_deploy_promtool_accepts_bcrypt_web_config(settings_with, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """promtool check web-config passes on web configs carrying bcrypt hashes for both services."""
+    _require("promtool")
+    settings = settings_with(prometheus_basic_auth_password="s3cret", alertmanager_basic_auth_password="0ther")
+    results = _results(settings, tmp_path, "promtool check web-config")
+    assert len(results) == 2
+    assert all(r.ok for r in results), [r.output for r in results]
+    assert "$2b$" in (tmp_path / "etc/prometheus/web-config.yml").read_text()
+
+
+def test_deploy_promtool_rejects_broken_web_config(tmp_path: Path) -> None:
+    """A web config with a plaintext password fails promtool's check (the check has teeth)."""
+    _require("promtool")
+    import subprocess
+
+    path = tmp_path / "web.yml"
+    path.write_text("basic_auth_users:\n  obsbox: plaintext\n")
+    result = subprocess.run(["promtool", "check", "web-config", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+
+
+def test_deploy_promtool_accepts_basic_auth_scrape_config(settings_with, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The config with basic auth towards Prometheus and Alertmanager still passes promtool."""
+    _require("promtool")
+    settings = settings_with(
+        prometheus_basic_auth_password="s3cret",
+        alertmanager_basic_auth_password="0ther",
+        prometheus_service_targets={"billing-api": ["10.0.1.21:9464"]},
+    )
+    (result,) = _results(settings, tmp_path, "promtool check config")
+    assert result.ok, result.output
+
+
+def test_deploy_amtool_accepts_rendered_alertmanager_config(settings_with, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """amtool check-config passes on the alertmanager.yml the deploy installs."""
+    _require("amtool")
+    (result,) = _results(settings_with(alertmanager_watchdog_webhook_url="https://hc.example/ping"), tmp_path, "amtool check-config")
+    assert result.ok, result.output
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_deploy_unit_exposure_within_target(component: str, settings_with, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """systemd-analyze security --offline rates each rendered unit at exposure 3.0 or less."""
+    _require("systemd-analyze")
+    _write(settings_with(obsbox_ip_address_allow=["127.0.0.0/8"]), tmp_path)
+    exposure, output = unit_exposure(tmp_path / "etc/systemd/system" / f"{component}.service")
+    assert exposure is not None, output
+    assert exposure <= MAX_EXPOSURE
+
+
+def test_deploy_unit_exposure_detects_unhardened_unit(tmp_path: Path) -> None:
+    """An unhardened unit scores above the target, so the exposure check can fail."""
+    _require("systemd-analyze")
+    unit = tmp_path / "bare.service"
+    unit.write_text("[Service]\nExecStart=/usr/bin/true\n")
+    exposure, output = unit_exposure(unit)
+    assert exposure is not None and exposure > MAX_EXPOSURE, output
