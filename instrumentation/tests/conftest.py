@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 try:
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter as InMemoryLogExporter
 except ImportError:  # older SDKs
     from opentelemetry.sdk._logs.export import InMemoryLogExporter  # type: ignore[assignment]
+import obsbox_instrumentation as obsbox
+from obsbox_instrumentation import runtime as rt
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import values as prom_values
-
-import obsbox_instrumentation as obsbox
-from obsbox_instrumentation import runtime as rt
 
 
 def reset_otel_globals() -> None:

@@ -6,9 +6,8 @@ import threading
 import time
 from typing import Any
 
-from opentelemetry.sdk.trace.export import SpanExportResult
-
 from obsbox_instrumentation.export import BoundedBatcher
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 
 class CountingSink:

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import pytest
-
 from obsbox_instrumentation import jobs
 
 

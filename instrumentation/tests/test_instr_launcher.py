@@ -10,7 +10,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-
 from obsbox_instrumentation import distro
 from obsbox_instrumentation.launcher import BOOTSTRAP_DIR, main, prepare_environment
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from obsbox_instrumentation.apiversion import api_version, version_from_path
 from obsbox_instrumentation.scrub import REDACTED, Scrubber
 from obsbox_instrumentation.settings import (

@@ -8,7 +8,6 @@ from typing import Any
 import flask
 import pytest
 import requests
-
 from obsbox_instrumentation.contract import TENANT_OTHER
 
 

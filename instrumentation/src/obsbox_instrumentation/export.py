@@ -256,6 +256,7 @@ class ObsboxLogProcessor(LogRecordProcessor):
         self._batcher = batcher
         self._scrubber = scrubber
         self._shutdown_timeout_s = shutdown_timeout_s
+        self.handler: ObsboxOtlpLogHandler | None = None
         batcher._prepare = self._scrub_batch
 
     @property
@@ -293,7 +294,9 @@ class ObsboxLogProcessor(LogRecordProcessor):
 
     def _scrub_batch(self, batch: list[Any]) -> None:
         scrubber = self._scrubber
-        for item in batch:
+        for index, item in enumerate(batch):
+            if isinstance(item, tuple) and self.handler is not None:
+                item = batch[index] = self.handler.convert(item)
             record = getattr(item, "log_record", item)
             body = getattr(record, "body", None)
             if isinstance(body, str):
@@ -368,3 +371,77 @@ def count_points(metrics_data: MetricsData | None) -> int:
                 points: Sequence[Any] = getattr(metric.data, "data_points", ())
                 total += len(points)
     return total
+
+
+# LogRecord attributes that are the record's own machinery, not user data (as the SDK's handler).
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) | {
+    "message", "asctime", "taskName",
+}
+_SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+
+def severity_number(levelno: int) -> Any:
+    """stdlib level -> OpenTelemetry SeverityNumber (DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21)."""
+    from opentelemetry._logs import SeverityNumber
+
+    if levelno < logging.DEBUG:
+        return SeverityNumber.TRACE
+    base = min(max(levelno, logging.DEBUG), logging.CRITICAL)
+    # Each stdlib decade maps to one OpenTelemetry range of four values.
+    return SeverityNumber(5 + 4 * (base // 10 - 1) + min(base % 10, 3))
+
+
+class ObsboxOtlpLogHandler(logging.Handler):
+    """stdlib logging -> OTLP with the conversion done on the export thread.
+
+    On the logging call it keeps only what is lost later: the formatted message, the active
+    span's context and the tenant. Building the OpenTelemetry record (attributes, severity,
+    code location, exception fields) happens when the batch is exported.
+    """
+
+    def __init__(self, batcher: BoundedBatcher, resource: Any) -> None:
+        super().__init__(logging.NOTSET)
+        self._batcher = batcher
+        self._resource = resource
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from opentelemetry import trace
+
+            span_ctx = trace.get_current_span().get_span_context()
+            self._batcher.put((record, record.getMessage(), span_ctx, current_tenant(), time.time_ns()))
+        except Exception:  # logging must never fail because of telemetry
+            pass
+
+    def convert(self, item: tuple[Any, ...]) -> Any:
+        """The SDK ReadableLogRecord for a queued item (export thread)."""
+        import traceback
+
+        from opentelemetry import trace
+        from opentelemetry._logs import LogRecord
+        from opentelemetry.sdk._logs import ReadableLogRecord
+        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+        from opentelemetry.trace import NonRecordingSpan
+
+        record, message, span_ctx, tenant, observed = item
+        attributes: dict[str, Any] = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS}
+        attributes["code.file.path"] = record.pathname
+        attributes["code.function.name"] = record.funcName
+        attributes["code.line.number"] = record.lineno
+        if tenant is not None:
+            attributes[ATTR_TENANT] = tenant
+        if record.exc_info and record.exc_info[0] is not None:
+            exc_type, exc, tb = record.exc_info
+            attributes["exception.type"] = exc_type.__name__
+            if exc is not None and exc.args:
+                attributes["exception.message"] = str(exc.args[0])
+            attributes["exception.stacktrace"] = "".join(traceback.format_exception(exc_type, exc, tb))
+        ctx = trace.set_span_in_context(NonRecordingSpan(span_ctx)) if span_ctx.is_valid else Context()
+        api_record = LogRecord(
+            timestamp=int(record.created * 1e9), observed_timestamp=observed, context=ctx,
+            severity_text=_SEVERITY_TEXT.get(record.levelname, record.levelname),
+            severity_number=severity_number(record.levelno), body=message, attributes=attributes,
+        )
+        return ReadableLogRecord(
+            log_record=api_record, resource=self._resource, instrumentation_scope=InstrumentationScope(record.name),
+        )

@@ -113,6 +113,25 @@ class LeanSpan(trace.Span):
         )
 
 
+def ratio_bound(sampler: Any) -> int | None:
+    """For the standard ParentBased(TraceIdRatioBased|ALWAYS_ON) sampler: the trace-id bound
+    under which a root span is sampled, so the hot path can decide inline; None otherwise."""
+    from opentelemetry.sdk.trace import sampling as s
+
+    if type(sampler) not in (s.ParentBased, s.ParentBasedTraceIdRatio):
+        return None
+    delegates = (sampler._remote_parent_sampled, sampler._remote_parent_not_sampled,
+                 sampler._local_parent_sampled, sampler._local_parent_not_sampled)
+    if delegates != (s.ALWAYS_ON, s.ALWAYS_OFF, s.ALWAYS_ON, s.ALWAYS_OFF):
+        return None
+    root = sampler._root
+    if root is s.ALWAYS_ON or isinstance(root, s.StaticSampler) and root is s.ALWAYS_ON:
+        return s.TraceIdRatioBased.TRACE_ID_LIMIT + 1
+    if type(root) is s.TraceIdRatioBased:
+        return int(root.bound)
+    return None
+
+
 class LeanTracer:
     """Starts LeanSpans honouring the provider's sampler; ``sink`` gets ended spans (or None)."""
 
@@ -120,6 +139,8 @@ class LeanTracer:
         self._sampler = sampler
         self._sink = sink
         self._rand = random.getrandbits
+        # Same decision as the SDK sampler, without building a SamplingResult per request.
+        self._bound = ratio_bound(sampler)
 
     def start_span(
         self, name: str, context: Any, kind: SpanKind, attributes: dict[str, Any],
@@ -131,14 +152,23 @@ class LeanTracer:
         else:
             parent_ctx = parent
             trace_id = parent.trace_id
-        result = self._sampler.should_sample(context, trace_id, name, kind, attributes)
-        sampled = result.decision.is_sampled()
+        if self._bound is not None:
+            if parent_ctx is not None:
+                sampled = parent_ctx.trace_flags.sampled
+                trace_state = parent_ctx.trace_state
+            else:
+                sampled = trace_id & 0xFFFFFFFFFFFFFFFF < self._bound
+                trace_state = None
+        else:
+            result = self._sampler.should_sample(context, trace_id, name, kind, attributes)
+            sampled = result.decision.is_sampled()
+            trace_state = result.trace_state
+            if sampled and result.attributes:
+                attributes.update(result.attributes)
         span_ctx = SpanContext(
             trace_id, self._rand(64) or 1, is_remote=False,
-            trace_flags=_SAMPLED if sampled else _NOT_SAMPLED, trace_state=result.trace_state,
+            trace_flags=_SAMPLED if sampled else _NOT_SAMPLED, trace_state=trace_state,
         )
         if not sampled or self._sink is None:
             return NonRecordingSpan(span_ctx)
-        if result.attributes:
-            attributes.update(result.attributes)
         return LeanSpan(name, span_ctx, parent_ctx, kind, attributes, self._sink)

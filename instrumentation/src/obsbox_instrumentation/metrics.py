@@ -12,7 +12,9 @@ prometheus_client's multiprocess files have no room for exemplars.
 
 from __future__ import annotations
 
+import collections
 import logging
+import os
 import threading
 from typing import Any
 
@@ -25,6 +27,9 @@ from . import contract as c
 
 _log = logging.getLogger(__name__)
 METER_NAME = "obsbox_instrumentation"
+MAX_PENDING = 65_536
+DRAIN_BATCH = 512
+DRAIN_INTERVAL_S = 0.2
 
 
 def enable_multiprocess_values() -> None:
@@ -109,6 +114,13 @@ class Recorder:
         )
         self._children: dict[tuple[Any, ...], Any] = {}
         self._o: dict[str, Any] = {}
+        # OpenTelemetry SDK recordings are deferred to a drain thread: the SDK's per-call cost
+        # (attribute filtering, hashing, exemplar offer, aggregation lock) is the largest part
+        # of a metric observation, and the push path needs the value only at export time.
+        self._pending: collections.deque[tuple[Any, float, dict[str, Any], Any]] = collections.deque()
+        self._drain_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._drainer_pid = 0
         if meter_provider is not None:
             self.bind_meter_provider(meter_provider)
 
@@ -126,6 +138,49 @@ class Recorder:
         for spec in (c.TELEMETRY_DROPPED, c.TELEMETRY_EXPORT_FAILURES):
             o[spec.otel_name] = meter.create_counter(spec.otel_name, unit=spec.unit, description=spec.description)
         self._o = o
+        # Collection runs observable callbacks before reading sync instruments: this one applies
+        # the deferred recordings so every export (and test reader) sees all of them.
+        meter.create_observable_gauge("obsbox.internal.flush", callbacks=[self._flush_callback])
+
+    def _flush_callback(self, options: Any) -> list[Any]:
+        self.flush()
+        return []
+
+    def _defer(self, instrument: Any, value: float, attributes: dict[str, Any], ctx: Any = None) -> None:
+        if len(self._pending) >= MAX_PENDING:
+            self.dropped("metrics", "queue_full", 1)
+            return
+        self._pending.append((instrument, value, attributes, ctx))
+        if self._drainer_pid != os.getpid():
+            self._start_drainer()
+        elif len(self._pending) >= DRAIN_BATCH:
+            self._wake.set()
+
+    def _start_drainer(self) -> None:
+        self._drainer_pid = os.getpid()
+        self._wake = threading.Event()
+        self._drain_lock = threading.Lock()
+        threading.Thread(target=self._drain_forever, name="obsbox-metrics-drain", daemon=True).start()
+
+    def _drain_forever(self) -> None:
+        while True:
+            self._wake.wait(DRAIN_INTERVAL_S)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        """Apply every deferred recording to the SDK (also called before export and shutdown)."""
+        with self._drain_lock:
+            pending = self._pending
+            while pending:
+                try:
+                    instrument, value, attributes, ctx = pending.popleft()
+                except IndexError:
+                    break
+                try:
+                    instrument.record(value, attributes, ctx)
+                except Exception:
+                    _log.debug("obsbox: deferred metric recording failed", exc_info=True)
 
     def _child(self, metric: Any, key: tuple[Any, ...]) -> Any:
         # labels() takes a lock and validates on every call; cache children (bounded because
@@ -149,7 +204,7 @@ class Recorder:
             child.observe(seconds)
         hist = self._o.get(c.HTTP_SERVER_REQUEST_DURATION.otel_name)
         if hist is not None:
-            hist.record(seconds, {
+            self._defer(hist, seconds, {
                 "http.route": route, "http.request.method": method, "http.response.status_code": status,
                 c.ATTR_API_VERSION: api_version, c.ATTR_TENANT: tenant,
             }, ctx)
@@ -158,7 +213,7 @@ class Recorder:
         self._child(self._p_http_client, (server_address, method, str(status))).observe(seconds)
         hist = self._o.get(c.HTTP_CLIENT_REQUEST_DURATION.otel_name)
         if hist is not None:
-            hist.record(seconds, {
+            self._defer(hist, seconds, {
                 "server.address": server_address, "http.request.method": method,
                 "http.response.status_code": status,
             })
@@ -167,7 +222,7 @@ class Recorder:
         self._child(self._p_job, (queue, job_name, outcome)).observe(seconds)
         hist = self._o.get(c.JOB_DURATION.otel_name)
         if hist is not None:
-            hist.record(seconds, {"queue": queue, "job_name": job_name, "outcome": outcome})
+            self._defer(hist, seconds, {"queue": queue, "job_name": job_name, "outcome": outcome})
 
     def queue_stats(self, queue: str, depth: float, oldest_age_s: float) -> None:
         self._child(self._p_queue_depth, (queue,)).set(depth)

@@ -14,7 +14,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +29,7 @@ from .export import (
     SIGNAL_TRACES,
     BoundedBatcher,
     ObsboxLogProcessor,
+    ObsboxOtlpLogHandler,
     ObsboxSpanProcessor,
     SafeMetricExporter,
 )
@@ -313,16 +313,15 @@ def _logger_provider(
     factory = (lambda: log_exporter) if log_exporter is not None else _otlp_factory("logs", settings)
     if factory is None:
         return None, None
-    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
 
     provider = LoggerProvider(resource=resource)
     batcher = BoundedBatcher(SIGNAL_LOGS, factory, recorder, **_batch_settings("BLRP", settings))
-    provider.add_log_record_processor(ObsboxLogProcessor(batcher, scrubber, settings.shutdown_timeout_s))
-    # The SDK marks its handler deprecated in favour of opentelemetry-instrumentation-logging's;
-    # it is the one that ships with the SDK range obsbox supports, so keep it and stay quiet.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        handler = LoggingHandler(level=logging.NOTSET, logger_provider=provider)
+    processor = ObsboxLogProcessor(batcher, scrubber, settings.shutdown_timeout_s)
+    provider.add_log_record_processor(processor)
+    # obsbox's own handler: the SDK's does the whole OTLP conversion on the logging call.
+    handler = ObsboxOtlpLogHandler(processor.batcher, resource)
+    processor.handler = handler
     return provider, handler
 
 

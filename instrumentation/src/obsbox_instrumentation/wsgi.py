@@ -79,6 +79,8 @@ class ObsboxWSGIMiddleware:
         self.app = app
         self.route_resolver = route_resolver
         self._obsbox_instrumented = True
+        # (settings, tenant environ key, api-version environ key), computed once per settings.
+        self._keys: tuple[Any, str, str] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         runtime = rt.get()
@@ -125,7 +127,13 @@ class ObsboxWSGIMiddleware:
             if key in environ:
                 ctx = propagate.extract(environ, getter=_GETTER)  # type: ignore[arg-type]
                 break
-        tenant = self._tenant(environ, settings, ctx)
+        keys = self._keys
+        if keys is None or keys[0] is not settings:
+            keys = self._keys = (
+                settings, header_to_environ_key(settings.tenant_header),
+                header_to_environ_key(settings.api_version_header),
+            )
+        tenant = self._tenant(environ, settings, ctx, keys[1])
         if tenant is not None:
             ctx = baggage.set_baggage(BAGGAGE_TENANT, tenant, ctx)
         method = environ.get("REQUEST_METHOD", "GET")
@@ -133,7 +141,7 @@ class ObsboxWSGIMiddleware:
             method = "_OTHER"
         path = environ.get("PATH_INFO", "") or "/"
         version = api_version(
-            path, environ.get(header_to_environ_key(settings.api_version_header)), environ,
+            path, environ.get(keys[2]), environ,
             settings.api_version_extractor,
         )
         attributes: dict[str, Any] = {
@@ -153,7 +161,7 @@ class ObsboxWSGIMiddleware:
         return span, token, method, version, tenant, start_ns
 
     @staticmethod
-    def _tenant(environ: dict[str, Any], settings: Any, ctx: Any) -> str | None:
+    def _tenant(environ: dict[str, Any], settings: Any, ctx: Any, header_key: str) -> str | None:
         extractor = settings.tenant_extractor
         if extractor is not None:
             try:
@@ -162,7 +170,7 @@ class ObsboxWSGIMiddleware:
                 value = None
             if value is not None:
                 return value
-        value = clean_tenant(environ.get(header_to_environ_key(settings.tenant_header)))
+        value = clean_tenant(environ.get(header_key))
         if value is not None:
             return value
         # A caller that already carries the tenant in baggage (service-to-service calls).

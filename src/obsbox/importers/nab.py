@@ -86,8 +86,9 @@ def read_nab_csv(path: Path) -> tuple[list[int], list[float]]:
     return timestamps, values
 
 
-def windows_for(windows_path: Path, csv_path: Path) -> list[tuple[int, int]]:
-    """The labelled windows of one data file: the JSON key is its path or ends with its name."""
+def windows_for(windows_path: Path, csv_path: Path) -> tuple[list[tuple[int, int]], int]:
+    """The labelled windows of one data file (the JSON key is its path or ends with its name),
+    and the line of that key."""
     try:
         text = windows_path.read_text(encoding="utf-8")
         document: Any = json.loads(text)
@@ -117,7 +118,7 @@ def windows_for(windows_path: Path, csv_path: Path) -> list[tuple[int, int]]:
         if start >= end:
             raise RecordingError(windows_path, line, f"{keys[0]}[{i}]: end is not after start")
         out.append((start, end))
-    return out
+    return out, line
 
 
 def import_nab_file(csv_path: Path, windows_path: Path, out_dir: Path, options: NabOptions = NabOptions()) -> Path:
@@ -127,13 +128,13 @@ def import_nab_file(csv_path: Path, windows_path: Path, out_dir: Path, options: 
     except ValueError as exc:
         raise RecordingError("--within", 1, str(exc)) from None
     timestamps, values = read_nab_csv(csv_path)
-    windows = windows_for(windows_path, csv_path)
+    windows, line = windows_for(windows_path, csv_path)
     first, last = timestamps[0], timestamps[-1]
     for start, end in windows:
         if start < first or end > last:
             raise RecordingError(
                 windows_path,
-                1,
+                line,
                 f"window {format_time(start)}..{format_time(end)} lies outside the data of {csv_path.name} "
                 f"({format_time(first)}..{format_time(last)})",
             )

@@ -26,6 +26,8 @@ class Failure:
     line: int  # line of the failing assertion in the test file
     kind: str  # "alert", "expr", "error" or "unsupported"
     message: str
+    subject: str = ""  # the alertname or expression the assertion is about
+    eval_time_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,9 +119,17 @@ def _check_alerts(
     try:
         got = firing_alerts(evaluation, test.alertname, index, render_annotation)
     except TemplateUnsupported as exc:
-        return Failure(test.line, "unsupported", f"alertname {test.alertname}: annotation template outside obsbox's subset: {exc}")
+        return Failure(
+            test.line,
+            "unsupported",
+            f"alertname {test.alertname}: annotation template outside obsbox's subset: {exc}",
+            test.alertname,
+            test.eval_time_ms,
+        )
     except TemplateError as exc:
-        return Failure(test.line, "error", f"alertname {test.alertname}: annotation template error: {exc}")
+        return Failure(
+            test.line, "error", f"alertname {test.alertname}: annotation template error: {exc}", test.alertname, test.eval_time_ms
+        )
     expected = sorted(
         (
             tuple(sorted({**a.labels, "alertname": test.alertname}.items())),
@@ -133,6 +143,8 @@ def _check_alerts(
         test.line,
         "alert",
         f"alertname: {test.alertname}, time: {_format_duration(test.eval_time_ms)}, exp: {_describe(expected)}, got: {_describe(got)}",
+        test.alertname,
+        test.eval_time_ms,
     )
 
 
@@ -146,7 +158,13 @@ def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
     try:
         _, rows = session.query(0, test.expr, test.eval_time_ms)
     except PrometheusError as exc:
-        return Failure(test.line, "expr", f'expr: "{test.expr}", time: {_format_duration(test.eval_time_ms)}, err: {exc}')
+        return Failure(
+            test.line,
+            "expr",
+            f'expr: "{test.expr}", time: {_format_duration(test.eval_time_ms)}, err: {exc}',
+            test.expr,
+            test.eval_time_ms,
+        )
     got = sorted((tuple(sorted(r.labels.items())), r.points[0][1]) for r in rows)
     expected = sorted((tuple(sorted(s.labels.items())), s.value) for s in test.exp_samples)
     # Exact comparison, as reflect.DeepEqual: NaN never equals NaN.
@@ -161,6 +179,8 @@ def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
         test.line,
         "expr",
         f'expr: "{test.expr}", time: {_format_duration(test.eval_time_ms)}, exp: {show(expected)}, got: {show(got)}',
+        test.expr,
+        test.eval_time_ms,
     )
 
 

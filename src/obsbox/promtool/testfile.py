@@ -131,7 +131,7 @@ _LineLoader.yaml_implicit_resolvers = {
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    result = _Map(loader.construct_mapping(node, deep=True))
+    result = _Map({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
     result.line = node.start_mark.line + 1
     return result
 

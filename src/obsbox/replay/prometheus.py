@@ -129,11 +129,8 @@ class PrometheusServer:
                 "--enable-feature=promql-negative-offset",
                 "--query.max-samples=200000000",
             ]
-            log = open(self.log_path, "ab")
-            try:
+            with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-            finally:
-                log.close()
             if self._wait_ready():
                 return
             self.stop()
@@ -304,10 +301,11 @@ def _field_bytes(number: int, payload: bytes) -> bytes:
 
 def _encode_series(labels: Mapping[str, str], samples: Sequence[tuple[int, float]]) -> bytes:
     parts = []
-    for name, value in sorted(labels.items()):
-        parts.append(_field_bytes(1, _field_bytes(1, name.encode()) + _field_bytes(2, value.encode())))
+    for name, text in sorted(labels.items()):
+        parts.append(_field_bytes(1, _field_bytes(1, name.encode()) + _field_bytes(2, text.encode())))
     for ts, value in samples:
-        raw = struct.pack("<d", value) if not is_stale(value) else struct.pack("<Q", STALE_NAN_BITS)
+        # The marker's exact bits matter: a plain NaN is a value, the marker ends the series.
+        raw = struct.pack("<Q", STALE_NAN_BITS) if is_stale(value) else struct.pack("<d", value)
         sample = b"\x09" + raw + _varint(2 << 3) + _varint(ts)
         parts.append(_field_bytes(2, sample))
     return b"".join(parts)

@@ -160,9 +160,7 @@ _NAME_CHARS = r"[a-zA-Z0-9_:]"
 
 def references(expr: str, name: str) -> bool:
     """Whether ``expr`` reads the series ``name`` (as a metric name or a ``__name__`` matcher)."""
-    if re.search(rf"(?<!{_NAME_CHARS}){re.escape(name)}(?!{_NAME_CHARS})", expr) is None:
-        return False
-    return True
+    return re.search(rf"(?<!{_NAME_CHARS}){re.escape(name)}(?!{_NAME_CHARS})", expr) is not None
 
 
 def layers(rules: Sequence[Rule]) -> list[list[Rule]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import random
 import re
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ import pytest
 from examples.procs import ManagedProcess, child_pids, demo_env, free_port, rss_mib
 
 ROUNDS = 1500
+BLOCK = 300  # p50/p99 are taken per block of interleaved rounds, then the median over blocks
 WARM_ROUNDS = 500  # by then the small export queues are full in the failing modes
 ATTEMPTS = 3  # the machine is shared: a noisy measurement is retried before failing
 TOLERANCE = 1.10
@@ -77,6 +79,12 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _robust_quantile(values: list[float], q: float) -> float:
+    """The median over blocks of the block's q-quantile: one burst of machine noise moves one block only."""
+    blocks = [values[i : i + BLOCK] for i in range(0, len(values), BLOCK)]
+    return statistics.median(_quantile(b, q) for b in blocks if len(b) == BLOCK)
+
+
 @pytest.fixture(scope="module")
 def runs(receivers: dict[str, str], start_demo: Callable[..., Any]) -> dict[str, Any]:
     """Measure the three demos until one attempt meets the latency bound (at most ATTEMPTS)."""
@@ -107,7 +115,7 @@ def runs(receivers: dict[str, str], start_demo: Callable[..., Any]) -> dict[str,
                 statuses[mode].add(status)
                 lat[mode].append(seconds)
         rss_end = {m: rss_mib(workers[m]) for m in MODES}
-        q = {m: (_quantile(lat[m], 0.5), _quantile(lat[m], 0.99)) for m in MODES}
+        q = {m: (_robust_quantile(lat[m], 0.5), _robust_quantile(lat[m], 0.99)) for m in MODES}
         attempts.append({"q": q, "rss_warm": rss_warm, "rss_end": rss_end})
         if all(q[m][0] <= q["healthy"][0] * TOLERANCE and q[m][1] <= q["healthy"][1] * TOLERANCE for m in MODES):
             break

@@ -6,7 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -66,7 +66,13 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def wait_for_samples(url: str, selector: str, count: int, timeout: float = 30.0) -> float:
+@pytest.fixture
+def wait_for_samples() -> Callable[[str, str, int], float]:
+    """A poller: wait until a selector has enough samples; returns the server's time."""
+    return _wait_for_samples
+
+
+def _wait_for_samples(url: str, selector: str, count: int, timeout: float = 30.0) -> float:
     """Poll until `selector` has at least `count` samples in the last minute; returns the server's time."""
     deadline = time.monotonic() + timeout
     while True:

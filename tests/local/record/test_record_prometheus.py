@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
 import yaml
-from conftest import wait_for_samples
 from typer.testing import CliRunner
 
 from obsbox.cli import app
@@ -20,7 +20,9 @@ def _stored(url: str, selector: str, at: float) -> dict[int, float]:
     return {round(float(t) * 1000): float(v) for t, v in body["data"]["result"][0]["values"]}
 
 
-def test_record_fetch_returns_every_raw_sample(prometheus_url: str) -> None:
+def test_record_fetch_returns_every_raw_sample(
+    prometheus_url: str, wait_for_samples: Callable[[str, str, int], float]
+) -> None:
     """Chunked fetching returns exactly the samples Prometheus stores, once each, across chunk edges."""
     now = wait_for_samples(prometheus_url, 'up{job="prometheus"}', 8)
     # 2-second chunks: many edges, each a chance to duplicate or lose a sample.
@@ -31,7 +33,9 @@ def test_record_fetch_returns_every_raw_sample(prometheus_url: str) -> None:
     assert recorded == stored
 
 
-def test_record_command_writes_recording_that_loads(prometheus_url: str, tmp_path: Path) -> None:
+def test_record_command_writes_recording_that_loads(
+    prometheus_url: str, tmp_path: Path, wait_for_samples: Callable[[str, str, int], float]
+) -> None:
     """`obsbox record` writes <name>.om and a manifest that the replay's loaders accept."""
     now = wait_for_samples(prometheus_url, "prometheus_http_requests_total", 5)
     result = CliRunner().invoke(

@@ -25,7 +25,7 @@ def _processes_mentioning(text: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if text in cmdline and "pytest" not in cmdline:
+        if text in cmdline and int(entry.name) != os.getpid():
             pids.append(int(entry.name))
     return pids
 

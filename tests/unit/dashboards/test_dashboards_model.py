@@ -150,3 +150,34 @@ def test_histogram_duration_panels_show_exemplars(models: dict[str, dict[str, An
                     if p["title"] == query.panel and t["refId"] == query.ref_id
                 )
                 assert target.get("exemplar") is True, str(query)
+
+
+def test_datasource_uids_match_the_deployed_datasources() -> None:
+    """The uids dashboards use are the uids the deploy provisions its datasources under."""
+    from obsbox.render import grafana
+
+    deployed = (grafana.UID_PROMETHEUS, grafana.UID_LOKI, grafana.UID_TEMPO, grafana.UID_ALERTMANAGER)
+    assert deployed == DATASOURCE_UIDS
+
+
+def test_dashboard_json_decodes_into_grafanas_typed_model(models: dict[str, dict[str, Any]]) -> None:
+    """Each JSON model decodes into the SDK's typed Dashboard and encodes back unchanged (no stray keys)."""
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    for uid, model in models.items():
+        decoded = Dashboard.from_json(model)
+        assert json.loads(json.dumps(decoded, cls=JSONEncoder, sort_keys=True)) == model, uid
+
+
+def test_every_unit_is_a_grafana_unit_id(models: dict[str, dict[str, Any]]) -> None:
+    """Each panel unit is one of Grafana's unit ids (as listed by the SDK), so none renders as raw text."""
+    from grafana_foundation_sdk.models import units
+
+    known = {value for name, value in vars(units).items() if not name.startswith("_") and isinstance(value, str)}
+    used = {
+        panel["fieldConfig"]["defaults"]["unit"]: f"{uid} / {panel['title']}"
+        for uid, model in models.items()
+        for panel in panels(model)
+    }
+    assert not {unit: where for unit, where in used.items() if unit not in known}
