@@ -221,8 +221,11 @@ class OtlpReceiver:
             if point.temporality == DELTA:
                 total += point.value
                 continue
-            key = (point.resource.get("process.pid"), point.resource.get("service.instance.id"),
-                   tuple(sorted((k, str(v)) for k, v in point.attributes.items())))
+            key = (
+                point.resource.get("process.pid"),
+                point.resource.get("service.instance.id"),
+                tuple(sorted((k, str(v)) for k, v in point.attributes.items())),
+            )
             if key not in latest or latest[key].time_unix_nano <= point.time_unix_nano:
                 latest[key] = point
         return total + sum(p.value for p in latest.values())

@@ -163,6 +163,7 @@ def gunicorn_argv(
     jitter: int = 0,
     app: str = "examples.demo_service.app:app",
     launcher: Sequence[str] = (),
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """gunicorn serving the demo on 127.0.0.1:port, optionally behind a launcher such as obsbox-instrument."""
     argv = [
@@ -174,6 +175,7 @@ def gunicorn_argv(
         f"127.0.0.1:{port}",
         "-w",
         str(workers),
+        *extra,
     ]
     if max_requests:
         argv += ["--max-requests", str(max_requests), "--max-requests-jitter", str(jitter)]

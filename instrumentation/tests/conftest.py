@@ -56,6 +56,9 @@ def isolated_globals(tmp_path: Any) -> Iterator[None]:
 
     unpatch_requests()
     unpatch_flask()
+    from obsbox_instrumentation.asgi import unpatch_starlette
+
+    unpatch_starlette()
     os.environ.clear()
     os.environ.update(saved_env)
 

@@ -131,3 +131,33 @@ def test_export_failures_reach_the_self_metric(configure_obsbox: Any) -> None:
         pass
     configured.runtime.tracer_provider.force_flush()
     assert 'obsbox_telemetry_export_failures_total{signal="traces"} 1.0' in configured.exposition()
+
+
+def test_shutdown_after_failures_does_not_wait_for_retries() -> None:
+    """Once exports fail, shutdown stops the exporter's retrying at once instead of waiting out the deadline."""
+
+    class Retrying:
+        def __init__(self) -> None:
+            self.calls = 0
+            self.release = threading.Event()
+            self.retrying = threading.Event()
+
+        def export(self, batch: list[Any]) -> SpanExportResult:
+            self.calls += 1
+            if self.calls > 1:  # like OTLP's backoff loop: runs until shutdown() aborts it
+                self.retrying.set()
+                self.release.wait(10)
+            return SpanExportResult.FAILURE
+
+        def shutdown(self) -> None:
+            self.release.set()
+
+    exporter = Retrying()
+    batcher = BoundedBatcher("traces", lambda: exporter, CountingSink(), max_queue_size=100, max_batch_size=1, schedule_delay_s=0.01)
+    batcher.put("a")
+    batcher.force_flush(5.0)
+    batcher.put("b")
+    assert exporter.retrying.wait(5)
+    started = time.monotonic()
+    batcher.shutdown(5.0)
+    assert time.monotonic() - started < 2.0

@@ -59,7 +59,9 @@ def _duration(seconds: float) -> str:
     return f"{max(1, math.ceil(seconds * 1000))}ms"
 
 
-def _query(session: requests.Session, req: RecordRequest, selector: str, to_s: float, span_s: float) -> list[Any]:
+def _query(
+    session: requests.Session, req: RecordRequest, selector: str, to_s: float, span_s: float
+) -> list[Any]:
     url = req.prometheus_url.rstrip("/") + "/api/v1/query"
     query = f"{selector}[{_duration(span_s)}]"
     try:
@@ -74,7 +76,9 @@ def _query(session: requests.Session, req: RecordRequest, selector: str, to_s: f
         raise RecordError(f"{url}: query {query!r} failed: {body.get('errorType')}: {body.get('error')}")
     data = body["data"]
     if data.get("resultType") != "matrix":
-        raise RecordError(f"{url}: query {query!r} gave {data.get('resultType')}, not raw samples: is it a selector?")
+        raise RecordError(
+            f"{url}: query {query!r} gave {data.get('resultType')}, not raw samples: is it a selector?"
+        )
     return list(data["result"])
 
 

@@ -5,10 +5,22 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
-from obsbox.hosts import Host, throwaway_host
+from obsbox.hosts import Host, demo_app, throwaway_host
+from obsbox.hosts.mirror import MIRROR_DIR, build_mirror, serve_mirror
+from obsbox.hosts.stack import (
+    FAST_ALERTING,
+    StackHost,
+    converge_stack,
+    install_debian_runtime,
+    plan_stack,
+    stack_data,
+)
+from obsbox.hosts.webhook import webhook_receiver
 
 _NEEDS = ("debootstrap", "unshare", "nsenter", "ip", "ssh", "ssh-keygen")
 
@@ -36,3 +48,32 @@ def booted_host() -> Iterator[Host]:
     """One plain host for the harness tests; removed (PID 1, veth, rootfs) even on failure."""
     with throwaway_host("obsbox-t4-boot") as host:
         yield host
+
+
+@pytest.fixture(scope="session")
+def stack_host(repo_root: Path) -> Iterator[StackHost]:
+    """Converge the stack on a fresh host once per session (the expensive part) and tear it all down."""
+    versions = build_mirror(MIRROR_DIR)
+    examples_sha256 = demo_app.prepare_mirror(MIRROR_DIR, repo_root)
+    plan = plan_stack(MIRROR_DIR, versions)
+    with ExitStack() as stack:
+        host = stack.enter_context(throwaway_host("obsbox-t4-stack"))
+        mirror_url = stack.enter_context(serve_mirror(MIRROR_DIR, host.gateway))
+        hook_url, inbox = stack.enter_context(webhook_receiver(host.gateway))
+        install_debian_runtime(host, mirror_url)
+        demo = demo_app.deploy_demo_app(host, mirror_url, examples_sha256)
+        assert demo.ok, demo.output
+        data = stack_data(
+            host,
+            mirror_url,
+            plan,
+            webhook_url=hook_url,
+            service_targets={demo_app.SERVICE_JOB: [f"127.0.0.1:{demo_app.METRICS_PORT}"]},
+            # Short intervals so an injected fault reaches the webhook in minutes, not tens of them.
+            extra=FAST_ALERTING,
+        )
+        first = converge_stack(host, data)
+        assert first.ok, first.output
+        demo_app.start_load(host, duration_s=900)
+        stack.callback(demo_app.stop_load, host)
+        yield StackHost(host, mirror_url, data, first, inbox, plan.skipped)

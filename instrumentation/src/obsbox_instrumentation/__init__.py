@@ -30,6 +30,7 @@ Public API (stable; the demo service and the tier-2 tests code against exactly t
     runtime.recorder.exposition()     # (body, content_type) of the Prometheus page
     obsbox.shutdown(timeout=None) -> bool    # bounded flush; also registered with atexit
     obsbox.instrument_flask(app) / obsbox.instrument_wsgi(wsgi_app)   # automatic for Flask
+    obsbox.instrument_asgi(asgi_app)  # automatic for Starlette/FastAPI apps
     obsbox.tenant_context(tenant_id)  # context manager: run a block as a tenant
     obsbox.current_tenant() -> str | None
     obsbox.jobs.track_job(queue, job_name, *, tenant_id=None, carrier=None) as job: job.retry() / job.fail()
@@ -45,6 +46,7 @@ is declared in :mod:`obsbox_instrumentation.contract`.
 from __future__ import annotations
 
 from . import contract, jobs
+from .asgi import instrument_asgi
 from .runtime import Runtime
 from .setup import configure, shutdown
 from .tenant import current_tenant, tenant_context
@@ -52,6 +54,7 @@ from .wsgi import instrument_flask, instrument_wsgi
 
 __all__ = [
     "Runtime",
+    "instrument_asgi",
     "configure",
     "contract",
     "current_tenant",

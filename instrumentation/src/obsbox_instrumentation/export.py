@@ -78,7 +78,9 @@ class BoundedBatcher:
     ) -> None:
         self.signal = signal
         self._factory = exporter_factory
-        self._exporter = exporter_factory()
+        # Built on first export, on the export thread: a pre-fork master that never exports
+        # never opens a gRPC channel or HTTP connection pool that its workers would inherit.
+        self._exporter: Any | None = None
         self._sink = sink
         self.max_queue_size = max_queue_size
         self.max_batch_size = min(max_batch_size, max_queue_size)
@@ -88,12 +90,17 @@ class BoundedBatcher:
         self._wake = threading.Event()
         self._idle = threading.Condition()
         self._exporting = False
+        self._export_started = 0.0
         self._stopped = False
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        # False after a failed export: shutdown then does not wait for a collector that is down.
+        self.healthy = True
 
     @property
     def exporter(self) -> Any:
+        if self._exporter is None:
+            self._exporter = self._factory()
         return self._exporter
 
     def put(self, item: Any) -> None:
@@ -120,10 +127,7 @@ class BoundedBatcher:
         self._idle = threading.Condition()
         self._exporting = False
         self._thread = None
-        try:
-            self._exporter = self._factory()
-        except Exception:  # a broken exporter must not break the app
-            _log.exception("obsbox: could not rebuild the %s exporter after fork", self.signal)
+        self._exporter = None  # rebuilt lazily by this process's own export thread
 
     def _start(self) -> None:
         thread = threading.Thread(target=self._run, name=f"obsbox-export-{self.signal}", daemon=True)
@@ -145,6 +149,7 @@ class BoundedBatcher:
                 batch.append(self._queue.popleft())
             with self._idle:
                 self._exporting = True
+                self._export_started = time.monotonic()
             try:
                 self._export(batch)
             finally:
@@ -156,11 +161,12 @@ class BoundedBatcher:
         try:
             if self._prepare is not None:
                 self._prepare(batch)
-            result = self._exporter.export(batch)
+            result = self.exporter.export(batch)
             ok = _is_success(result)
         except Exception:
             _log.debug("obsbox: %s export raised", self.signal, exc_info=True)
             ok = False
+        self.healthy = ok
         if not ok:
             self._sink.export_failed(self.signal)
             self._sink.dropped(self.signal, REASON_EXPORT_FAILED, len(batch))
@@ -184,19 +190,35 @@ class BoundedBatcher:
         """Flush within the deadline, count what is left as dropped, shut the exporter down."""
         if self._stopped:
             return
-        self.force_flush(timeout_s)
+        # An export hanging for over a second means a collector that accepts and never answers.
+        hung = self._exporting and time.monotonic() - self._export_started > 1.0
+        if self.healthy and not hung:
+            self.force_flush(timeout_s)
+        else:
+            # The collector is failing: stop the exporter's retries first (OTLP exporters abort
+            # their backoff on shutdown) so a recycled worker exits in moments, not seconds.
+            self._close_exporter_bounded(timeout_s)
+            self.force_flush(min(timeout_s, 0.2))
         self._stopped = True
         self._wake.set()
         left = len(self._queue)
         if left:
             self._queue.clear()
             self._sink.dropped(self.signal, REASON_SHUTDOWN, left)
+        self._close_exporter_bounded(timeout_s)
+
+    def _close_exporter_bounded(self, timeout_s: float) -> None:
         # The exporter's own shutdown may block on a hung collector: give it a bounded thread.
+        if getattr(self, "_exporter_closed", False):
+            return
+        self._exporter_closed = True
         closer = threading.Thread(target=self._close_exporter, daemon=True)
         closer.start()
         closer.join(max(0.1, min(timeout_s, 1.0)))
 
     def _close_exporter(self) -> None:
+        if self._exporter is None:
+            return
         try:
             self._exporter.shutdown()
         except Exception:
@@ -315,26 +337,33 @@ class ObsboxLogProcessor(LogRecordProcessor):
 class SafeMetricExporter(MetricExporter):
     """Wraps a metric exporter: failures are counted, never raised; rebuilt after fork."""
 
-    def __init__(self, factory: Callable[[], MetricExporter], sink: DropSink) -> None:
+    def __init__(
+        self, factory: Callable[[], MetricExporter], sink: DropSink, preferences: MetricExporter | None = None,
+    ) -> None:
+        # ``preferences`` supplies temporality/aggregation without building the real exporter
+        # (which for gRPC would open a channel in a pre-fork master); the real one is lazy.
         self._factory = factory
-        self._inner = factory()
+        self._inner: MetricExporter | None = None
         self._pid = os.getpid()
         self._sink = sink
+        source = preferences if preferences is not None else self._get_inner()
         super().__init__(
-            preferred_temporality=getattr(self._inner, "_preferred_temporality", None),
-            preferred_aggregation=getattr(self._inner, "_preferred_aggregation", None),
+            preferred_temporality=getattr(source, "_preferred_temporality", None),
+            preferred_aggregation=getattr(source, "_preferred_aggregation", None),
         )
 
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        if self._pid != os.getpid():
+    def _get_inner(self) -> MetricExporter:
+        if self._inner is None or self._pid != os.getpid():
             self._pid = os.getpid()
-            try:
-                self._inner = self._factory()
-            except Exception:
-                _log.exception("obsbox: could not rebuild the metric exporter after fork")
+            self._inner = self._factory()
+        return self._inner
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        if count_points(metrics_data) == 0:
+            return MetricExportResult.SUCCESS  # nothing to say; do not wake the exporter
         token = otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            result = self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+            result = self._get_inner().export(metrics_data, timeout_millis=timeout_millis, **kwargs)
             ok = result is MetricExportResult.SUCCESS
         except Exception:
             _log.debug("obsbox: metric export raised", exc_info=True)
@@ -348,12 +377,16 @@ class SafeMetricExporter(MetricExporter):
         return result
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        if self._inner is None:
+            return True
         try:
             return bool(self._inner.force_flush(timeout_millis=timeout_millis))
         except Exception:
             return False
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        if self._inner is None:
+            return
         try:
             self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
         except Exception:
@@ -378,6 +411,7 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x",
     "message", "asctime", "taskName",
 }
 _SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+_OWN_LOGGERS = ("opentelemetry", "obsbox_instrumentation", "urllib3")
 
 
 def severity_number(levelno: int) -> Any:
@@ -405,6 +439,10 @@ class ObsboxOtlpLogHandler(logging.Handler):
         self._resource = resource
 
     def emit(self, record: logging.LogRecord) -> None:
+        # The SDK's and obsbox's own complaints (a collector being down) are not sent to that
+        # collector: they would fail, log again and loop.
+        if record.name.startswith(_OWN_LOGGERS) or threading.current_thread().name.startswith("obsbox-"):
+            return
         try:
             from opentelemetry import trace
 

@@ -54,7 +54,7 @@ from .tenant import TenantCap
 _log = logging.getLogger("obsbox_instrumentation")
 _lock = threading.RLock()
 # Instrumentations obsbox replaces with its own leaner code (see wsgi.py, httpclient.py).
-REPLACED_INSTRUMENTATIONS = frozenset(("flask", "wsgi", "requests"))
+REPLACED_INSTRUMENTATIONS = frozenset(("flask", "wsgi", "requests", "starlette", "fastapi", "asgi"))
 
 
 def configure(
@@ -240,6 +240,19 @@ def _otlp_factory(signal: str, settings: Settings) -> Callable[[], Any] | None:
     return lambda: HttpExp(**kwargs)
 
 
+def _metric_preferences(settings: Settings) -> Any | None:
+    """An HTTP OTLP metric exporter used only for its temporality/aggregation preferences (the
+    gRPC exporter reads the same variables the same way, but opens a channel when built)."""
+    if _exporter_choice("metrics") != "otlp":
+        return None
+    try:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+        return OTLPMetricExporter()
+    except Exception:
+        return None
+
+
 def _console_factory(signal: str) -> Callable[[], Any]:
     if signal == "traces":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
@@ -303,7 +316,8 @@ def _meter_provider(resource: Resource, settings: Settings, recorder: Recorder, 
     if readers is None:
         factory = _otlp_factory("metrics", settings)
         if factory is not None:
-            all_readers.append(PeriodicExportingMetricReader(SafeMetricExporter(factory, recorder)))
+            exporter = SafeMetricExporter(factory, recorder, _metric_preferences(settings))
+            all_readers.append(PeriodicExportingMetricReader(exporter))
     return MeterProvider(resource=resource, metric_readers=all_readers, views=_views())
 
 
@@ -373,6 +387,7 @@ def _disabled(settings: Settings) -> frozenset[str]:
 
 def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) -> list[str]:
     """obsbox's own instrumentation (Flask/WSGI server, requests client); names applied."""
+    from .asgi import patch_starlette
     from .httpclient import patch_requests
     from .wsgi import patch_flask
 
@@ -383,6 +398,8 @@ def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) 
         done.append("flask")
     if "requests" not in disabled and patch_requests():
         done.append("requests")
+    if not {"starlette", "fastapi"} & disabled and patch_starlette():
+        done.append("starlette")
     return done
 
 

@@ -52,7 +52,9 @@ def _time(text: str, what: str) -> float:
 
 
 def record(
-    prometheus: Annotated[str, typer.Option("--prometheus", help="Prometheus base URL, e.g. http://127.0.0.1:9090.")],
+    prometheus: Annotated[
+        str, typer.Option("--prometheus", help="Prometheus base URL, e.g. http://127.0.0.1:9090.")
+    ],
     match: Annotated[list[str], typer.Option("--match", help="Series selector to export; repeat for more.")],
     start: Annotated[str, typer.Option("--start", help="RFC 3339 time or epoch seconds.")],
     end: Annotated[str, typer.Option("--end", help="RFC 3339 time or epoch seconds.")],
@@ -64,9 +66,12 @@ def record(
     description: Annotated[str, typer.Option("--description", help="What happened.")] = "TODO: describe",
     source_detail: Annotated[str, typer.Option("--source-detail", help="How it was recorded.")] = "",
     window: Annotated[
-        list[str] | None, typer.Option("--window", help="Impact window START/END (incidents); repeat for more.")
+        list[str] | None,
+        typer.Option("--window", help="Impact window START/END (incidents); repeat for more."),
     ] = None,
-    expect_alert: Annotated[str | None, typer.Option("--expect-alert", help="Alert an incident must fire.")] = None,
+    expect_alert: Annotated[
+        str | None, typer.Option("--expect-alert", help="Alert an incident must fire.")
+    ] = None,
     within: Annotated[str, typer.Option("--within", help="How soon after each window's start.")] = "10m",
     chunk: Annotated[int, typer.Option("--chunk", help="Seconds of data per query.")] = 3600,
 ) -> None:
@@ -85,7 +90,9 @@ def record(
         _time(we, "--window end")
         windows.append((ws, we))
     try:
-        req = RecordRequest(prometheus, tuple(match), _time(start, "--start"), _time(end, "--end"), chunk_s=chunk)
+        req = RecordRequest(
+            prometheus, tuple(match), _time(start, "--start"), _time(end, "--end"), chunk_s=chunk
+        )
         series = fetch(req)
         manifest = manifest_skeleton(
             name,
@@ -94,7 +101,8 @@ def record(
             end,
             kind=kind,
             description=description,
-            source_detail=source_detail or f"obsbox record --prometheus {prometheus} " + " ".join(f"--match '{m}'" for m in match),
+            source_detail=source_detail
+            or f"obsbox record --prometheus {prometheus} " + " ".join(f"--match '{m}'" for m in match),
             windows=windows,
             expect_alert=expect_alert,
             within=within,
@@ -107,7 +115,9 @@ def record(
     write_series(series, out / f"{name}.om")
     (out / f"{name}.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, width=100), encoding="utf-8")
     samples = sum(len(s.timestamps_ms) for s in series)
-    typer.echo(f"wrote {out / (name + '.om')}: {len(series)} series, {samples} samples; manifest {out / (name + '.yaml')}")
+    typer.echo(
+        f"wrote {out / (name + '.om')}: {len(series)} series, {samples} samples; manifest {out / (name + '.yaml')}"
+    )
 
 
 def register(app: typer.Typer) -> None:

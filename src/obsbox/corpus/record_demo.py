@@ -57,7 +57,9 @@ PLANS = {
         "incident",
         "The real demo service under examples/loadgen.py: 40% of all requests answered 503 by the demo's "
         "fault switch for 5 minutes, after 5 minutes of normal load.",
-        300, 300, 180,
+        300,
+        300,
+        180,
         {"rules": [{"route": "*", "tenant": "*", "error_rate": 0.4, "status": 503}]},
         "SloAvailabilityBurnRateFast",
     ),
@@ -65,15 +67,18 @@ PLANS = {
         "noise",
         "The real demo service under examples/loadgen.py: for 5 minutes 90% of tenant-0001's requests are "
         "answered 404 (a client polling deleted invoices); client errors must not page.",
-        300, 300, 180,
+        300,
+        300,
+        180,
         {"rules": [{"route": "*", "tenant": "tenant-0001", "error_rate": 0.9, "status": 404}]},
     ),
 }
 
 
 def _post(url: str, body: dict[str, Any]) -> None:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         resp.read()
 
@@ -108,9 +113,15 @@ def record(name: str, out: Path) -> None:
     (workdir / "prometheus.yml").write_text(json.dumps(config))
     prom = ManagedProcess(
         "prometheus",
-        ["prometheus", f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"],
-        demo_env(), workdir / "prometheus.log",
+        [
+            "prometheus",
+            f"--config.file={workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+            "--log.level=warn",
+        ],
+        demo_env(),
+        workdir / "prometheus.log",
     ).start()
     try:
         demo.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
@@ -119,8 +130,16 @@ def record(name: str, out: Path) -> None:
         start = time.time()
         load = threading.Thread(
             target=run_load,
-            kwargs={"url": base, "max_requests": int(RPS * total * 1.2), "duration_s": float(total), "rps": RPS,
-                    "tenants": TENANTS, "routes": ROUTES, "concurrency": 4, "seed": 7},
+            kwargs={
+                "url": base,
+                "max_requests": int(RPS * total * 1.2),
+                "duration_s": float(total),
+                "rps": RPS,
+                "tenants": TENANTS,
+                "routes": ROUTES,
+                "concurrency": 4,
+                "seed": 7,
+            },
             daemon=True,
         )
         load.start()
@@ -133,21 +152,29 @@ def record(name: str, out: Path) -> None:
         load.join(timeout=total + 60)
         end = time.time() + SCRAPE_INTERVAL_S
         time.sleep(SCRAPE_INTERVAL_S * 2)  # let the last scrape land
-        series = fetch(RecordRequest(f"http://127.0.0.1:{prom_port}", SELECTORS, start - SCRAPE_INTERVAL_S, end))
+        series = fetch(
+            RecordRequest(f"http://127.0.0.1:{prom_port}", SELECTORS, start - SCRAPE_INTERVAL_S, end)
+        )
     finally:
         prom.stop()
         demo.stop()
         payments.stop()
     fmt = lambda t: format_time(int(t) * 1000)  # noqa: E731
     manifest = manifest_skeleton(
-        name, f"{name}.om", fmt(start - SCRAPE_INTERVAL_S), fmt(end), kind=plan.kind, description=plan.description,
+        name,
+        f"{name}.om",
+        fmt(start - SCRAPE_INTERVAL_S),
+        fmt(end),
+        kind=plan.kind,
+        description=plan.description,
         source_detail=(
             f"examples/demo_service under gunicorn + examples/loadgen.py ({RPS:g} rps, {TENANTS} tenants, {ROUTES}), "
             f"scraped every {SCRAPE_INTERVAL_S}s by Prometheus 2.42, exported by obsbox.recorder "
             f"(python -m obsbox.corpus.record_demo {name})"
         ),
         windows=[(fmt(fault_start), fmt(fault_end))] if plan.kind == "incident" else (),
-        expect_alert=plan.expect_alert, within=plan.within,
+        expect_alert=plan.expect_alert,
+        within=plan.within,
     )
     if plan.kind == "incident":
         manifest["expect"]["fire"][0]["labels"] = {"job": JOB}

@@ -101,12 +101,21 @@ def http_5xx_spike(seed: int) -> Generated:
     w = (T0 + 6 * HOUR, T0 + 6 * HOUR + 20 * MIN)
 
     def shape(t: int, tenant: str) -> Traffic:
-        return Traffic(BASE_RPS, 0.30, error_status="503") if _in(t, *w) else Traffic(BASE_RPS, error_status="503")
+        return (
+            Traffic(BASE_RPS, 0.30, error_status="503")
+            if _in(t, *w)
+            else Traffic(BASE_RPS, error_status="503")
+        )
 
     _service(b, rng, shape)
     return Generated(
-        "http-5xx-spike", "incident", "30% of all requests to invoicing-demo fail with 503 for 20 minutes.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        "http-5xx-spike",
+        "incident",
+        "30% of all requests to invoicing-demo fail with 503 for 20 minutes.",
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [{"alert": "SloAvailabilityBurnRateFast", "within": "10m", "labels": {"job": JOB}}],
     )
 
@@ -117,15 +126,20 @@ def route_partial_outage(seed: int) -> Generated:
     w = (T0 + 6 * HOUR, T0 + 6 * HOUR + 30 * MIN)
     _service(b, rng, lambda t, tenant: Traffic(BASE_RPS * 0.7), route="/v1/invoices")
     _service(
-        b, rng,
+        b,
+        rng,
         lambda t, tenant: Traffic(BASE_RPS * 0.3, 1.0 if _in(t, *w) else 0.0002),
         route="/v1/invoices/<invoice_id>",
     )
     return Generated(
-        "route-partial-outage", "incident",
+        "route-partial-outage",
+        "incident",
         "Every request to GET /v1/invoices/<invoice_id> (30% of the traffic) fails with 500 for 30 minutes; "
         "the list route keeps working.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [{"alert": "SloAvailabilityBurnRateFast", "within": "10m", "labels": {"job": JOB}}],
     )
 
@@ -141,10 +155,14 @@ def slow_burn(seed: int) -> Generated:
     # One tenant label and no histogram: 83 hours at one-minute resolution stay small.
     _service(b, rng, shape, tenants={"__other__": 1.0})
     return Generated(
-        "slow-burn", "incident",
+        "slow-burn",
+        "incident",
         "0.8% of requests fail for 10 hours after three quiet days: 8x the 0.1% budget, invisible to the 1h "
         "window, caught by the 6h page tier and the 3d ticket.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [
             {"alert": "SloAvailabilityBurnRateFast", "within": "5h"},
             {"alert": "SloAvailabilityBurnRateSlow", "within": "8h"},
@@ -162,10 +180,14 @@ def latency_degradation(seed: int) -> Generated:
 
     _service(b, rng, shape, histogram=True, tenants={"acme": 0.4, "__other__": 0.6})
     return Generated(
-        "latency-degradation", "incident",
+        "latency-degradation",
+        "incident",
         "A slow database query: 35% of requests take longer than the 0.5 s threshold for 30 minutes; no errors. "
         "At 35x the 1% latency budget the 1h window passes 14.4x after about 25 minutes.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [{"alert": "SloLatencyBurnRateFast", "within": "30m", "labels": {"job": JOB}}],
     )
 
@@ -184,25 +206,42 @@ def dependency_timeout(seed: int) -> Generated:
 
     _service(b, rng, pay, route="/v1/invoices/<invoice_id>/pay", histogram=True, tenants=tenants)
     return Generated(
-        "dependency-timeout", "incident",
+        "dependency-timeout",
+        "incident",
         "payments-demo stops answering: POST /v1/invoices/<invoice_id>/pay (20% of the traffic) waits for the "
         "client timeout and answers 504 for 25 minutes.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [{"severity": "critical", "within": "10m", "labels": {"job": JOB}}],
     )
 
 
-def _queue_gauges(b: SeriesBuilder, rng: random.Random, age: Callable[[int], float | None],
-                  depth: Callable[[int], float | None], workers: Callable[[int], float | None],
-                  queue: str = "reports") -> None:
+def _queue_gauges(
+    b: SeriesBuilder,
+    rng: random.Random,
+    age: Callable[[int], float | None],
+    depth: Callable[[int], float | None],
+    workers: Callable[[int], float | None],
+    queue: str = "reports",
+) -> None:
     labels = {"job": WORKER, "instance": "worker-1:9464", "queue": queue}
-    b.gauge({**labels, "__name__": "obsbox_job_queue_oldest_age_seconds"}, [age(b.time(i)) for i in range(b.steps)])
+    b.gauge(
+        {**labels, "__name__": "obsbox_job_queue_oldest_age_seconds"},
+        [age(b.time(i)) for i in range(b.steps)],
+    )
     b.gauge({**labels, "__name__": "obsbox_job_queue_depth"}, [depth(b.time(i)) for i in range(b.steps)])
     b.gauge({**labels, "__name__": "obsbox_job_workers"}, [workers(b.time(i)) for i in range(b.steps)])
 
 
-def _jobs(b: SeriesBuilder, rng: random.Random, shares: Callable[[int], tuple[float, float, float]],
-          rate: float = 2.0, queue: str = "reports") -> None:
+def _jobs(
+    b: SeriesBuilder,
+    rng: random.Random,
+    shares: Callable[[int], tuple[float, float, float]],
+    rate: float = 2.0,
+    queue: str = "reports",
+) -> None:
     """Finished jobs per outcome; `shares(t)` gives (failure, retry) shares and a rate factor."""
     labels = {"job": WORKER, "instance": "worker-1:9464", "queue": queue, "job_name": "render_report"}
     for i in range(b.steps):
@@ -228,10 +267,14 @@ def queue_backlog(seed: int) -> Generated:
     _queue_gauges(b, rng, age, depth, lambda t: 4.0)
     _jobs(b, rng, lambda t: (0.002, 0.01, 0.05 if _in(t, *w) else 1.0))
     return Generated(
-        "queue-backlog", "incident",
+        "queue-backlog",
+        "incident",
         "The report workers get stuck on a slow export: they finish almost nothing for an hour while jobs "
         "keep arriving, and the oldest waiting job ages by a second every second.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [{"alert": "JobQueueBacklogGrowing", "within": "30m", "labels": {"queue": "reports"}}],
     )
 
@@ -243,9 +286,13 @@ def job_failure_storm(seed: int) -> Generated:
     _jobs(b, rng, lambda t: (0.6, 0.05, 1.0) if _in(t, *w) else (0.005, 0.01, 1.0))
     _queue_gauges(b, rng, lambda t: rng.uniform(0, 15), lambda t: float(rng.randint(0, 4)), lambda t: 4.0)
     return Generated(
-        "job-failure-storm", "incident",
+        "job-failure-storm",
+        "incident",
         "An expired API key of the PDF renderer: 60% of render_report jobs fail for 30 minutes.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [{"alert": "JobFailureRatioHigh", "within": "10m", "labels": {"queue": "reports"}}],
     )
 
@@ -262,18 +309,32 @@ def tenant_broken(seed: int) -> Generated:
 
     _service(b, rng, shape)
     return Generated(
-        "tenant-broken", "incident",
+        "tenant-broken",
+        "incident",
         "A corrupt record in tenant initech's account (2% of traffic) makes half of its requests fail with 500 "
         "for an hour; every other tenant is fine.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [{"alert": "TenantErrorRatioOutlier", "within": "25m", "labels": {"tenant_id": "initech"}}],
     )
 
 
-def _filesystem(b: SeriesBuilder, instance: str, mountpoint: str, device: str, size: float,
-                avail: Callable[[int], float]) -> None:
-    labels = {"job": "node", "instance": instance, "device": device, "fstype": "ext4", "mountpoint": mountpoint}
-    b.gauge({**labels, "__name__": "node_filesystem_avail_bytes"}, [round(avail(b.time(i))) for i in range(b.steps)])
+def _filesystem(
+    b: SeriesBuilder, instance: str, mountpoint: str, device: str, size: float, avail: Callable[[int], float]
+) -> None:
+    labels = {
+        "job": "node",
+        "instance": instance,
+        "device": device,
+        "fstype": "ext4",
+        "mountpoint": mountpoint,
+    }
+    b.gauge(
+        {**labels, "__name__": "node_filesystem_avail_bytes"},
+        [round(avail(b.time(i))) for i in range(b.steps)],
+    )
     b.gauge({**labels, "__name__": "node_filesystem_size_bytes"}, [size] * b.steps)
     b.gauge({**labels, "__name__": "node_filesystem_readonly"}, [0.0] * b.steps)
 
@@ -296,11 +357,21 @@ def disk_filling(seed: int) -> Generated:
     _filesystem(b, "db-1:9100", "/var", "/dev/sda2", 100 * GB, avail)
     _filesystem(b, "db-1:9100", "/", "/dev/sda1", 20 * GB, lambda t: 12 * GB + rng.uniform(-1e6, 1e6))
     return Generated(
-        "disk-filling", "incident",
+        "disk-filling",
+        "incident",
         "A debug log level left on after a deploy writes 8 GB an hour to /var on db-1, which had 28 GB free: "
         "full about 3.5 hours later.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
-        [{"alert": "HostDiskWillFillIn4h", "within": "90m", "labels": {"host": "db-1", "mountpoint": "/var"}}],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
+        [
+            {
+                "alert": "HostDiskWillFillIn4h",
+                "within": "90m",
+                "labels": {"host": "db-1", "mountpoint": "/var"},
+            }
+        ],
     )
 
 
@@ -321,15 +392,24 @@ def host_down(seed: int) -> Generated:
     _up(b, JOB, "app-1:8000", lambda t: 1.0)
     _up(b, JOB, "app-2:8000", up)
     return Generated(
-        "host-down", "incident",
+        "host-down",
+        "incident",
         "Host app-2 loses power for 30 minutes: node_exporter and the invoicing-demo instance on it stop answering.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [{"alert": "HostDown", "within": "5m", "labels": {"host": "app-2"}}],
     )
 
 
-def _collector(b: SeriesBuilder, rng: random.Random, failed_share: Callable[[int], float],
-               refused: Callable[[int], float] = lambda t: 0.0, restart_at: int | None = None) -> None:
+def _collector(
+    b: SeriesBuilder,
+    rng: random.Random,
+    failed_share: Callable[[int], float],
+    refused: Callable[[int], float] = lambda t: 0.0,
+    restart_at: int | None = None,
+) -> None:
     labels = {"job": "otelcol", "instance": "mon-1:8888"}
     exp = {**labels, "exporter": "otlp/tempo"}
     rec = {**labels, "receiver": "otlp", "transport": "grpc"}
@@ -352,10 +432,14 @@ def collector_dropping(seed: int) -> Generated:
     w = (T0 + 2 * HOUR, T0 + 2 * HOUR + 45 * MIN)
     _collector(b, rng, lambda t: 0.25 if _in(t, *w) else 0.0)
     return Generated(
-        "collector-dropping", "incident",
+        "collector-dropping",
+        "incident",
         "Tempo's disk is full: the collector's otlp/tempo exporter fails to send a quarter of the spans for 45 "
         "minutes and drops them after its retries.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
         [{"alert": "OtelcolDroppingData", "within": "15m"}],
     )
 
@@ -374,11 +458,17 @@ def workers_gone(seed: int) -> Generated:
 
     _queue_gauges(b, rng, age, lambda t: None if _in(t, *w) else float(rng.randint(0, 4)), workers)
     return Generated(
-        "workers-gone", "incident",
+        "workers-gone",
+        "incident",
         "The worker host's systemd unit is stopped by a botched config change: no worker consumes the "
-        "reports queue for 30 minutes and its metrics vanish with the process.",
-        b.build(), b.start_s, b.time(b.steps - 1), [w],
-        [{"alert": "JobWorkersGone", "within": "10m", "labels": {"queue": "reports"}}],
+        "reports queue for 30 minutes and its metrics vanish with the process. A recording cannot carry "
+        "Prometheus' staleness markers, so the last sample stays visible for the 5-minute lookback before the "
+        "5-minute `for:` starts: about 10 minutes to fire here, about 5 in production.",
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
+        [{"alert": "JobWorkersGone", "within": "12m", "labels": {"queue": "reports"}}],
     )
 
 
@@ -386,7 +476,9 @@ def workers_gone(seed: int) -> Generated:
 
 
 def _noise(name: str, description: str, b: SeriesBuilder, quiet: list[str] | None = None) -> Generated:
-    return Generated(name, "noise", description, b.build(), b.start_s, b.time(b.steps - 1), quiet_severities=quiet)
+    return Generated(
+        name, "noise", description, b.build(), b.start_s, b.time(b.steps - 1), quiet_severities=quiet
+    )
 
 
 @scenario(seed=201)
@@ -429,9 +521,22 @@ def slow_request_spikes(seed: int) -> Generated:
 @scenario(seed=203)
 def low_traffic_one_error(seed: int) -> Generated:
     b = _builder(7)
-    labels = {"job": "payments-demo", "instance": "pay-1:8001", "http_route": "/v1/payments", "tenant_id": "__other__"}
-    ok = {**labels, "http_response_status_code": "200", "__name__": "http_server_request_duration_seconds_count"}
-    err = {**labels, "http_response_status_code": "500", "__name__": "http_server_request_duration_seconds_count"}
+    labels = {
+        "job": "payments-demo",
+        "instance": "pay-1:8001",
+        "http_route": "/v1/payments",
+        "tenant_id": "__other__",
+    }
+    ok = {
+        **labels,
+        "http_response_status_code": "200",
+        "__name__": "http_server_request_duration_seconds_count",
+    }
+    err = {
+        **labels,
+        "http_response_status_code": "500",
+        "__name__": "http_server_request_duration_seconds_count",
+    }
     b.touch(ok)
     b.touch(err)
     # A request every 20 minutes, overnight; one of the three in the seventh hour fails.
@@ -452,7 +557,11 @@ def retry_storm_heals(seed: int) -> Generated:
     storm = (T0 + 6 * HOUR, T0 + 6 * HOUR + 2 * MIN)
 
     def shape(t: int, tenant: str) -> Traffic:
-        return Traffic(BASE_RPS * (1.5 if _in(t, *storm) else 1.0), 0.25 if _in(t, *storm) else 0.0002, error_status="503")
+        return Traffic(
+            BASE_RPS * (1.5 if _in(t, *storm) else 1.0),
+            0.25 if _in(t, *storm) else 0.0002,
+            error_status="503",
+        )
 
     _service(b, rng, shape)
     _jobs(b, rng, lambda t: (0.01, 0.7, 2.0) if _in(t, *storm) else (0.002, 0.01, 1.0))
@@ -498,7 +607,9 @@ def nightly_batch(seed: int) -> Generated:
         # The batch enqueues thousands of reports; workers keep the oldest under four minutes.
         return rng.uniform(60, 240) if _in(t, *batch) else rng.uniform(0, 15)
 
-    _queue_gauges(b, rng, age, lambda t: 4000.0 if _in(t, *batch) else float(rng.randint(0, 4)), lambda t: 4.0)
+    _queue_gauges(
+        b, rng, age, lambda t: 4000.0 if _in(t, *batch) else float(rng.randint(0, 4)), lambda t: 4.0
+    )
     _jobs(b, rng, lambda t: (0.004, 0.01, 30.0 if _in(t, *batch) else 1.0))
     return _noise(
         "nightly-batch",
@@ -592,8 +703,13 @@ def disk_log_rotation(seed: int) -> Generated:
 def collector_restart(seed: int) -> Generated:
     rng, b = random.Random(seed), _builder(3)
     restart = T0 + 2 * HOUR
-    _collector(b, rng, lambda t: 0.02 if _in(t, restart - MIN, restart) else 0.0,
-               refused=lambda t: 500.0 if _in(t, restart, restart + MIN) else 0.0, restart_at=restart)
+    _collector(
+        b,
+        rng,
+        lambda t: 0.02 if _in(t, restart - MIN, restart) else 0.0,
+        refused=lambda t: 500.0 if _in(t, restart, restart + MIN) else 0.0,
+        restart_at=restart,
+    )
     return _noise(
         "collector-restart",
         "The collector restarts for a config change: a minute of failed sends and refused spans while it "
@@ -607,8 +723,10 @@ def memory_page_cache(seed: int) -> Generated:
     rng, b = random.Random(seed), _builder(4)
     labels = {"job": "node", "instance": "db-1:9100"}
     b.gauge({**labels, "__name__": "node_memory_MemTotal_bytes"}, [16 * GB] * b.steps)
-    b.gauge({**labels, "__name__": "node_memory_MemAvailable_bytes"},
-            [round(1.2 * GB + rng.uniform(-5e7, 5e7)) for _ in range(b.steps)])
+    b.gauge(
+        {**labels, "__name__": "node_memory_MemAvailable_bytes"},
+        [round(1.2 * GB + rng.uniform(-5e7, 5e7)) for _ in range(b.steps)],
+    )
     for i in range(b.steps):
         b.add({**labels, "__name__": "node_vmstat_pgmajfault"}, i, poisson(rng, 2 * b.step_s))
     return _noise(

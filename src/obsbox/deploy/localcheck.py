@@ -81,7 +81,10 @@ def check_tree(root: Path, settings: StackSettings) -> list[CheckResult]:
                 results.append(_run("promtool check web-config", paths[0], ["promtool", "check", "web-config", str(paths[0])]))
             elif group.check == "promtool check config":
                 copy = _rerooted(root, group.files[0].path, ("/etc/prometheus/",))
-                results.append(_run("promtool check config", paths[0], ["promtool", "check", "config", str(copy)]))
+                try:
+                    results.append(_run("promtool check config", paths[0], ["promtool", "check", "config", str(copy)]))
+                finally:
+                    copy.unlink()
             elif group.check == "amtool check-config":
                 results.append(_run("amtool check-config", paths[0], ["amtool", "check-config", str(paths[0])]))
             elif group.check == "loki -verify-config":

@@ -48,6 +48,9 @@ CHECK_OTELCOL = "otelcol-contrib validate"
 RULES_SUFFIXES = (".rules.yaml", ".rules.yml")
 GRAFANA_ADMIN_PASSWORD_FILE = "/etc/grafana/admin_password"
 GRAFANA_DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
+GRAFANA_ENV_FILE = "/etc/grafana/secrets/datasources.env"
+GRAFANA_PROMETHEUS_PASSWORD_ENV = "OBSBOX_PROMETHEUS_PASSWORD"
+GRAFANA_ALERTMANAGER_PASSWORD_ENV = "OBSBOX_ALERTMANAGER_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,11 @@ def _unit(settings: StackSettings, layout: Layout, exec_start: tuple[str, ...], 
 
 def _secret(path: str, content: str, user: str) -> ConfigFile:
     return ConfigFile(path=path, content=content, user=user, group=user, mode="0640")
+
+
+def _env_line(name: str, value: str) -> str:
+    # Single quotes make systemd take the value literally; settings refuse passwords containing one.
+    return f"{name}='{value}'\n"
 
 
 def _web_config(path: str, auth: BasicAuth | None, hashed: str, user: str) -> ConfigFile:
@@ -355,18 +363,22 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "grafana")
     provisioning = f"{layout.config_dir}/provisioning"
     pa, aa = settings.prometheus_auth, settings.alertmanager_auth
-    secrets = []
+    env_lines = []
     if pa is not None:
-        secrets.append(_secret(f"{layout.secrets_dir}/prometheus_password", pa.password, layout.user))
+        env_lines.append(_env_line(GRAFANA_PROMETHEUS_PASSWORD_ENV, pa.password))
     if aa is not None:
-        secrets.append(_secret(f"{layout.secrets_dir}/alertmanager_password", aa.password, layout.user))
+        env_lines.append(_env_line(GRAFANA_ALERTMANAGER_PASSWORD_ENV, aa.password))
+    # Read by systemd as root before it starts Grafana: root-only, never readable by grafana.
+    secrets = (
+        [ConfigFile(GRAFANA_ENV_FILE, "".join(env_lines), "root", "root", "0600")] if env_lines else []
+    )
     datasources = DatasourcesSettings(
         prometheus_url=settings.url("prometheus"),
         loki_url=settings.url("loki"),
         tempo_url=settings.url("tempo"),
         alertmanager_url=settings.url("alertmanager"),
-        prometheus_auth=DatasourceAuth(pa.username, f"{layout.secrets_dir}/prometheus_password") if pa else None,
-        alertmanager_auth=DatasourceAuth(aa.username, f"{layout.secrets_dir}/alertmanager_password") if aa else None,
+        prometheus_auth=DatasourceAuth(pa.username, GRAFANA_PROMETHEUS_PASSWORD_ENV) if pa else None,
+        alertmanager_auth=DatasourceAuth(aa.username, GRAFANA_ALERTMANAGER_PASSWORD_ENV) if aa else None,
     )
     configs = (
         ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(settings.grafana), "root", layout.user),
@@ -396,6 +408,7 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         read_write_paths=(layout.data_dir,),
         working_directory=root,
         credentials=(("admin_password", GRAFANA_ADMIN_PASSWORD_FILE),),
+        environment_files=(GRAFANA_ENV_FILE,) if env_lines else (),
     )
     return ComponentPlan(
         "grafana",

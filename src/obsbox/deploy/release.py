@@ -121,13 +121,15 @@ def _grafana_release(settings: StackSettings, resolved: tuple[str, str] | None) 
     )
 
 
-def resolve_grafana_release(settings: StackSettings, timeout: float = 20.0) -> Release:
+def resolve_grafana_release(
+    settings: StackSettings, timeout: float = 20.0, api_template: str = GRAFANA_DOWNLOADS_API
+) -> Release:
     """Grafana's archive, from inventory pins or else from grafana.com's downloads API."""
     install = settings.install["grafana"]
     if settings.grafana_archive_url or settings.artifact_base_url:
         # A mirror cannot be asked for the build id: the pins are required there.
         return _grafana_release(settings, resolved=None)
-    api = GRAFANA_DOWNLOADS_API.format(version=install.version, arch=settings.arch)
+    api = api_template.format(version=install.version, arch=settings.arch)
     try:
         with urllib.request.urlopen(api, timeout=timeout) as response:  # noqa: S310 (fixed https URL)
             payload = json.load(response)

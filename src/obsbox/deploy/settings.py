@@ -280,9 +280,12 @@ def _check_unknown_keys(data: Mapping[str, Any]) -> None:
             raise InventoryDataError(f"{key}: unknown inventory data key{hint}")
 
 
-def _default_dir(configured: str, *candidates: Path) -> Path:
+def _default_dir(key: str, configured: str, *candidates: Path) -> Path:
     if configured:
-        return Path(configured)
+        path = Path(configured).expanduser()
+        if not path.is_dir():
+            raise InventoryDataError(f"{key}: {configured!r} is not a directory on the machine running the deploy")
+        return path
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
@@ -338,6 +341,11 @@ def _basic_auth(data: Mapping[str, Any], component: str) -> BasicAuth | None:
                 "(the stack's own clients need the password itself)"
             )
         return None
+    if "'" in password or "\n" in password:
+        raise InventoryDataError(
+            f"{component}_basic_auth_password: quotes and newlines are not supported (it is passed to Grafana "
+            "through a systemd EnvironmentFile)"
+        )
     if not re.match(r"^[A-Za-z0-9_.@-]+$", username):
         raise InventoryDataError(f"{component}_basic_auth_username: {username!r} has characters other than A-Za-z0-9_.@-")
     if hashed:
@@ -500,13 +508,20 @@ def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
         bin_dir=_str("obsbox_bin_dir", data["obsbox_bin_dir"]).rstrip("/"),
         ready_timeout=_int("obsbox_ready_timeout", data["obsbox_ready_timeout"], 1, 3600),
         ip_address_allow=tuple(_str("obsbox_ip_address_allow", a) for a in allow),
+        # A checkout's own directories, also when pyinfra runs from deploy/ or the repository root.
         rules_dir=_default_dir(
-            _str("obsbox_rules_dir", data["obsbox_rules_dir"]), _REPO_ROOT / "alert_rules", Path("alert_rules")
+            "obsbox_rules_dir",
+            _str("obsbox_rules_dir", data["obsbox_rules_dir"]),
+            _REPO_ROOT / "alert_rules",
+            Path("alert_rules"),
+            Path("../alert_rules"),
         ),
         dashboards_dir=_default_dir(
+            "obsbox_dashboards_dir",
             _str("obsbox_dashboards_dir", data["obsbox_dashboards_dir"]),
             _REPO_ROOT / "dashboards" / "build",
             Path("dashboards/build"),
+            Path("../dashboards/build"),
         ),
         install=install,
         ports=ports,

@@ -66,9 +66,8 @@ def validate_and_swap(
             files.file(name=f"Set owner and mode of {f.path}", path=f.path, user=f.user, group=f.group, mode=f.mode)
         return []
 
-    files.directory(
-        name=f"Create {staging_dir}", path=staging_dir, user="root", group=changed[0].group, mode="0750"
-    )
+    # Only root (the validators) reads staged files; a half-checked secret is nobody else's.
+    files.directory(name=f"Create {staging_dir}", path=staging_dir, user="root", group="root", mode="0700")
     staged = {f.path: f.staged_path(staging_dir) for f in changed}
     for f in changed:
         files.put(

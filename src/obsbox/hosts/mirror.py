@@ -115,8 +115,37 @@ def build_release(spec: ReleaseSpec, root: Path) -> tuple[str, Path]:
     return version, archive
 
 
+# Debian patches its Prometheus and Alertmanager to read their web assets and Alertmanager's
+# notification templates (default.tmpl) from here instead of embedding them; upstream release
+# binaries carry them inside. Alertmanager refuses to start without default.tmpl.
+DEBIAN_SHARE = Path("/usr/share/prometheus")
+DEBIAN_RUNTIME_ARCHIVE = "debian-runtime/usr-share-prometheus.tar.gz"
+
+
+def build_debian_runtime(root: Path) -> Path:
+    """The files the Debian-built binaries expect under /usr/share/prometheus, as a tarball."""
+    out = root / DEBIAN_RUNTIME_ARCHIVE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial_path = out.with_suffix(".partial")
+    with (
+        partial_path.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w") as tar,
+    ):
+        for path in sorted(DEBIAN_SHARE.rglob("*")):
+            arcname = str(path.relative_to("/"))
+            if path.is_dir():
+                _tar_add_dir(tar, arcname)
+            elif path.is_file():
+                _tar_add_file(tar, arcname, path, 0o644)
+    partial_path.rename(out)
+    return out
+
+
 def build_mirror(root: Path = MIRROR_DIR) -> dict[str, str]:
     """Build every release archive this machine can provide; return {component: version}."""
+    if DEBIAN_SHARE.is_dir():
+        build_debian_runtime(root)
     versions = {}
     for spec in RELEASES:
         if not all(Path(src).exists() for _, src in spec.binaries):

@@ -57,12 +57,22 @@ class FileResult:
         return self.error is None and all(g.passed for g in self.groups)
 
 
-def group_series(group: TestGroup) -> list[Series]:
-    """A test group's input_series as Series (values at 0, interval, 2*interval, ...)."""
+def group_series(group: TestGroup, until_ms: int | None = None) -> list[Series]:
+    """A test group's input_series as Series (values at 0, interval, 2*interval, ...).
+
+    promtool loads input samples only up to its last evaluation (WithSamplesTill), so its
+    expression tests never see later ones; ``until_ms`` cuts them off the same way.
+    """
     out = []
     for s in group.input_series:
         ts = [i * group.interval_ms for i, v in enumerate(s.values) if v is not None]
         vs = [v for v in s.values if v is not None]
+        if until_ms is not None:
+            keep = [k for k, t in enumerate(ts) if t <= until_ms]
+            ts, vs = [ts[k] for k in keep], [vs[k] for k in keep]
+        if group.interval_ms == 0:
+            # Every sample at t=0: promtool keeps the first and drops the rest as duplicates.
+            ts, vs = ts[:1], vs[:1]
         if ts:
             out.append(Series(dict(s.labels), ts, vs))
     return out
@@ -195,10 +205,14 @@ def run_group(test_file: TestFile, index: int, group: TestGroup) -> GroupResult:
         external_url=group.external_url,
         group_eval_order=test_file.group_eval_order,
         plots=False,
+        # Expression tests may query any rule output, and promtool keeps input series that
+        # share a name with a rule's output.
+        write_all_results=True,
+        drop_rule_outputs_from_input=False,
     )
     failures: list[Failure] = []
     try:
-        with ReplaySession(test_file.rule_files, [Case(group_series(group), 0, end)], options=options) as session:
+        with ReplaySession(test_file.rule_files, [Case(group_series(group, end), 0, end)], options=options) as session:
             evaluation = session.run()[0]
 
             def data(labels: Mapping[str, str], value: float) -> TemplateData:

@@ -62,7 +62,7 @@ class TestGroup:
     __test__ = False
 
     name: str
-    interval_ms: int
+    interval_ms: int  # 0 when the file gives none: promtool then loads every sample at t=0
     input_series: list[InputSeries]
     alert_rule_tests: list[AlertRuleTest]
     promql_expr_tests: list[PromqlExprTest]
@@ -229,7 +229,9 @@ def _test_group(reader: _Reader, raw: object, index: int, evaluation_interval: i
         line,
         "promtool.testGroup",
     )
-    interval = reader.duration(node, "interval", evaluation_interval, line)
+    # promtool 2.42 has no default here: without `interval` every sample lands at t=0 (and only
+    # the first of them is kept), whatever evaluation_interval says.
+    interval = reader.duration(node, "interval", 0, line)
     series = []
     for raw_series in reader.listing(node.get("input_series"), line, "input_series"):
         s = reader.mapping(raw_series, line, "an input series")

@@ -81,7 +81,10 @@ def _receivers(settings: AlertmanagerSettings) -> list[dict[str, Any]]:
         receivers.append({"name": RECEIVER_WATCHDOG})
     else:
         receivers.append(
-            {"name": RECEIVER_WATCHDOG, "webhook_configs": [_webhook(settings.watchdog_webhook_url, settings)]}
+            {
+                "name": RECEIVER_WATCHDOG,
+                "webhook_configs": [_webhook(settings.watchdog_webhook_url, settings)],
+            }
         )
     receivers.append({"name": RECEIVER_NULL})
     return receivers
@@ -120,7 +123,7 @@ def _inhibit_rules(settings: AlertmanagerSettings) -> list[dict[str, Any]]:
         {
             # A dead host explains every alert about what runs on it; page once, for the host.
             "source_matchers": [f'alertname="{HOST_DOWN_ALERT}"'],
-            "target_matchers": [f'alertname!="{HOST_DOWN_ALERT}"', f"{HOST_LABEL}=~\".+\""],
+            "target_matchers": [f'alertname!="{HOST_DOWN_ALERT}"', f'{HOST_LABEL}=~".+"'],
             "equal": [HOST_LABEL, *extra],
         },
         {

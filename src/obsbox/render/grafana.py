@@ -70,10 +70,18 @@ def render_grafana_ini(settings: GrafanaSettings) -> str:
 
 @dataclass(frozen=True)
 class DatasourceAuth:
-    """Basic auth towards a datasource; the password is read by Grafana from a file."""
+    """Basic auth towards a datasource; the password reaches Grafana as an environment variable.
+
+    Environment lookups are the documented way to keep secrets out of provisioning files; the
+    variable comes from a root-only EnvironmentFile that systemd reads.
+    """
 
     username: str
-    password_file: str
+    password_env: str
+
+    def __post_init__(self) -> None:
+        if not self.password_env.isidentifier():
+            raise ValueError(f"datasource password variable {self.password_env!r} is not a valid name")
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ def _with_auth(source: dict[str, Any], auth: DatasourceAuth | None) -> dict[str,
     if auth is not None:
         source["basicAuth"] = True
         source["basicAuthUser"] = auth.username
-        source["secureJsonData"] = {"basicAuthPassword": f"$__file{{{auth.password_file}}}"}
+        source["secureJsonData"] = {"basicAuthPassword": f"${{{auth.password_env}}}"}
     return source
 
 

@@ -24,6 +24,8 @@ class UnitSettings:
     # Signal that makes the service re-read its config; empty when it has to restart instead.
     reload_signal: str = ""
     environment: tuple[tuple[str, str], ...] = ()
+    # Files of NAME=value lines read by systemd itself (as root) before dropping privileges.
+    environment_files: tuple[str, ...] = ()
     # systemd credentials (name, root-only source file): the service reads a secret it cannot
     # open itself from $CREDENTIALS_DIRECTORY.
     credentials: tuple[tuple[str, str], ...] = ()

@@ -100,17 +100,26 @@ def run_state_machine(
 
 
 def alerts_series(timelines: Sequence[AlertTimeline], timestamps_ms: Sequence[int]) -> list[Series]:
-    """The ``ALERTS`` series Prometheus writes for these timelines, with staleness markers."""
-    per_state: dict[LabelKey, tuple[dict[str, str], list[float | None]]] = {}
+    """The ``ALERTS`` and ``ALERTS_FOR_STATE`` series Prometheus writes for these timelines,
+    with staleness markers where they stop."""
+    per_series: dict[LabelKey, tuple[dict[str, str], list[float | None]]] = {}
+
+    def put(labels: dict[str, str], i: int, value: float) -> None:
+        entry = per_series.setdefault(label_key(labels), (labels, [None] * len(timestamps_ms)))
+        entry[1][i] = value
+
     for timeline in timelines:
-        for state in (AlertState.PENDING, AlertState.FIRING):
-            labels = {**timeline.labels, "__name__": "ALERTS", "alertstate": state.value}
-            key = label_key(labels)
-            entry = per_state.setdefault(key, (labels, [None] * len(timestamps_ms)))
-            for i, s in enumerate(timeline.states):
-                if s is state:
-                    entry[1][i] = 1.0
-    return [with_stale_markers(labels, timestamps_ms, vals) for labels, vals in per_state.values() if any(v is not None for v in vals)]
+        active_at: int | None = None
+        for i, state in enumerate(timeline.states):
+            if state is AlertState.INACTIVE:
+                active_at = None
+                continue
+            if active_at is None:
+                active_at = timestamps_ms[i]
+            put({**timeline.labels, "__name__": "ALERTS", "alertstate": state.value}, i, 1.0)
+            # The time the alert became active, in seconds: what Prometheus restores `for` from.
+            put({**timeline.labels, "__name__": "ALERTS_FOR_STATE"}, i, active_at / 1000)
+    return [with_stale_markers(labels, timestamps_ms, vals) for labels, vals in per_series.values()]
 
 
 def with_stale_markers(labels: Mapping[str, str], timestamps_ms: Sequence[int], vals: Sequence[float | None]) -> Series:

@@ -37,6 +37,7 @@ from obsbox.replay.rules import (
     load_rule_groups,
     longest_duration_ms,
     order_groups,
+    references,
 )
 from obsbox.replay.templates import TemplateData, TemplateError, TemplateUnsupported, render
 from obsbox.replay.tsdb import BackfillError, backfill, prepare, split_stale
@@ -83,8 +84,14 @@ class SessionOptions:
     external_labels: Mapping[str, str] = field(default_factory=dict)
     external_url: str = ""
     group_eval_order: Sequence[str] = ()
-    # Render alert rule labels that hold templates; unsupported ones raise EngineError.
+    # Query each threshold alert's left-hand side too, for plotting it against the threshold.
     plots: bool = True
+    # Write every rule result back (promtool tests may query any of them), not only those that
+    # other rules read.
+    write_all_results: bool = False
+    # Drop input series that the rules themselves produce (recorded names, ALERTS): the replay
+    # re-evaluates them, and two values at one timestamp would be refused.
+    drop_rule_outputs_from_input: bool = True
 
 
 def _lcm(a: int, b: int) -> int:
@@ -185,7 +192,11 @@ class ReplaySession:
         data_dir.mkdir()
         self.progress("backfill", 0.1)
         try:
-            prepared = [Case(prepare(c.series), c.start_ms, c.end_ms) for c in self.cases]
+            produced = self._produced_names() if self.options.drop_rule_outputs_from_input else set()
+            prepared = [
+                Case(prepare([s for s in c.series if s.labels.get("__name__") not in produced]), c.start_ms, c.end_ms)
+                for c in self.cases
+            ]
         except BackfillError as exc:
             raise EngineError(f"cannot backfill: {exc}") from None
         self.placed = layout(prepared, gap, align)
@@ -212,6 +223,18 @@ class ReplaySession:
         except PrometheusError as exc:
             raise EngineError(str(exc)) from None
 
+    def _produced_names(self) -> set[str]:
+        names = {r.record for g in self.groups for r in g.rules if r.record}
+        if any(r.alert for g in self.groups for r in g.rules):
+            names |= {"ALERTS", "ALERTS_FOR_STATE"}
+        return names
+
+    def _read_names(self, rules: Sequence[Rule]) -> set[str]:
+        """The produced names some rule reads: only those need writing back."""
+        if self.options.write_all_results:
+            return self._produced_names()
+        return {name for name in self._produced_names() if any(references(r.expr, name) for r in rules)}
+
     def _intervals(self) -> list[int]:
         if self.options.interval_override_ms:
             return [self.options.interval_override_ms]
@@ -230,6 +253,7 @@ class ReplaySession:
         results: dict[int, list[AlertRuleResult]] = {i: [] for i in range(len(self.placed))}
         by_rule: dict[tuple[str, int, str], list[AlertRuleResult]] = {}
         rule_layers = layers(rules)
+        needed = self._read_names(rules)
         done = 0
         for layer in rule_layers:
             written: list[Series] = []
@@ -238,14 +262,15 @@ class ReplaySession:
                 interval = self.interval_of(group)
                 points = self._query_rule(rule, interval)
                 if rule.record:
-                    written.extend(self._recording_outputs(rule, points, interval))
+                    if rule.record in needed:
+                        written.extend(self._recording_outputs(rule, points, interval))
                 else:
                     per_case = self._alert_results(rule, group, points, interval)
                     by_rule[(rule.source_file, rule.line, rule.group)] = per_case
-                    for p, result in zip(self.placed, per_case):
-                        written.extend(
-                            _shifted(s, p.shift_ms) for s in alerting.alerts_series(result.alerts, p.timestamps(interval))
-                        )
+                    if needed & {"ALERTS", "ALERTS_FOR_STATE"}:
+                        for p, result in zip(self.placed, per_case):
+                            stamps = p.timestamps(interval)
+                            written.extend(_shifted(s, p.shift_ms) for s in alerting.alerts_series(result.alerts, stamps))
                 done += 1
                 self.progress("evaluate", 0.2 + 0.8 * done / max(1, len(rules)))
             if written:
@@ -327,7 +352,13 @@ class ReplaySession:
                         out[k] = v
                     else:
                         out.pop(k, None)
-                merged[label_key(out)] = (out, values)
+                key = label_key(out)
+                if key in merged:
+                    # Prometheus fails the rule here; so does the replay, instead of picking one.
+                    raise EngineError(
+                        f"{rule.location}: rule {rule.name!r}: vector contains metrics with the same labelset after applying rule labels"
+                    )
+                merged[key] = (out, values)
             for out, values in merged.values():
                 series.append(alerting.with_stale_markers(out, stamps, values))
         return series
@@ -348,7 +379,13 @@ class ReplaySession:
                     if v is None:
                         continue
                     alert_labels = self.alert_labels(rule, labels, v)
-                    per_ts[k][label_key(alert_labels)] = AlertSample(alert_labels, v, labels)
+                    key = label_key(alert_labels)
+                    if key in per_ts[k]:
+                        raise EngineError(
+                            f"{rule.location}: alert {rule.name!r}: vector contains metrics with the same labelset "
+                            "after applying alert labels"
+                        )
+                    per_ts[k][key] = AlertSample(alert_labels, v, labels)
             timelines: list[AlertTimeline] = alerting.run_state_machine(
                 stamps, per_ts, for_ms=rule.for_ms, keep_firing_for_ms=rule.keep_firing_for_ms
             )

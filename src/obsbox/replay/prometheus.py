@@ -128,6 +128,8 @@ class PrometheusServer:
                 "--web.enable-remote-write-receiver",
                 "--enable-feature=promql-negative-offset",
                 "--query.max-samples=200000000",
+                # Replays of long recordings ask for many points at once.
+                "--query.timeout=10m",
             ]
             with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -168,6 +170,11 @@ class PrometheusServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+        except KeyboardInterrupt:
+            # A second Ctrl-C while it shuts down: do not leave it running.
+            process.kill()
+            process.wait(timeout=10)
+            raise
 
     def __enter__(self) -> PrometheusServer:
         self.start()

@@ -15,6 +15,7 @@ from obsbox.replay.recording import Recording, RecordingError, load_corpus
 from obsbox.replay.scoring import Scores, score
 
 RULE_SUFFIXES = (".yaml", ".yml")
+RULE_FILE_ENDINGS = (".rules.yaml", ".rules.yml")
 
 
 class ReplayInputError(ValueError):
@@ -32,12 +33,16 @@ class ReplayReport:
 
 
 def expand_rule_paths(paths: Sequence[Path | str]) -> list[Path]:
-    """Rule files from files and directories (a directory gives its own *.yaml files, sorted)."""
+    """Rule files from files and directories: a directory gives its *.rules.yaml files, or, if it
+    has none, all its *.yaml files (sorted, not recursive)."""
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in RULE_SUFFIXES)
+            # The convention is <area>.rules.yaml; other YAML beside them (SLO specs, say) is not rules.
+            conventional = [p for p in found if p.name.endswith(RULE_FILE_ENDINGS)]
+            found = conventional or found
             if not found:
                 raise ReplayInputError(f"{path}:1: no rule files (*.yaml) in this directory")
             out.extend(found)

@@ -9,7 +9,7 @@ separates them so the engine writes them through Prometheus' remote-write receiv
 
 from __future__ import annotations
 
-import math
+import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +28,10 @@ MAX_BLOCK_DURATION_LONG_SPAN = "39366h"
 MAX_PLAUSIBLE_MS = 1e14
 
 
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
 class BackfillError(RuntimeError):
     """The series cannot be backfilled, or promtool failed to."""
 
@@ -44,8 +48,11 @@ def prepare(series: Sequence[Series]) -> list[Series]:
                 raise BackfillError(
                     f"{format_series_name(s.labels)}: timestamp {ts} ms is not a plausible time in milliseconds"
                 )
-        if not s.labels.get("__name__"):
-            raise BackfillError(f"{format_series_name(s.labels)}: a series needs a metric name")
+        if not _METRIC_NAME.match(s.labels.get("__name__", "")):
+            raise BackfillError(f"{format_series_name(s.labels)}: not a valid metric name")
+        for name in s.labels:
+            if not _LABEL_NAME.match(name):
+                raise BackfillError(f"{format_series_name(s.labels)}: {name!r} is not a valid label name")
     return [s for s in cleaned if s.timestamps_ms]
 
 
@@ -54,7 +61,7 @@ def split_stale(series: Sequence[Series]) -> tuple[list[Series], list[Series]]:
     plain: list[Series] = []
     with_markers: list[Series] = []
     for s in series:
-        (with_markers if any(isinstance(v, float) and math.isnan(v) and is_stale(v) for v in s.values) else plain).append(s)
+        (with_markers if any(is_stale(v) for v in s.values) else plain).append(s)
     return plain, with_markers
 
 

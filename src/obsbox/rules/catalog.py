@@ -68,9 +68,13 @@ def convention_problems(alert: AlertDefinition, repo_root: Path) -> list[str]:
     if url:
         target = runbook_path(str(url), repo_root)
         if target is None:
-            problems.append(f"{alert.where}: annotations.runbook_url {url!r} does not start with {RUNBOOK_URL_PREFIX}")
+            problems.append(
+                f"{alert.where}: annotations.runbook_url {url!r} does not start with {RUNBOOK_URL_PREFIX}"
+            )
         elif not target.is_file():
-            problems.append(f"{alert.where}: annotations.runbook_url points at {target}, which does not exist")
+            problems.append(
+                f"{alert.where}: annotations.runbook_url points at {target}, which does not exist"
+            )
         elif "what to check first" not in target.read_text(encoding="utf-8").lower():
             problems.append(f"{alert.where}: runbook {target} has no 'What to check first' section")
     return problems

@@ -29,7 +29,11 @@ KEPT_LABELS = ("job", "queue", "tenant_id", "mountpoint")
 
 def severities(rule_paths: Sequence[Path]) -> dict[str, str]:
     """alertname -> severity over these rule files."""
-    return {a.name: str((a.rule.get("labels") or {}).get("severity", "")) for p in rule_paths for a in iter_alerts(p)}
+    return {
+        a.name: str((a.rule.get("labels") or {}).get("severity", ""))
+        for p in rule_paths
+        for a in iter_alerts(p)
+    }
 
 
 def severity_manifest(data: Mapping[str, Any], severity_of: Mapping[str, str]) -> dict[str, Any]:
@@ -62,14 +66,26 @@ def severity_corpus(src: Path, dst: Path, severity_of: Mapping[str, str]) -> Non
         data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
         data_file = data.get("data", f"{manifest.stem}.om")
         (dst / data_file).symlink_to((src / data_file).resolve())
-        (dst / manifest.name).write_text(yaml.safe_dump(severity_manifest(data, severity_of), sort_keys=False))
+        (dst / manifest.name).write_text(
+            yaml.safe_dump(severity_manifest(data, severity_of), sort_keys=False)
+        )
 
 
 def replay(rules: Sequence[Path], incidents: Path, json_out: Path) -> dict[str, Any]:
     """Run `obsbox replay` and return its JSON report (its exit status only says pass/fail)."""
     args = [arg for r in rules for arg in ("--rules", str(r))]
     subprocess.run(
-        [sys.executable, "-m", "obsbox.cli", "replay", *args, "--incidents", str(incidents), "--json", str(json_out)],
+        [
+            sys.executable,
+            "-m",
+            "obsbox.cli",
+            "replay",
+            *args,
+            "--incidents",
+            str(incidents),
+            "--json",
+            str(json_out),
+        ],
         check=False,
         capture_output=True,
         text=True,
@@ -126,16 +142,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules-dir", type=Path, default=Path("alert_rules"))
     parser.add_argument("--naive", type=Path, default=Path("alert_rules/naive/naive.rules.yaml"))
     parser.add_argument("--incidents", type=Path, default=Path("alert_rules/incidents"))
+    parser.add_argument("--json-dir", type=Path, default=None, help="Keep both JSON reports here.")
     args = parser.parse_args(argv)
     shipped = rule_files(args.rules_dir)
     with tempfile.TemporaryDirectory(prefix="obsbox-compare-") as tmp:
         corpus = Path(tmp) / "corpus"
         severity_corpus(args.incidents, corpus, severities(shipped))
+        out = args.json_dir or Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
         reports = {
-            "shipped (alert_rules/*.rules.yaml)": replay(shipped, corpus, Path(tmp) / "shipped.json"),
-            "naive (static thresholds, for: 1m)": replay([args.naive], corpus, Path(tmp) / "naive.json"),
+            "shipped (alert_rules/*.rules.yaml)": replay(shipped, corpus, out / "shipped.json"),
+            "naive (static thresholds, for: 1m)": replay([args.naive], corpus, out / "naive.json"),
         }
+        failures = {name: r["summary"]["failures"] for name, r in reports.items()}
     sys.stdout.write(table(reports))
+    for name, items in failures.items():
+        sys.stdout.write(
+            f"\n{name}: {len(items)} failed expectation(s)\n" + "".join(f"- {f}\n" for f in items)
+        )
     return 0
 
 

@@ -32,7 +32,9 @@ def alertmanager_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     config = workdir / "alertmanager.yml"
     # Webhooks point at a closed port: these tests look at routing state, not deliveries.
     closed = f"http://127.0.0.1:{_free_port()}/"
-    config.write_text(render_alertmanager_config(AlertmanagerSettings(page_webhook_url=closed, ticket_webhook_url=closed)))
+    config.write_text(
+        render_alertmanager_config(AlertmanagerSettings(page_webhook_url=closed, ticket_webhook_url=closed))
+    )
     port = _free_port()
     log = (workdir / "alertmanager.log").open("wb")
     proc = subprocess.Popen(

@@ -44,7 +44,13 @@ def test_alertmanager_host_down_spares_other_hosts(alertmanager_url: str) -> Non
         alertmanager_url,
         {"alertname": "HostDown", "severity": "critical", "host": "app-1", "test": m},
         {"alertname": "JobWorkersGone", "severity": "critical", "host": "app-1", "job": "worker", "test": m},
-        {"alertname": "JobQueueBacklogGrowing", "severity": "warning", "host": "app-2", "job": "worker", "test": m},
+        {
+            "alertname": "JobQueueBacklogGrowing",
+            "severity": "warning",
+            "host": "app-2",
+            "job": "worker",
+            "test": m,
+        },
     )
     # Once the same-host alert is inhibited, the inhibitor knows the source: the verdict is final.
     assert _inhibited(alertmanager_url, m, "JobWorkersGone")
@@ -56,8 +62,22 @@ def test_alertmanager_fast_burn_inhibits_slow_burn(alertmanager_url: str) -> Non
     m = uuid.uuid4().hex
     _post(
         alertmanager_url,
-        {"alertname": "SloAvailabilityBurnRateFast", "severity": "critical", "job": "demo", "slo": "availability", "burn": "fast", "test": m},
-        {"alertname": "SloAvailabilityBurnRateSlow", "severity": "warning", "job": "demo", "slo": "availability", "burn": "slow", "test": m},
+        {
+            "alertname": "SloAvailabilityBurnRateFast",
+            "severity": "critical",
+            "job": "demo",
+            "slo": "availability",
+            "burn": "fast",
+            "test": m,
+        },
+        {
+            "alertname": "SloAvailabilityBurnRateSlow",
+            "severity": "warning",
+            "job": "demo",
+            "slo": "availability",
+            "burn": "slow",
+            "test": m,
+        },
     )
     assert _inhibited(alertmanager_url, m, "SloAvailabilityBurnRateSlow")
 
@@ -67,9 +87,30 @@ def test_alertmanager_fast_burn_spares_other_slo(alertmanager_url: str) -> None:
     m = uuid.uuid4().hex
     _post(
         alertmanager_url,
-        {"alertname": "SloAvailabilityBurnRateFast", "severity": "critical", "job": "demo", "slo": "availability", "burn": "fast", "test": m},
-        {"alertname": "SloAvailabilityBurnRateSlow", "severity": "warning", "job": "demo", "slo": "availability", "burn": "slow", "test": m},
-        {"alertname": "SloLatencyBurnRateSlow", "severity": "warning", "job": "demo", "slo": "latency", "burn": "slow", "test": m},
+        {
+            "alertname": "SloAvailabilityBurnRateFast",
+            "severity": "critical",
+            "job": "demo",
+            "slo": "availability",
+            "burn": "fast",
+            "test": m,
+        },
+        {
+            "alertname": "SloAvailabilityBurnRateSlow",
+            "severity": "warning",
+            "job": "demo",
+            "slo": "availability",
+            "burn": "slow",
+            "test": m,
+        },
+        {
+            "alertname": "SloLatencyBurnRateSlow",
+            "severity": "warning",
+            "job": "demo",
+            "slo": "latency",
+            "burn": "slow",
+            "test": m,
+        },
     )
     assert _inhibited(alertmanager_url, m, "SloAvailabilityBurnRateSlow")
     assert not _inhibited(alertmanager_url, m, "SloLatencyBurnRateSlow", timeout=0)

@@ -91,3 +91,15 @@ def test_deploy_dry_run_bad_data_fails_before_any_operation(repo_root: Path) -> 
     )
     assert result.returncode != 0
     assert "inventory data of host @local: loki_port: 99999 is outside 1..65535" in result.stdout + result.stderr
+
+
+def test_deploy_dry_run_package_method_uses_debian_packages(repo_root: Path) -> None:
+    """With install_method package the plan installs Debian's packages and replaces their units, downloading nothing."""
+    data = {
+        f"{c}_install_method": "package" for c in ("prometheus", "alertmanager", "node_exporter")
+    } | {f"{c}_enabled": False for c in ("loki", "tempo", "otelcol", "grafana")}
+    plan = _dry_run(repo_root, data)
+    for package in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):
+        assert f"Install the Debian package {package}" in plan
+        assert f"Upload /etc/systemd/system/{package}.service" in plan
+    assert "Download " not in plan

@@ -70,3 +70,30 @@ def test_keyboard_interrupt_stops_prometheus_and_removes_data(
     with pytest.raises(KeyboardInterrupt):
         evaluate([write_rules(GOOD)], SERIES, 0, 60_000, progress=interrupt)
     assert leftovers.pids and leftovers.running() == [] and leftovers.directories() == []
+
+
+def test_labelset_collision_after_rule_labels_is_an_error(write_rules: Callable[[str], Path]) -> None:
+    """Two result series that become one alert label set fail like Prometheus, naming the rule."""
+    rules = write_rules("groups:\n- name: g\n  rules:\n  - alert: Up\n    expr: up\n    labels:\n      x: same\n")
+    series = [Series({"__name__": "up", "x": "1"}, [0], [1.0]), Series({"__name__": "up", "x": "2"}, [0], [1.0])]
+    with pytest.raises(EngineError, match=rf"^{rules}:4: .*same labelset"):
+        evaluate([rules], series, 0, 0)
+
+
+def test_invalid_label_name_is_refused_before_backfill(write_rules: Callable[[str], Path]) -> None:
+    """A label name the backfiller cannot read is refused with the series named."""
+    series = [Series({"__name__": "up", "bad-label": "x"}, [0], [1.0])]
+    with pytest.raises(EngineError, match="'bad-label' is not a valid label name"):
+        evaluate([write_rules(GOOD)], series, 0, 0)
+
+
+def test_failed_backfill_is_reported_and_cleaned_up(
+    write_rules: Callable[[str], Path], leftovers: Leftovers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When promtool's backfill fails, its message is reported and the temporary TSDB removed."""
+    from obsbox.replay import tsdb
+
+    monkeypatch.setattr(tsdb, "MAX_BLOCK_DURATION", "not-a-duration")
+    with pytest.raises(EngineError, match="create-blocks-from failed"):
+        evaluate([write_rules(GOOD)], SERIES, 0, 60_000)
+    assert leftovers.directories() == [] and leftovers.running() == []

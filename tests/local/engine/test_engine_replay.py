@@ -94,3 +94,11 @@ def test_unsorted_input_is_sorted_not_dropped(write_rules: Callable[[str], Path]
     series = [Series({"__name__": "up"}, [240_000, 0, 60_000, 180_000, 120_000], [1.0] * 5)]
     ev = evaluate([rules], series, 240_000, 240_000)
     assert ev.rules[0].alerts[0].states[0] is AlertState.FIRING
+
+
+def test_recorded_series_in_input_is_recomputed(write_rules: Callable[[str], Path]) -> None:
+    """A recording that already holds a rule's output series is replayed with the rule's own values."""
+    recorded = Series({"__name__": "job:up:sum", "job": "a"}, [i * STEP for i in range(40)], [5.0] * 40)
+    ev = evaluate([write_rules(RULES)], _up([0.0] * 40) + [recorded], 0, 39 * STEP)
+    (alert,) = ev.rules[0].alerts
+    assert alert.states[-1] is AlertState.FIRING

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -96,6 +97,33 @@ def start_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
         proc.wait_http(demo.url + "/healthz", timeout=60)
         proc.wait_http(demo.metrics_url, timeout=30)
         return demo
+
+    try:
+        yield start
+    finally:
+        for p in started:
+            p.stop()
+
+
+@pytest.fixture(scope="module")
+def start_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ManagedProcess]]:
+    """start_worker(otlp_endpoint, redis_url, *args, **env) -> the report worker process; stopped at teardown."""
+    tmp_path = tmp_path_factory.mktemp("worker")
+    started: list[ManagedProcess] = []
+
+    def start(otlp_endpoint: str, redis_url: str, *args: str, **env: str) -> ManagedProcess:
+        full_env = demo_env(
+            OTEL_SERVICE_NAME="invoicing-demo",
+            OTEL_EXPORTER_OTLP_ENDPOINT=otlp_endpoint,
+            OBSBOX_PROMETHEUS_PORT=str(free_port()),
+            OBSBOX_DEMO_REDIS_URL=redis_url,
+            **FAST_EXPORT,
+        )
+        full_env.update(env)
+        argv = [sys.executable, "-m", "examples.demo_service.worker", *args]
+        proc = ManagedProcess(f"worker-{len(started)}", argv, full_env, tmp_path / f"worker-{len(started)}.log")
+        started.append(proc.start())
+        return proc
 
     try:
         yield start

@@ -46,7 +46,9 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {proc.returncode}: {(workdir / 'prometheus.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"prometheus exited with {proc.returncode}: {(workdir / 'prometheus.log').read_text()[-2000:]}"
+                )
             try:
                 if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
                     break
@@ -76,7 +78,9 @@ def _wait_for_samples(url: str, selector: str, count: int, timeout: float = 30.0
     """Poll until `selector` has at least `count` samples in the last minute; returns the server's time."""
     deadline = time.monotonic() + timeout
     while True:
-        body = requests.get(f"{url}/api/v1/query", params={"query": f"count_over_time({selector}[1m])"}, timeout=5).json()
+        body = requests.get(
+            f"{url}/api/v1/query", params={"query": f"count_over_time({selector}[1m])"}, timeout=5
+        ).json()
         result = body["data"]["result"]
         if result and float(result[0]["value"][1]) >= count:
             return float(result[0]["value"][0])

@@ -16,7 +16,9 @@ from obsbox.replay.recording import load_manifest
 
 
 def _stored(url: str, selector: str, at: float) -> dict[int, float]:
-    body = requests.get(f"{url}/api/v1/query", params={"query": f"{selector}[2m]", "time": at}, timeout=5).json()
+    body = requests.get(
+        f"{url}/api/v1/query", params={"query": f"{selector}[2m]", "time": at}, timeout=5
+    ).json()
     return {round(float(t) * 1000): float(v) for t, v in body["data"]["result"][0]["values"]}
 
 
@@ -29,7 +31,11 @@ def test_record_fetch_returns_every_raw_sample(
     series = fetch(RecordRequest(prometheus_url, ('up{job="prometheus"}',), now - 60, now, chunk_s=2))
     assert len(series) == 1
     recorded = dict(zip(series[0].timestamps_ms, series[0].values))
-    stored = {t: v for t, v in _stored(prometheus_url, 'up{job="prometheus"}', now).items() if t >= (now - 60) * 1000}
+    stored = {
+        t: v
+        for t, v in _stored(prometheus_url, 'up{job="prometheus"}', now).items()
+        if t >= (now - 60) * 1000
+    }
     assert recorded == stored
 
 
@@ -41,9 +47,23 @@ def test_record_command_writes_recording_that_loads(
     result = CliRunner().invoke(
         app,
         [
-            "record", "--prometheus", prometheus_url, "--match", "prometheus_http_requests_total",
-            "--match", 'up{job="prometheus"}', "--start", f"{now - 30:.3f}", "--end", f"{now:.3f}",
-            "--name", "self-scrape", "--out", str(tmp_path), "--description", "Prometheus scraping itself.",
+            "record",
+            "--prometheus",
+            prometheus_url,
+            "--match",
+            "prometheus_http_requests_total",
+            "--match",
+            'up{job="prometheus"}',
+            "--start",
+            f"{now - 30:.3f}",
+            "--end",
+            f"{now:.3f}",
+            "--name",
+            "self-scrape",
+            "--out",
+            str(tmp_path),
+            "--description",
+            "Prometheus scraping itself.",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -58,8 +78,21 @@ def test_record_command_names_bad_selector(prometheus_url: str, tmp_path: Path) 
     """A selector Prometheus cannot parse fails with Prometheus' error and exit status 2."""
     result = CliRunner().invoke(
         app,
-        ["record", "--prometheus", prometheus_url, "--match", "up{", "--start", "0", "--end", "60",
-         "--name", "bad", "--out", str(tmp_path)],
+        [
+            "record",
+            "--prometheus",
+            prometheus_url,
+            "--match",
+            "up{",
+            "--start",
+            "0",
+            "--end",
+            "60",
+            "--name",
+            "bad",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 2
     assert "bad_data" in result.output and "up{" in result.output

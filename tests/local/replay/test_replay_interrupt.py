@@ -31,11 +31,11 @@ def _processes_mentioning(text: str) -> list[int]:
 
 
 def _big_corpus(directory: Path) -> None:
-    """Two weeks at 15 s of 20 series: long enough that the replay is still busy when interrupted."""
+    """Four days at 15 s of 10 series: long enough that the replay is still busy when interrupted."""
     directory.mkdir()
-    n = 14 * 86400 // 15
+    n = 4 * 86400 // 15
     ts = [(T0 + i * 15) * 1000 for i in range(n)]
-    series = [Series({"__name__": "http_requests_total", "code": "200", "pod": f"p{k}"}, ts, [float(i) for i in range(n)]) for k in range(20)]
+    series = [Series({"__name__": "http_requests_total", "code": "200", "pod": f"p{k}"}, ts, [float(i) for i in range(n)]) for k in range(10)]
     write_series(series, directory / "long-calm.om")
     (directory / "long-calm.yaml").write_text("name: long-calm\nkind: noise\ndescription: two calm weeks\nsource: generated\n")
 

@@ -14,7 +14,9 @@ def _parsed(**kwargs: object) -> dict:
 
 def test_alertmanager_render_uses_webhook_urls() -> None:
     """The page and ticket receivers post to the URLs given in the settings."""
-    cfg = _parsed(page_webhook_url="https://pager.example/hook", ticket_webhook_url="https://tickets.example/h")
+    cfg = _parsed(
+        page_webhook_url="https://pager.example/hook", ticket_webhook_url="https://tickets.example/h"
+    )
     urls = {r["name"]: r["webhook_configs"][0]["url"] for r in cfg["receivers"] if "webhook_configs" in r}
     assert urls == {"page": "https://pager.example/hook", "ticket": "https://tickets.example/h"}
 
@@ -30,7 +32,11 @@ def test_alertmanager_render_watchdog_webhook_optional() -> None:
 
 def test_alertmanager_render_group_by_from_settings() -> None:
     """The top route groups by the configured labels."""
-    assert _parsed(group_by=("alertname", "job", "tenant_id"))["route"]["group_by"] == ["alertname", "job", "tenant_id"]
+    assert _parsed(group_by=("alertname", "job", "tenant_id"))["route"]["group_by"] == [
+        "alertname",
+        "job",
+        "tenant_id",
+    ]
 
 
 def test_alertmanager_settings_refuse_non_url() -> None:

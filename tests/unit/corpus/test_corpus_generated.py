@@ -40,7 +40,9 @@ def test_corpus_generator_rewrites_identical_bytes(tmp_path: Path) -> None:
     assert generate_main(["--out", str(tmp_path), *names]) == 0
     for name in names:
         for suffix in (".om", ".yaml"):
-            assert (tmp_path / f"{name}{suffix}").read_bytes() == (CORPUS / f"{name}{suffix}").read_bytes(), name
+            assert (tmp_path / f"{name}{suffix}").read_bytes() == (CORPUS / f"{name}{suffix}").read_bytes(), (
+                name
+            )
 
 
 def test_corpus_generated_histograms_are_consistent() -> None:
@@ -57,7 +59,9 @@ def test_corpus_generated_histograms_are_consistent() -> None:
     assert by_key
     for parts in by_key.values():
         assert parts["bucket:+Inf"] == parts["count"]
-        assert all(a <= b <= c for a, b, c in zip(parts["bucket:0.5"], parts["bucket:1.0"], parts["bucket:+Inf"]))
+        assert all(
+            a <= b <= c for a, b, c in zip(parts["bucket:0.5"], parts["bucket:1.0"], parts["bucket:+Inf"])
+        )
 
 
 def test_corpus_counters_never_decrease_except_resets() -> None:

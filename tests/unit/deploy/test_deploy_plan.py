@@ -145,3 +145,12 @@ def test_deploy_plan_host_files_only_for_enabled_components(make_settings: Calla
         "/etc/systemd/system/prometheus.service",
         "/etc/systemd/system/alertmanager.service",
     }
+
+
+def test_deploy_plan_grafana_datasource_passwords_root_only(make_settings: Callable[..., StackSettings]) -> None:
+    """Datasource passwords go to a root-only EnvironmentFile that the unit loads, not to provisioning."""
+    plan = plan_for(make_settings(prometheus_basic_auth_password="s3cret"), "grafana")
+    env = _files(plan)["/etc/grafana/secrets/datasources.env"]
+    assert (env.user, env.group, env.mode, env.content) == ("root", "root", "0600", "OBSBOX_PROMETHEUS_PASSWORD='s3cret'\n")
+    assert plan.unit.environment_files == ("/etc/grafana/secrets/datasources.env",)
+    assert all("s3cret" not in f.content for p, f in _files(plan).items() if p != env.path)

@@ -113,3 +113,15 @@ def test_deploy_settings_grafana_url_needs_sha(make_settings: Callable[..., Stac
     """A pinned Grafana archive URL without its sha256 is refused."""
     with pytest.raises(InventoryDataError, match="grafana_archive_url: set without grafana_archive_sha256"):
         make_settings(grafana_archive_url="https://dl.grafana.com/oss/release/grafana_12.1.1_1_linux_amd64.tar.gz")
+
+
+def test_deploy_settings_refuse_quote_in_password(make_settings: Callable[..., StackSettings]) -> None:
+    """A password with a single quote is refused (it could not pass through the EnvironmentFile)."""
+    with pytest.raises(InventoryDataError, match="alertmanager_basic_auth_password: quotes"):
+        make_settings(alertmanager_basic_auth_password="it's")
+
+
+def test_deploy_settings_missing_rules_dir_is_an_error(make_settings: Callable[..., StackSettings], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An explicitly configured rules directory that does not exist is refused, naming the key."""
+    with pytest.raises(InventoryDataError, match="obsbox_rules_dir: .* is not a directory"):
+        make_settings(obsbox_rules_dir=str(tmp_path / "nope"))

@@ -74,11 +74,12 @@ def test_render_grafana_datasources_has_alertmanager() -> None:
     assert (am["type"], am["url"], am["jsonData"]["implementation"]) == ("alertmanager", "http://10.0.0.11:9093", "prometheus")
 
 
-def test_render_grafana_datasources_basic_auth_from_file() -> None:
-    """With basic auth the password comes from a file reference, not inline."""
-    prom = _sources(DatasourcesSettings(prometheus_auth=DatasourceAuth("obsbox", "/etc/grafana/secrets/p")))["prometheus"]
+def test_render_grafana_datasources_basic_auth_from_environment() -> None:
+    """With basic auth the password is an environment lookup, never inline."""
+    auth = DatasourceAuth("obsbox", "OBSBOX_PROMETHEUS_PASSWORD")
+    prom = _sources(DatasourcesSettings(prometheus_auth=auth))["prometheus"]
     assert prom["basicAuth"] is True and prom["basicAuthUser"] == "obsbox"
-    assert prom["secureJsonData"] == {"basicAuthPassword": "$__file{/etc/grafana/secrets/p}"}
+    assert prom["secureJsonData"] == {"basicAuthPassword": "${OBSBOX_PROMETHEUS_PASSWORD}"}
 
 
 def test_render_grafana_datasources_refuse_non_url() -> None:

@@ -60,6 +60,12 @@ def test_render_unit_loads_credentials() -> None:
     assert service["LoadCredential"] == ["admin_password:/etc/grafana/admin_password"]
 
 
+def test_render_unit_environment_files() -> None:
+    """Each environment file becomes an EnvironmentFile= line."""
+    service = _service_section(_unit(environment_files=("/etc/grafana/secrets/datasources.env",)))
+    assert service["EnvironmentFile"] == ["/etc/grafana/secrets/datasources.env"]
+
+
 def test_render_unit_ip_allow_list_denies_the_rest() -> None:
     """An IP allow list comes with a deny-all default."""
     service = _service_section(_unit(ip_address_allow=("127.0.0.0/8", "10.0.0.0/16")))

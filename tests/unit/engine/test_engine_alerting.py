@@ -63,7 +63,7 @@ def test_alerts_series_end_with_staleness_marker() -> None:
     """ALERTS series get a staleness marker at the evaluation where the alert left that state."""
     stamps = [i * 60_000 for i in range(4)]
     timelines = run_state_machine(stamps, _present("1110"), for_ms=60_000, keep_firing_for_ms=0)
-    by_state = {s.labels["alertstate"]: s for s in alerts_series(timelines, stamps)}
+    by_state = {s.labels["alertstate"]: s for s in alerts_series(timelines, stamps) if s.labels["__name__"] == "ALERTS"}
     pending, firing = by_state["pending"], by_state["firing"]
     assert list(pending.timestamps_ms) == [0, 60_000] and is_stale(pending.values[1])
     assert list(firing.timestamps_ms) == [60_000, 120_000, 180_000] and is_stale(firing.values[2])
@@ -74,3 +74,12 @@ def test_recording_output_gets_marker_only_at_disappearance() -> None:
     series = with_stale_markers({"__name__": "r"}, [0, 1, 2, 3, 4], [1.0, None, None, 2.0, None])
     assert list(series.timestamps_ms) == [0, 1, 3, 4]
     assert [is_stale(v) for v in series.values] == [False, True, False, True]
+
+
+def test_alerts_for_state_holds_active_at_in_seconds() -> None:
+    """ALERTS_FOR_STATE carries the alert's activeAt (seconds) while it is pending or firing."""
+    stamps = [i * 60_000 for i in range(5)]
+    timelines = run_state_machine(stamps, _present("01110"), for_ms=60_000, keep_firing_for_ms=0)
+    (series,) = [s for s in alerts_series(timelines, stamps) if s.labels["__name__"] == "ALERTS_FOR_STATE"]
+    assert list(series.timestamps_ms) == [60_000, 120_000, 180_000, 240_000]
+    assert list(series.values[:3]) == [60.0, 60.0, 60.0] and is_stale(series.values[3])

@@ -34,8 +34,23 @@ def test_record_command_refuses_bad_window(tmp_path: Path) -> None:
     """A --window without START/END fails with exit status 2 before any query."""
     result = CliRunner().invoke(
         app,
-        ["record", "--prometheus", "http://127.0.0.1:9", "--match", "up", "--start", "0", "--end", "60",
-         "--name", "x", "--out", str(tmp_path), "--window", "10"],
+        [
+            "record",
+            "--prometheus",
+            "http://127.0.0.1:9",
+            "--match",
+            "up",
+            "--start",
+            "0",
+            "--end",
+            "60",
+            "--name",
+            "x",
+            "--out",
+            str(tmp_path),
+            "--window",
+            "10",
+        ],
     )
     assert result.exit_code == 2 and "START/END" in result.output
 

@@ -16,7 +16,13 @@ ALERTS = [a for f in rule_files(RULES_DIR) for a in iter_alerts(f)]
 def test_rules_shipped_files_hold_alerts() -> None:
     """The shipped rule files exist and define alerts for every area of the issue."""
     names = {f.name for f in rule_files(RULES_DIR)}
-    assert {"slo.rules.yaml", "jobs.rules.yaml", "tenants.rules.yaml", "hosts.rules.yaml", "stack.rules.yaml"} <= names
+    assert {
+        "slo.rules.yaml",
+        "jobs.rules.yaml",
+        "tenants.rules.yaml",
+        "hosts.rules.yaml",
+        "stack.rules.yaml",
+    } <= names
     assert len(ALERTS) >= 20
 
 

@@ -57,8 +57,12 @@ def test_rules_slo_renders_one_alert_set_per_service() -> None:
 
 def test_rules_slo_page_alerts_carry_low_traffic_guard() -> None:
     """Fast-burn alerts require the service's minimum request count over the last hour."""
-    text = render_slo_rules(parse_slos({"period": "30d", "services": [{**GOOD, "min_requests_per_hour": 42}]}))
-    fast = [r for g in yaml.safe_load(text)["groups"] for r in g["rules"] if r.get("alert", "").endswith("Fast")]
+    text = render_slo_rules(
+        parse_slos({"period": "30d", "services": [{**GOOD, "min_requests_per_hour": 42}]})
+    )
+    fast = [
+        r for g in yaml.safe_load(text)["groups"] for r in g["rules"] if r.get("alert", "").endswith("Fast")
+    ]
     assert fast and all('job:http_server_requests:rate1h{job="api"} * 3600 >= 42' in r["expr"] for r in fast)
 
 
@@ -77,7 +81,11 @@ def test_rules_slo_refuses_target_out_of_range() -> None:
 def test_rules_slo_refuses_missing_field(tmp_path: Path) -> None:
     """A service without a latency target is refused with the file and field named."""
     path = tmp_path / "slos.yaml"
-    path.write_text(yaml.safe_dump({"period": "30d", "services": [{k: v for k, v in GOOD.items() if k != "latency_target"}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {"period": "30d", "services": [{k: v for k, v in GOOD.items() if k != "latency_target"}]}
+        )
+    )
     with pytest.raises(SloError, match=rf"{path}: services\[0\] \(job api\): missing field 'latency_target'"):
         load_slos(path)
 

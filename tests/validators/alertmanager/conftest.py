@@ -23,7 +23,9 @@ def amtool() -> str:
 @pytest.fixture(scope="module")
 def am_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("am") / "alertmanager.yml"
-    path.write_text(render_alertmanager_config(AlertmanagerSettings(watchdog_webhook_url="http://127.0.0.1:9/hb")))
+    path.write_text(
+        render_alertmanager_config(AlertmanagerSettings(watchdog_webhook_url="http://127.0.0.1:9/hb"))
+    )
     return path
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 def test_alertmanager_config_passes_amtool_check(amtool: str, am_config_file: Path) -> None:
     """amtool check-config accepts the rendered config with its three inhibit rules."""
-    out = subprocess.run([amtool, "check-config", str(am_config_file)], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [amtool, "check-config", str(am_config_file)], capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 inhibit rules" in out.stdout
 

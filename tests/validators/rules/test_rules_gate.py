@@ -25,14 +25,28 @@ def gate_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("gate") / "report.json"
     rules = [arg for f in sorted(RULES_DIR.glob("*.rules.yaml")) for arg in ("--rules", str(f))]
     proc = subprocess.run(
-        [sys.executable, "-m", "obsbox.cli", "replay", *rules, "--incidents", str(INCIDENTS), "--json", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "obsbox.cli",
+            "replay",
+            *rules,
+            "--incidents",
+            str(INCIDENTS),
+            "--json",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         timeout=900,
         cwd=REPO,
     )
     report = json.loads(out.read_text()) if out.exists() else {}
-    return {"returncode": proc.returncode, "output": proc.stdout[-4000:] + proc.stderr[-4000:], "report": report}
+    return {
+        "returncode": proc.returncode,
+        "output": proc.stdout[-4000:] + proc.stderr[-4000:],
+        "report": report,
+    }
 
 
 def test_rules_gate_replay_passes(gate_report: dict[str, Any]) -> None:

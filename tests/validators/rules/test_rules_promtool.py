@@ -41,6 +41,10 @@ def test_rules_every_file_has_promtool_tests() -> None:
 def test_rules_promtool_unit_tests_pass(promtool: str, test_file: Path) -> None:
     """promtool test rules passes for the file's unit tests."""
     out = subprocess.run(
-        [promtool, "test", "rules", test_file.name], cwd=test_file.parent, capture_output=True, text=True, timeout=300
+        [promtool, "test", "rules", test_file.name],
+        cwd=test_file.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr

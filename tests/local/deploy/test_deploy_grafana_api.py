@@ -1,0 +1,68 @@
+"""Grafana's archive resolved through a downloads API answering on loopback like grafana.com's."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from obsbox.deploy.release import resolve_grafana_release
+from obsbox.deploy.settings import InventoryDataError, settings_from_host_data
+
+URL = "https://dl.grafana.com/grafana/release/12.1.1/grafana_12.1.1_16903967602_linux_amd64.tar.gz"
+SHA = "ab" * 32
+
+
+@pytest.fixture
+def downloads_api() -> Iterator[tuple[str, list[str]]]:
+    """(URL template, requested paths) of a loopback server answering /<version>/<arch> with url+sha256."""
+    requested: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            requested.append(self.path)
+            body = json.dumps({"url": URL, "sha256": SHA.upper(), "os": "linux"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{{version}}/{{arch}}", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_deploy_grafana_api_gives_url_and_sha(downloads_api: tuple[str, list[str]]) -> None:
+    """The API's url and sha256 (lower-cased) become the release, asked for the pinned version and arch."""
+    template, requested = downloads_api
+    release = resolve_grafana_release(settings_from_host_data({"grafana_version": "12.1.1"}), api_template=template)
+    assert (release.url, release.pinned_sha256) == (URL, SHA)
+    assert requested == ["/12.1.1/amd64"]
+
+
+def test_deploy_grafana_api_disagreeing_with_pin_is_refused(downloads_api: tuple[str, list[str]]) -> None:
+    """A pinned sha256 that the API contradicts stops the deploy with both values."""
+    template, _ = downloads_api
+    settings = settings_from_host_data({"grafana_archive_sha256": "cd" * 32})
+    with pytest.raises(InventoryDataError, match=f"pinned {'cd' * 32} but grafana.com lists {SHA}"):
+        resolve_grafana_release(settings, api_template=template)
+
+
+def test_deploy_grafana_api_unreachable_says_what_to_pin() -> None:
+    """An unreachable API fails with advice to pin the archive URL and sha256."""
+    with pytest.raises(InventoryDataError, match="pin grafana_archive_url and grafana_archive_sha256"):
+        resolve_grafana_release(
+            settings_from_host_data({}), timeout=5, api_template="http://127.0.0.1:1/{version}/{arch}"
+        )

@@ -1,0 +1,62 @@
+"""A real Ctrl-C (SIGINT to the process group) during `obsbox promtool-test` leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PEER_FILE = Path("/work/shared/peer-suites/etcd/test.yaml")
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not PEER_FILE.exists(), reason="shared/peer-suites is not on this machine")
+def test_ctrl_c_stops_prometheus_and_removes_temporary_data(tmp_path: Path) -> None:
+    """SIGINT while a test group is evaluated exits 130 with no Prometheus and no temporary TSDB left."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    obsbox = Path(sys.executable).parent / "obsbox"
+    proc = subprocess.Popen(
+        [str(obsbox), "promtool-test", str(PEER_FILE)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _processes_mentioning(str(tmpdir)) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        assert _processes_mentioning(str(tmpdir)), "Prometheus never started"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err.decode()
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(str(tmpdir)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_mentioning(str(tmpdir)) == []
+    assert list(tmpdir.iterdir()) == []
