@@ -103,7 +103,7 @@ def export_promtool(
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"{getattr(exc, 'filename', None) or recording}:1: {exc.strerror or exc}") from None
-    Console(highlight=False).print(f"wrote {out}; check it with: promtool test rules {out}", markup=False)
+    Console(highlight=False, soft_wrap=True).print(f"wrote {out}; check it with: promtool test rules {out}", markup=False)
 
 
 def _time(text: str | None, default: int, flag: str) -> int:

@@ -49,15 +49,15 @@ def _input_errors() -> tuple[type[BaseException], ...]:
 
 
 def print_scores(console: Console, report: Any) -> None:
-    from obsbox.replay.report_html import DASH, fmt_ratio, fmt_stat
+    from obsbox.replay.report_html import DASH, fmt_ratio, fmt_stat, rule_labels
 
     scores = report.scores
     rules = Table(title="Per rule", title_justify="left")
     for column in ("alert", "severity", "caught", "recall", "precision", "noise episodes", "detection med/max", "reset med/max"):
         rules.add_column(column)
-    for r in scores.rules:
+    for r, label in zip(scores.rules, rule_labels(scores.rules)):
         rules.add_row(
-            r.alert,
+            label,
             r.severity or DASH,
             f"{r.caught} of {r.windows}",
             fmt_ratio(r.recall),

@@ -220,12 +220,22 @@ def summary_table(scores: Scores) -> str:
     )
 
 
+def rule_labels(rules: Sequence[RuleScore]) -> list[str]:
+    """Each rule's alertname, with its file and group where two rules share the name."""
+    counts: dict[str, int] = {}
+    for r in rules:
+        counts[r.alert] = counts.get(r.alert, 0) + 1
+    return [
+        r.alert if counts[r.alert] == 1 else f"{r.alert} ({r.source_file.rsplit('/', 1)[-1]}: {r.group})" for r in rules
+    ]
+
+
 def rules_table(rules: Sequence[RuleScore]) -> str:
     return _table(
         ["alert", "severity", "caught", "recall", "precision", "episodes", "noise episodes", "detection median / max", "reset median / max"],
         [
             [
-                r.alert,
+                label,
                 r.severity or DASH,
                 f"{r.caught} of {r.windows}",
                 fmt_ratio(r.recall),
@@ -235,7 +245,7 @@ def rules_table(rules: Sequence[RuleScore]) -> str:
                 fmt_stat(r.detection_s),
                 fmt_stat(r.reset_s),
             ]
-            for r in rules
+            for r, label in zip(rules, rule_labels(rules))
         ],
     )
 

@@ -6,7 +6,8 @@ Definitions (SRE workbook, "Alerting on SLOs"; spelled out in docs/readme/30-rul
 - A window's *catch span* runs from its start to the later of its end and its start plus the
   longest ``within`` of the recording's expectations: an alert that fires late because of its
   ``for:`` is still about the incident, so it is not counted as a false positive.
-- precision: episodes overlapping a catch span of an incident window / all episodes.
+- precision: episodes overlapping a catch span of an incident window / all episodes (overall:
+  leaving out info alerts, which notify no one).
 - recall: windows where every expectation held / windows. Per rule: over the windows whose
   expectations name the rule (by alertname, or by the rule's static severity label).
 - detection time: first firing at or after the window start (within the catch span) minus the
@@ -32,6 +33,10 @@ from obsbox.replay.recording import (
     format_duration,
     format_time,
 )
+
+
+# Severities that notify no one; excluded from the overall precision.
+SILENT_SEVERITIES = frozenset({"info", "none"})
 
 
 @dataclass(frozen=True)
@@ -311,7 +316,9 @@ def score(pairs: Sequence[tuple[Recording, Evaluation]]) -> Scores:
     rule_scores = [_score_rule(rule, pairs, results) for rule in rules.values()]
 
     windows = [w for r in results for w in r.windows]
-    episodes = [e for r in results for e in r.episodes]
+    # Info alerts (a Watchdog that always fires, say) notify no one: they do not dilute the
+    # overall precision. Per-rule precision still counts them.
+    episodes = [e for r in results for e in r.episodes if e.severity not in SILENT_SEVERITIES]
     caught = sum(w.caught for w in windows)
     relevant = sum(e.relevant for e in episodes)
     noise_pages = sum(1 for r in results if r.kind == "noise" for e in r.episodes if e.severity == PAGE_SEVERITY)

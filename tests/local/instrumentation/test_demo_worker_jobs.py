@@ -26,26 +26,31 @@ def _post_report(url: str, tenant: str) -> int:
         return int(resp.status)
 
 
+def _run_worker(start_worker: Callable[..., ManagedProcess], otlp: OtlpReceiver, redis_url: str, jobs: int,
+                **env: str) -> tuple[int, int, int]:
+    worker = start_worker(otlp.endpoint, redis_url, "--max-jobs", str(jobs), "--duration", "60", **env)
+    assert worker.proc is not None
+    worker.proc.wait(timeout=90)
+    m = re.search(r"worker done: succeeded=(\d+) failed=(\d+)", worker.output())
+    assert m, worker.output()[-3000:]
+    return int(m.group(1)), int(m.group(2)), worker.proc.pid
+
+
 @pytest.fixture(scope="module")
 def processed(
     otlp: OtlpReceiver, redis_url: str, start_demo: Callable[..., Any], start_worker: Callable[..., ManagedProcess]
 ) -> dict[str, Any]:
-    """Enqueue JOBS reports through the API, then let a worker with a 50% job failure rate run them all."""
+    """Enqueue JOBS reports through the API; a first worker takes one job and leaves the backlog, a
+    second one with a 50% injected failure rate runs the rest."""
     demo = start_demo(otlp.endpoint, workers=1, OBSBOX_DEMO_REDIS_URL=redis_url)
     statuses = [_post_report(demo.url, f"tenant-{i % 3:04d}") for i in range(JOBS)]
-    worker = start_worker(
-        otlp.endpoint, redis_url, "--max-jobs", str(JOBS), "--duration", "60",
-        OBSBOX_DEMO_FAULTS=json.dumps({"jobs": {"fail_rate": 0.5}}),
-    )
-    assert worker.proc is not None
-    worker.proc.wait(timeout=90)
-    out = worker.output()
-    m = re.search(r"worker done: succeeded=(\d+) failed=(\d+)", out)
-    assert m, out[-3000:]
+    first = _run_worker(start_worker, otlp, redis_url, 1)
+    rest = _run_worker(start_worker, otlp, redis_url, JOBS - 1,
+                       OBSBOX_DEMO_FAULTS=json.dumps({"jobs": {"fail_rate": 0.5}}))
     assert otlp.wait_for(
         lambda: otlp.metric_total("obsbox.job.duration") >= JOBS and len(_job_spans(otlp)) >= JOBS, timeout=30
-    ), out[-3000:]
-    return {"statuses": statuses, "succeeded": int(m.group(1)), "failed": int(m.group(2)), "output": out}
+    )
+    return {"statuses": statuses, "succeeded": first[0] + rest[0], "failed": first[1] + rest[1], "first_pid": first[2]}
 
 
 def _job_spans(otlp: OtlpReceiver) -> list[Any]:
@@ -56,7 +61,7 @@ def test_reports_are_accepted_and_all_jobs_run(processed: dict[str, Any]) -> Non
     """Every POST /v2/reports answers 202 and the worker runs each job once, some failing by injection."""
     assert processed["statuses"] == [202] * JOBS
     assert processed["succeeded"] + processed["failed"] == JOBS
-    assert processed["succeeded"] > 0 and processed["failed"] > 0
+    assert processed["succeeded"] > 0 and processed["failed"] > 0, processed
 
 
 def test_job_span_continues_the_enqueuing_request_trace(processed: dict[str, Any], otlp: OtlpReceiver) -> None:
@@ -76,9 +81,13 @@ def test_job_metrics_count_outcomes_as_the_worker_saw_them(processed: dict[str, 
         assert got == expected, outcome
 
 
-def test_queue_gauges_saw_the_backlog(processed: dict[str, Any], otlp: OtlpReceiver) -> None:
-    """The queue depth gauge reported the full backlog and the oldest-age gauge a positive age."""
-    depth = [p.value for p in otlp.metric_points() if p.name == "obsbox.job.queue.depth"]
-    age = [p.value for p in otlp.metric_points() if p.name == "obsbox.job.queue.oldest_age"]
-    assert depth and max(depth) == JOBS
-    assert age and max(age) > 0
+def test_queue_gauges_report_the_backlog(processed: dict[str, Any], otlp: OtlpReceiver) -> None:
+    """The first worker's last queue gauges show the backlog it left: JOBS-1 waiting, the oldest for a while."""
+    points = [p for p in otlp.metric_points() if p.name.startswith("obsbox.job.queue.")]
+    first_pid = processed["first_pid"]
+    last: dict[str, Any] = {}
+    for p in sorted(points, key=lambda p: p.time_unix_nano):
+        if p.resource["process.pid"] == first_pid:
+            last[p.name] = p
+    assert last["obsbox.job.queue.depth"].value == JOBS - 1
+    assert last["obsbox.job.queue.oldest_age"].value > 0

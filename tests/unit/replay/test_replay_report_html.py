@@ -7,7 +7,7 @@ import re
 
 from replay_builders import MIN, P, make_evaluation, make_recording, make_rule, states_firing
 
-from obsbox.replay.report_html import decimate, fmt_ratio, render_html, state_runs
+from obsbox.replay.report_html import decimate, fmt_ratio, render_html, rule_labels, state_runs
 from obsbox.replay.scoring import score
 
 FAKE_JS = "window.Plotly = {newPlot: function () {}};"
@@ -76,3 +76,11 @@ def test_fmt_ratio_uses_dash_for_none() -> None:
     """A missing ratio shows as an em dash, never 0%."""
     assert fmt_ratio(None) == "\u2014"
     assert fmt_ratio(0.5) == "0.50"
+
+
+def test_rules_sharing_a_name_are_told_apart() -> None:
+    """Two rules with one alertname are labelled with their file and group; unique names stay bare."""
+    rec = make_recording("spike")
+    ev = make_evaluation([make_rule("A", group="g1"), make_rule("A", group="g2"), make_rule("B")])
+    labels = rule_labels(score([(rec, ev)]).rules)
+    assert labels == ["A (rules.yaml: g1)", "A (rules.yaml: g2)", "B"]

@@ -151,3 +151,18 @@ def test_quiet_severities_apply_to_incidents_when_listed() -> None:
     result = score_recording(rec, ev)
     assert result.windows[0].caught
     assert not result.passed
+
+
+def test_info_alerts_do_not_dilute_overall_precision() -> None:
+    """An always-firing info alert leaves overall precision alone but has its own per-rule precision."""
+    rec = make_recording()
+    ev = make_evaluation(
+        [
+            make_rule(states=states_firing(61, [(12, 20)])),
+            make_rule("Watchdog", states=states_firing(61, [(0, 60)]), severity="info"),
+            make_rule("Blip", states=states_firing(61, [(40, 41)]), severity="info"),
+        ]
+    )
+    scores = score([(rec, ev)])
+    assert scores.summary.precision == 1.0 and scores.summary.episodes == 1
+    assert {r.alert: r.precision for r in scores.rules}["Blip"] == 0.0
