@@ -1,16 +1,22 @@
 """Added latency per request of obsbox vs vanilla ``opentelemetry-instrument``, in one run.
 
-Three copies of the demo service serve ``GET /ping`` under gunicorn (one sync worker each):
-bare (no telemetry), obsbox (configure() in the app: traces, metrics, logs over OTLP/HTTP plus
-the Prometheus endpoint) and vanilla (``opentelemetry-instrument`` with the upstream distro,
-Flask instrumentation, the same three signals and OTLP/HTTP exporters). All export to one real
-local OTLP receiver in its own process. Requests go round-robin in a shuffled order each round,
-so the shared machine's noise hits the three alike; the added latency is the median over rounds
-of the paired difference to the bare request of the same round, taken client-side. gunicorn's
-own request timer (access log ``%(D)s``) gives a server-side cross-check.
+Three modes of the demo service's ``GET /ping``: bare (no telemetry), obsbox (configure() in the
+app: traces, metrics, logs over OTLP/HTTP plus the Prometheus endpoint) and vanilla
+(``opentelemetry-instrument`` with the upstream distro and Flask instrumentation, the same three
+signals and OTLP/HTTP exporters). All export to one real OTLP receiver in its own process.
 
-Then a cProfile of obsbox's request path (the WSGI app called in-process) says what dominates
-the rest. Ends with the line the issue asks for::
+1. HTTP, end to end: one gunicorn sync worker per mode; requests go round-robin in a shuffled
+   order each round so the shared machine's noise hits the three alike; added latency is the
+   median of the paired difference to the same round's bare request (client-side), with
+   gunicorn's own timer (access log ``%(D)s``) as a server-side view.
+2. In-process, the headline: a fresh interpreter per mode calls the WSGI app directly; per-call
+   median over many calls, median over interleaved repetitions. This includes span end and
+   metric recording, which run after the response is sent and so escape the HTTP timing, and
+   leaves out connection noise. A CPU column (process time of all threads, export included,
+   after a flush) shows the background share.
+3. cProfile of obsbox's request path by package and function: what dominates the rest.
+
+Ends with the line the issue asks for::
 
     instrumentation overhead: obsbox=<us> vanilla=<us> ratio=<obsbox/vanilla>
 """
@@ -82,6 +88,7 @@ def _start(mode: str, receiver: str, run_dir: Path) -> tuple[ManagedProcess, int
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver,
         OBSBOX_PROMETHEUS_PORT=str(free_port()),
         OBSBOX_LOG_JSON="false",  # both write logs to the collector only, not also to stdout
+        OBSBOX_DEMO_FAULTS_FILE=str(run_dir / f"{mode}-faults.json"),
         **SIGNALS,
     )
     launcher: list[str] = []
@@ -158,7 +165,7 @@ def _check_vanilla_is_instrumented(proc: ManagedProcess) -> None:
 # state leaks between modes or into the benchmark runner. Calls the demo's WSGI app directly.
 CALL_SCRIPT = r"""
 import cProfile, io, pstats, statistics, sys, time
-from examples.demo_service.app import create_app
+from examples.demo_service.service import create_app
 app = create_app()
 if getattr(app, "_obsbox_instrumented", False):
     print("INSTRUMENTED obsbox")
@@ -186,13 +193,21 @@ for _ in range(1000):
     call()
 times = []
 clock = time.perf_counter_ns
+cpu0 = time.process_time()
 t_all = clock()
 for _ in range(n):
     t0 = clock()
     call()
     times.append(clock() - t0)
 total = clock() - t_all
-print(f"PER_CALL_US {statistics.median(times) / 1000:.2f} {total / n / 1000:.2f}")
+# CPU of every thread (export threads included) until what was queued is exported; immune to
+# time spent descheduled by other processes on a shared machine.
+from opentelemetry import trace
+flush = getattr(trace.get_tracer_provider(), "force_flush", None)
+if flush is not None:
+    flush()
+cpu = time.process_time() - cpu0
+print(f"PER_CALL_US {statistics.median(times) / 1000:.2f} {total / n / 1000:.2f} {cpu / n * 1e6:.2f}")
 if len(sys.argv) > 2 and sys.argv[2] == "profile":
     prof = cProfile.Profile()
     prof.enable()
@@ -224,8 +239,8 @@ CALLS = int(os.environ.get("OBSBOX_BENCH_CALLS", "10000"))
 REPS = int(os.environ.get("OBSBOX_BENCH_REPS", "5"))
 
 
-def _in_process(mode: str, receiver: str, profile: bool = False) -> tuple[float, float, str]:
-    """(median us, mean us, output) of one interpreter calling /ping CALLS times in mode."""
+def _in_process(mode: str, receiver: str, profile: bool = False) -> tuple[float, float, float, str]:
+    """(median us, mean us, CPU us, output) per call of one interpreter calling /ping CALLS times in mode."""
     env = demo_env(
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver, OBSBOX_PROMETHEUS_PORT="0", OBSBOX_LOG_JSON="false", **SIGNALS
     )
@@ -244,35 +259,39 @@ def _in_process(mode: str, receiver: str, profile: bool = False) -> tuple[float,
         raise RuntimeError(
             f"{mode}: the app is not instrumented as expected:\n{out[:500]}\n{proc.stderr[-2000:]}"
         )
-    _, median_us, mean_us = next(line for line in out.splitlines() if line.startswith("PER_CALL_US")).split()
-    return float(median_us), float(mean_us), out
+    _, median_us, mean_us, cpu_us = next(
+        line for line in out.splitlines() if line.startswith("PER_CALL_US")
+    ).split()
+    return float(median_us), float(mean_us), float(cpu_us), out
 
 
 def measure_in_process(receiver: str) -> dict[str, dict[str, float]]:
     """Median over REPS interleaved interpreter runs of each mode's median and mean per-call time."""
     rng = random.Random(2)
-    runs: dict[str, list[tuple[float, float]]] = {m: [] for m in MODES}
+    runs: dict[str, list[tuple[float, float, float]]] = {m: [] for m in MODES}
     for _ in range(REPS):
         order = list(MODES)
         rng.shuffle(order)
         for m in order:
-            median_us, mean_us, _ = _in_process(m, receiver)
-            runs[m].append((median_us, mean_us))
+            median_us, mean_us, cpu_us, _ = _in_process(m, receiver)
+            runs[m].append((median_us, mean_us, cpu_us))
     out = {}
     for m in MODES:
         out[m] = {
             "median_us": statistics.median(r[0] for r in runs[m]),
             "mean_us": statistics.median(r[1] for r in runs[m]),
+            "cpu_us": statistics.median(r[2] for r in runs[m]),
         }
     for m in MODES:
         out[m]["added_us"] = out[m]["median_us"] - out["bare"]["median_us"]
         out[m]["added_mean_us"] = out[m]["mean_us"] - out["bare"]["mean_us"]
+        out[m]["added_cpu_us"] = out[m]["cpu_us"] - out["bare"]["cpu_us"]
     return out
 
 
 def profile_summary(receiver: str) -> str:
     """Where obsbox's request path spends its time: cProfile own time per request, by package."""
-    _, _, report = _in_process("obsbox", receiver, profile=True)
+    _, _, _, report = _in_process("obsbox", receiver, profile=True)
     lines = [
         "obsbox request path, own time per request under cProfile (inflated by the profiler), by package:"
     ]
@@ -318,7 +337,8 @@ def main() -> None:
                 r = inproc[m]
                 print(
                     f"wsgi  {m:8s} per-call median={r['median_us']:.1f}us added={r['added_us']:.1f}us | "
-                    f"mean={r['mean_us']:.1f}us added={r['added_mean_us']:.1f}us (mean includes export threads)",
+                    f"CPU incl. export threads={r['cpu_us']:.0f}us "
+                    f"added={r['added_cpu_us']:.0f}us",
                     flush=True,
                 )
             try:
@@ -329,7 +349,7 @@ def main() -> None:
             receiver.proc.stop()
     # The headline is the in-process full path (span end and metric recording included, which
     # happen after the response is sent and so escape client-side timing); HTTP numbers above
-    # cross-check it end to end.
+    # cross-check it end to end, and the CPU column adds the export threads' share.
     obsbox, vanilla = inproc["obsbox"]["added_us"], inproc["vanilla"]["added_us"]
     ratio = obsbox / vanilla if vanilla > 0 else float("nan")
     print(

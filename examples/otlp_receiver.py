@@ -198,7 +198,7 @@ class OtlpReceiver:
         return out
 
     def metric_points(self) -> list[MetricPoint]:
-        out = []
+        out: list[MetricPoint] = []
         for req in self.requests("/v1/metrics"):
             for rm in req.resource_metrics:  # type: ignore[attr-defined]
                 res = attributes(rm.resource.attributes)

@@ -35,7 +35,7 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
         conn.request("GET", parts.path or "/")
         resp = conn.getresponse()
@@ -143,7 +143,7 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def demo_env(base: Mapping[str, str] | None = None, **overrides: str) -> dict[str, str]:
+def demo_env(base: Mapping[str, str] | None = None, /, **overrides: str) -> dict[str, str]:
     """The environment for a demo process: the caller's, minus inherited OTEL/OBSBOX settings."""
     env = {
         k: v

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from types import ModuleType
 
 bind = os.environ.get("OBSBOX_DEMO_BIND", "127.0.0.1:8000")
 workers = 2
@@ -23,6 +24,7 @@ if not os.environ.get("OBSBOX_DEMO_FAULTS_FILE"):
     )
 
 if os.environ.get("OBSBOX_DEMO_INSTRUMENT", "obsbox").strip().lower() != "off":
+    _obsbox_gunicorn: ModuleType | None
     try:
         from obsbox_instrumentation import gunicorn as _obsbox_gunicorn
     except ImportError:  # an older package without hooks: each worker configures itself on import

@@ -76,3 +76,22 @@ def test_single_process_mode_serves_exemplars_in_openmetrics(configure_obsbox: A
     assert content_type.startswith("application/openmetrics-text")
     assert f'trace_id="{format(span.context.trace_id, "032x")}"' in body.decode()
     assert configured.runtime.multiproc_dir is None
+
+
+def test_unexportable_attribute_is_dropped_not_the_batch(configure_obsbox: Any) -> None:
+    """A view that sets a dict-valued attribute on the server span still gets its span exported."""
+    from opentelemetry import trace
+
+    configured = configure_obsbox()
+    app = flask.Flask("badattr")
+
+    def view() -> str:
+        trace.get_current_span().set_attribute("order", {"id": 1})
+        trace.get_current_span().set_attribute("order.id", 1)
+        return "ok"
+
+    app.add_url_rule("/o", "o", view)
+    with app.test_client() as client:
+        client.get("/o").close()
+    (span,) = configured.finished_spans()
+    assert span.attributes["order.id"] == 1 and "order" not in span.attributes

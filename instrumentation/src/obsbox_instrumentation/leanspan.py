@@ -29,6 +29,17 @@ _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 SCOPE = InstrumentationScope("obsbox_instrumentation")
 
 
+_PRIMITIVES = (str, bool, int, float)
+
+
+def _exportable(value: Any) -> bool:
+    if isinstance(value, _PRIMITIVES):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, _PRIMITIVES) for v in value)
+    return False
+
+
 class LeanSpan(trace.Span):
     """A recording span with the minimum of bookkeeping; see the module docstring."""
 
@@ -106,9 +117,12 @@ class LeanSpan(trace.Span):
 
     def to_readable(self, resource: Any) -> ReadableSpan:
         """The SDK span the exporters understand (called on the export thread)."""
+        # Drop values OTLP span attributes cannot carry (a dict set by user code) instead of
+        # letting one bad attribute fail the whole batch's encoding.
+        attributes = {k: v for k, v in self._attributes.items() if _exportable(v)}
         return ReadableSpan(
             name=self._name, context=self._context, parent=self._parent, resource=resource,
-            attributes=self._attributes, events=tuple(self._events or ()), kind=self._kind,
+            attributes=attributes, events=tuple(self._events or ()), kind=self._kind,
             status=self._status, start_time=self._start, end_time=self._end, instrumentation_scope=SCOPE,
         )
 

@@ -16,6 +16,7 @@ import collections
 import logging
 import os
 import threading
+import weakref
 from typing import Any
 
 import prometheus_client
@@ -62,6 +63,14 @@ OTEL_ATTRIBUTE: dict[str, str] = {
 def otel_attribute_keys(spec: c.MetricSpec) -> set[str]:
     """The attribute keys a view keeps for this metric (everything else is dropped)."""
     return {OTEL_ATTRIBUTE[label] for label in spec.labels}
+
+
+def _reinit_after_fork(weak_recorder: Any) -> None:
+    recorder = weak_recorder()
+    if recorder is not None:
+        recorder._drain_lock = threading.Lock()
+        recorder._wake = threading.Event()
+        recorder._drainer_pid = 0
 
 
 class Recorder:
@@ -121,6 +130,9 @@ class Recorder:
         self._drain_lock = threading.Lock()
         self._wake = threading.Event()
         self._drainer_pid = 0
+        # A fork while the drain thread holds its lock would leave the child's copy locked.
+        weak_self = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _reinit_after_fork(weak_self))
         if meter_provider is not None:
             self.bind_meter_provider(meter_provider)
 

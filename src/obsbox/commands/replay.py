@@ -7,7 +7,12 @@ after a complete replay, and atomically.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -97,13 +102,37 @@ class _ProgressAdapter:
         self.progress.update(self.task, completed=round(100 * fraction), description=str(stage))
 
 
+@contextmanager
+def _scratch_tmpdir() -> Iterator[None]:
+    """A private TMPDIR for child processes, removed afterwards.
+
+    ``promtool tsdb create-blocks-from`` keeps its head block in $TMPDIR and leaves it there
+    when it is killed (as on Ctrl-C); the replay must leave nothing behind.
+    """
+    scratch = tempfile.mkdtemp(prefix="obsbox-replay-scratch-")
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = scratch
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = previous
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def replay(
     rules: Annotated[list[Path], typer.Option("--rules", help="Rule file or directory of rule files; repeat for more.")],
     incidents: Annotated[Path, typer.Option("--incidents", help="Directory of recordings (manifests + OpenMetrics).")],
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    more_rules: Annotated[
+        list[Path] | None, typer.Argument(help="More rule files, so that `--rules A B C` works.", show_default=False)
+    ] = None,
 ) -> None:
     """Replay recorded incidents and noise through alert rules and score the rules."""
+    rules = [*rules, *(more_rules or [])]
     from obsbox.replay.report_html import load_plotly_js, render_html
     from obsbox.replay.report_json import render_json, write_atomically
     from obsbox.replay.runner import run_replay
@@ -121,7 +150,7 @@ def replay(
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,
-        ) as bar:
+        ) as bar, _scratch_tmpdir():
             report = run_replay(rules, incidents, progress=_ProgressAdapter(bar))
         json_text = render_json(report.scores) if json_out is not None else None
         html_text = render_html(report.scores, report.pairs, plotly_js=load_plotly_js()) if html_out is not None else None

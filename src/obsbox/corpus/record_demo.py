@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -50,6 +52,8 @@ class Plan:
     faults: dict[str, Any]
     expect_alert: str | None = None
     within: str = "5m"
+    # Restart the demo (stop, start again on the same ports) instead of flipping fault switches.
+    restart: bool = False
 
 
 PLANS = {
@@ -72,6 +76,16 @@ PLANS = {
         180,
         {"rules": [{"route": "*", "tenant": "tenant-0001", "error_rate": 0.9, "status": 404}]},
     ),
+    "recorded-restart": Plan(
+        "noise",
+        "The real demo service under examples/loadgen.py, restarted (gunicorn stopped and started again) "
+        "after 5 minutes: a few refused connections, a missed scrape or two, counters starting again from zero.",
+        300,
+        0,
+        480,
+        {},
+        restart=True,
+    ),
 }
 
 
@@ -91,8 +105,7 @@ def record(name: str, out: Path) -> None:
 
     plan = PLANS[name]
     total = plan.before_s + plan.fault_s + plan.after_s
-    workdir = Path(f"/tmp/obsbox-record-{name}")
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"obsbox-record-{name}-"))
     payments = PaymentsServer()
     payments.start()
     port, metrics_port, prom_port = free_port(), free_port(), free_port()
@@ -145,10 +158,15 @@ def record(name: str, out: Path) -> None:
         load.start()
         time.sleep(plan.before_s)  # the schedule is wall-clock time: this is the recording's baseline
         fault_start = time.time()
-        _post(f"{base}/admin/faults", plan.faults)
-        time.sleep(plan.fault_s)
+        if plan.restart:
+            demo.stop()
+            demo = ManagedProcess("demo", gunicorn_argv(port, workers=1), env, workdir / "demo-2.log").start()
+            demo.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        else:
+            _post(f"{base}/admin/faults", plan.faults)
+            time.sleep(plan.fault_s)
+            _post(f"{base}/admin/faults", {})
         fault_end = time.time()
-        _post(f"{base}/admin/faults", {})
         load.join(timeout=total + 60)
         end = time.time() + SCRAPE_INTERVAL_S
         time.sleep(SCRAPE_INTERVAL_S * 2)  # let the last scrape land
@@ -181,6 +199,8 @@ def record(name: str, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_series(series, out / f"{name}.om")
     (out / f"{name}.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, width=100))
+    # The logs and TSDB are kept when anything above failed, for the post-mortem; not on success.
+    shutil.rmtree(workdir, ignore_errors=True)
     print(f"{name}: {len(series)} series, {sum(len(s.timestamps_ms) for s in series)} samples")
 
 

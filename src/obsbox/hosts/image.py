@@ -68,7 +68,7 @@ def ensure_rootfs_tarball(packages: tuple[str, ...] = HOST_PACKAGES) -> Path:
             stdout=subprocess.DEVNULL,
         )
         _trim(rootfs)
-        partial = target.with_suffix(".tar.partial")
+        partial = target.with_suffix(f".tar.partial-{os.getpid()}")
         subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(partial), "."], check=True)
         # Rename last so a build killed halfway never leaves a tarball that looks complete.
         partial.rename(target)

@@ -95,7 +95,7 @@ def build_release(spec: ReleaseSpec, root: Path) -> tuple[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     archive = out_dir / archive_name(spec.name, version)
     if not archive.exists():
-        partial_path = archive.with_suffix(".partial")
+        partial_path = archive.with_suffix(f".partial-{os.getpid()}")
         # gzip with mtime 0 keeps the bytes reproducible too
         with (
             partial_path.open("wb") as raw,
@@ -126,7 +126,7 @@ def build_debian_runtime(root: Path) -> Path:
     """The files the Debian-built binaries expect under /usr/share/prometheus, as a tarball."""
     out = root / DEBIAN_RUNTIME_ARCHIVE
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial_path = out.with_suffix(".partial")
+    partial_path = out.with_suffix(f".partial-{os.getpid()}")
     with (
         partial_path.open("wb") as raw,
         gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
@@ -138,7 +138,7 @@ def build_debian_runtime(root: Path) -> Path:
                 _tar_add_dir(tar, arcname)
             elif path.is_file():
                 _tar_add_file(tar, arcname, path, 0o644)
-    partial_path.rename(out)
+    os.replace(partial_path, out)
     return out
 
 

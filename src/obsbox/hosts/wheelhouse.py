@@ -10,9 +10,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 # The demo service and its payments dependency; Redis (report jobs) is not on the hosts, so the
@@ -38,9 +40,12 @@ def build_wheelhouse(mirror_root: Path, repo_root: Path) -> Path:
     spec = (instrumentation / "pyproject.toml").read_text() + "\n".join(DEMO_REQUIREMENTS)
     stamp = wheels / f".deps-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
     # The package is rebuilt each time: its source changes far more often than its dependencies.
-    for old in wheels.glob("obsbox_instrumentation-*.whl"):
-        old.unlink()
-    _pip("wheel", "--no-deps", "-w", str(wheels), str(instrumentation))
+    # Built aside and renamed into place, so a host installing from the mirror at the same moment
+    # (a test session next to `make demo`) never finds the wheel missing or half-written.
+    with tempfile.TemporaryDirectory(dir=wheels.parent) as tmp:
+        _pip("wheel", "--no-deps", "-w", tmp, str(instrumentation))
+        for built in Path(tmp).glob("*.whl"):
+            os.replace(built, wheels / built.name)
     if not stamp.exists():
         _pip("wheel", "-w", str(wheels), f"{instrumentation}[{INSTRUMENTATION_EXTRAS}]", *DEMO_REQUIREMENTS)
         stamp.touch()
@@ -62,7 +67,9 @@ def build_examples_archive(mirror_root: Path, repo_root: Path) -> Path:
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
     if not out.exists() or out.read_bytes() != buf.getvalue():
-        out.write_bytes(buf.getvalue())
+        with tempfile.NamedTemporaryFile(dir=out.parent, delete=False) as tmp_file:
+            tmp_file.write(buf.getvalue())
+        os.replace(tmp_file.name, out)
     return out
 
 

@@ -34,7 +34,6 @@ from obsbox.replay.recording import (
     format_time,
 )
 
-
 # Severities that notify no one; excluded from the overall precision.
 SILENT_SEVERITIES = frozenset({"info", "none"})
 

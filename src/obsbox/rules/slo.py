@@ -98,10 +98,11 @@ def parse_slos(data: Any, source: str = "slos.yaml") -> SloSettings:
         raise SloError(f"{source}: expected a mapping with 'period' and 'services'")
     period = _field(data, "period", str, source)
     try:
-        if hours(period) <= hours("3d"):
-            raise SloError(f"{source}: field 'period' {period!r} must be longer than the 3d ticket window")
+        period_hours = hours(period)
     except SloError as exc:
         raise SloError(f"{source}: field 'period': {exc}") from None
+    if period_hours <= hours("3d"):
+        raise SloError(f"{source}: field 'period' {period!r} must be longer than the 3d ticket window")
     raw_services = data.get("services")
     if not isinstance(raw_services, list) or not raw_services:
         raise SloError(f"{source}: field 'services' must be a non-empty list")
@@ -124,7 +125,9 @@ def parse_slos(data: Any, source: str = "slos.yaml") -> SloSettings:
             availability_target=_field(entry, "availability_target", float, where),
             latency_threshold_seconds=_field(entry, "latency_threshold_seconds", float, where),
             latency_target=_field(entry, "latency_target", float, where),
-            min_requests_per_hour=int(entry.get("min_requests_per_hour", 100)),
+            min_requests_per_hour=_field(entry, "min_requests_per_hour", int, where)
+            if "min_requests_per_hour" in entry
+            else 100,
         )
         for name in ("availability_target", "latency_target"):
             if not 0.0 < getattr(slo, name) < 1.0:

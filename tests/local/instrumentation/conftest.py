@@ -73,6 +73,7 @@ def start_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
         max_requests: int = 0,
         jitter: int = 0,
         payments_url: str = "http://127.0.0.1:9",
+        launcher: tuple[str, ...] = (),
         **env: str,
     ) -> Demo:
         port, metrics_port = free_port(), free_port()
@@ -82,15 +83,16 @@ def start_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..
             OTEL_SERVICE_NAME="invoicing-demo",
             OTEL_EXPORTER_OTLP_ENDPOINT=otlp_endpoint,
             OBSBOX_PROMETHEUS_PORT=str(metrics_port),
-            PROMETHEUS_MULTIPROC_DIR=str(run_dir / "prom"),
             OBSBOX_DEMO_FAULTS_FILE=str(run_dir / "faults.json"),
             OBSBOX_DEMO_PAYMENTS_URL=payments_url,
             **FAST_EXPORT,
         )
-        (run_dir / "prom").mkdir()
         full_env.update(env)
         proc = ManagedProcess(
-            f"demo:{port}", gunicorn_argv(port, workers, max_requests, jitter), full_env, run_dir / "demo.log"
+            f"demo:{port}",
+            gunicorn_argv(port, workers, max_requests, jitter, launcher=launcher),
+            full_env,
+            run_dir / "demo.log",
         ).start()
         started.append(proc)
         demo = Demo(proc, port, metrics_port)
@@ -121,7 +123,9 @@ def start_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         )
         full_env.update(env)
         argv = [sys.executable, "-m", "examples.demo_service.worker", *args]
-        proc = ManagedProcess(f"worker-{len(started)}", argv, full_env, tmp_path / f"worker-{len(started)}.log")
+        proc = ManagedProcess(
+            f"worker-{len(started)}", argv, full_env, tmp_path / f"worker-{len(started)}.log"
+        )
         started.append(proc.start())
         return proc
 

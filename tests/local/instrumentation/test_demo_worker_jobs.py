@@ -19,15 +19,18 @@ SERVER, CONSUMER = 2, 5
 
 def _post_report(url: str, tenant: str) -> int:
     req = urllib.request.Request(
-        url + "/v2/reports", data=json.dumps({"kind": "aging"}).encode(), method="POST",
+        url + "/v2/reports",
+        data=json.dumps({"kind": "aging"}).encode(),
+        method="POST",
         headers={"X-Tenant-ID": tenant, "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return int(resp.status)
 
 
-def _run_worker(start_worker: Callable[..., ManagedProcess], otlp: OtlpReceiver, redis_url: str, jobs: int,
-                **env: str) -> tuple[int, int, int]:
+def _run_worker(
+    start_worker: Callable[..., ManagedProcess], otlp: OtlpReceiver, redis_url: str, jobs: int, **env: str
+) -> tuple[int, int, int]:
     worker = start_worker(otlp.endpoint, redis_url, "--max-jobs", str(jobs), "--duration", "60", **env)
     assert worker.proc is not None
     worker.proc.wait(timeout=90)
@@ -38,19 +41,28 @@ def _run_worker(start_worker: Callable[..., ManagedProcess], otlp: OtlpReceiver,
 
 @pytest.fixture(scope="module")
 def processed(
-    otlp: OtlpReceiver, redis_url: str, start_demo: Callable[..., Any], start_worker: Callable[..., ManagedProcess]
+    otlp: OtlpReceiver,
+    redis_url: str,
+    start_demo: Callable[..., Any],
+    start_worker: Callable[..., ManagedProcess],
 ) -> dict[str, Any]:
     """Enqueue JOBS reports through the API; a first worker takes one job and leaves the backlog, a
     second one with a 50% injected failure rate runs the rest."""
     demo = start_demo(otlp.endpoint, workers=1, OBSBOX_DEMO_REDIS_URL=redis_url)
     statuses = [_post_report(demo.url, f"tenant-{i % 3:04d}") for i in range(JOBS)]
     first = _run_worker(start_worker, otlp, redis_url, 1)
-    rest = _run_worker(start_worker, otlp, redis_url, JOBS - 1,
-                       OBSBOX_DEMO_FAULTS=json.dumps({"jobs": {"fail_rate": 0.5}}))
+    rest = _run_worker(
+        start_worker, otlp, redis_url, JOBS - 1, OBSBOX_DEMO_FAULTS=json.dumps({"jobs": {"fail_rate": 0.5}})
+    )
     assert otlp.wait_for(
         lambda: otlp.metric_total("obsbox.job.duration") >= JOBS and len(_job_spans(otlp)) >= JOBS, timeout=30
     )
-    return {"statuses": statuses, "succeeded": first[0] + rest[0], "failed": first[1] + rest[1], "first_pid": first[2]}
+    return {
+        "statuses": statuses,
+        "succeeded": first[0] + rest[0],
+        "failed": first[1] + rest[1],
+        "first_pid": first[2],
+    }
 
 
 def _job_spans(otlp: OtlpReceiver) -> list[Any]:
@@ -64,9 +76,15 @@ def test_reports_are_accepted_and_all_jobs_run(processed: dict[str, Any]) -> Non
     assert processed["succeeded"] > 0 and processed["failed"] > 0, processed
 
 
-def test_job_span_continues_the_enqueuing_request_trace(processed: dict[str, Any], otlp: OtlpReceiver) -> None:
+def test_job_span_continues_the_enqueuing_request_trace(
+    processed: dict[str, Any], otlp: OtlpReceiver
+) -> None:
     """Each job span shares the trace of the POST that enqueued it and carries that request's tenant."""
-    posts = {s.trace_id: s for s in otlp.spans() if s.kind == SERVER and s.attributes.get("http.route") == "/v2/reports"}
+    posts = {
+        s.trace_id: s
+        for s in otlp.spans()
+        if s.kind == SERVER and s.attributes.get("http.route") == "/v2/reports"
+    }
     jobs = _job_spans(otlp)
     assert len(jobs) == JOBS
     for job in jobs:
@@ -74,7 +92,9 @@ def test_job_span_continues_the_enqueuing_request_trace(processed: dict[str, Any
         assert job.attributes.get("tenant.id") == posts[job.trace_id].attributes["tenant.id"]
 
 
-def test_job_metrics_count_outcomes_as_the_worker_saw_them(processed: dict[str, Any], otlp: OtlpReceiver) -> None:
+def test_job_metrics_count_outcomes_as_the_worker_saw_them(
+    processed: dict[str, Any], otlp: OtlpReceiver
+) -> None:
     """obsbox.job.duration counts exactly the successes and failures the worker reported."""
     for outcome, expected in (("success", processed["succeeded"]), ("failure", processed["failed"])):
         got = otlp.metric_total("obsbox.job.duration", lambda p, o=outcome: p.attributes.get("outcome") == o)  # type: ignore[misc]

@@ -8,15 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from obsbox_instrumentation import contract
 
 from examples.loadgen import run_load
 from examples.otlp_receiver import OtlpReceiver
-from obsbox_instrumentation import contract
 
 TOP_N = 5
 TENANTS = 1000
 REQUESTS = 1500
-LINE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s')
+LINE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s")
 TENANT_RE = re.compile(r'tenant_id="([^"]*)"')
 
 
@@ -24,8 +24,16 @@ TENANT_RE = re.compile(r'tenant_id="([^"]*)"')
 def flooded(otlp: OtlpReceiver, start_demo: Callable[..., Any]) -> dict[str, Any]:
     """Two workers sharing one cap receive requests from 1,000 tenants."""
     demo = start_demo(otlp.endpoint, workers=2, OBSBOX_TENANT_TOP_N=str(TOP_N))
-    summary = run_load(demo.url, max_requests=REQUESTS, duration_s=120, tenants=TENANTS, skew=0.0,
-                       concurrency=4, routes="v1_list:1,v2_list:1", seed=3)
+    summary = run_load(
+        demo.url,
+        max_requests=REQUESTS,
+        duration_s=120,
+        tenants=TENANTS,
+        skew=0.0,
+        concurrency=4,
+        routes="v1_list:1,v2_list:1",
+        seed=3,
+    )
     assert summary.sent == REQUESTS
     assert otlp.wait_for(lambda: otlp.metric_total("http.server.request.duration") >= REQUESTS, timeout=30)
     return {"demo": demo, "summary": summary}
@@ -53,7 +61,9 @@ def test_prometheus_page_has_at_most_n_plus_one_tenants_per_metric(flooded: dict
     assert contract.TENANT_OTHER in values["http_server_request_duration_seconds_count"]
 
 
-def test_otlp_metrics_have_at_most_n_plus_one_tenants_per_metric(flooded: dict[str, Any], otlp: OtlpReceiver) -> None:
+def test_otlp_metrics_have_at_most_n_plus_one_tenants_per_metric(
+    flooded: dict[str, Any], otlp: OtlpReceiver
+) -> None:
     """The pushed metrics obey the same cap across both workers."""
     values: dict[str, set[str]] = defaultdict(set)
     for point in otlp.metric_points():

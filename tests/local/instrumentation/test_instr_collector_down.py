@@ -29,7 +29,11 @@ TOLERANCE = 1.10
 QUEUE = "512"  # a small export queue, so the bound is reached early in the run
 # Production-like export pacing (the SDK's span and log defaults), not the other tests' fast one;
 # metrics every 5 s so their export to a dead collector happens within the run too.
-PACING = {"OTEL_BSP_SCHEDULE_DELAY": "5000", "OTEL_BLRP_SCHEDULE_DELAY": "1000", "OTEL_METRIC_EXPORT_INTERVAL": "5000"}
+PACING = {
+    "OTEL_BSP_SCHEDULE_DELAY": "5000",
+    "OTEL_BLRP_SCHEDULE_DELAY": "1000",
+    "OTEL_METRIC_EXPORT_INTERVAL": "5000",
+}
 MAX_GROWTH_MIB = 6.0
 MODES = ("healthy", "closed", "hang")
 
@@ -92,8 +96,14 @@ def _robust_quantile(values: list[float], q: float) -> float:
 def runs(receivers: dict[str, str], start_demo: Callable[..., Any]) -> dict[str, Any]:
     """Measure the three demos until one attempt meets the latency bound (at most ATTEMPTS)."""
     demos = {
-        mode: start_demo(receivers[mode], workers=1, OBSBOX_MAX_QUEUE_SIZE=QUEUE, OTEL_BSP_MAX_QUEUE_SIZE=QUEUE,
-                         OTEL_BLRP_MAX_QUEUE_SIZE=QUEUE, **PACING)
+        mode: start_demo(
+            receivers[mode],
+            workers=1,
+            OBSBOX_MAX_QUEUE_SIZE=QUEUE,
+            OTEL_BSP_MAX_QUEUE_SIZE=QUEUE,
+            OTEL_BLRP_MAX_QUEUE_SIZE=QUEUE,
+            **PACING,
+        )
         for mode in MODES
     }
     ports = {mode: int(d.url.rsplit(":", 1)[1]) for mode, d in demos.items()}
@@ -120,14 +130,17 @@ def runs(receivers: dict[str, str], start_demo: Callable[..., Any]) -> dict[str,
         rss_end = {m: rss_mib(workers[m]) for m in MODES}
         q = {m: (_robust_quantile(lat[m], 0.5), _robust_quantile(lat[m], 0.99)) for m in MODES}
         attempts.append({"q": q, "rss_warm": rss_warm, "rss_end": rss_end})
-        if all(q[m][0] <= q["healthy"][0] * TOLERANCE and q[m][1] <= q["healthy"][1] * TOLERANCE for m in MODES):
+        if all(
+            q[m][0] <= q["healthy"][0] * TOLERANCE and q[m][1] <= q["healthy"][1] * TOLERANCE for m in MODES
+        ):
             break
     return {"demos": demos, "attempts": attempts, "statuses": statuses}
 
 
 def _fmt(attempts: list[dict[str, Any]]) -> str:
     return "; ".join(
-        " ".join(f"{m}: p50={v[0] * 1e3:.2f}ms p99={v[1] * 1e3:.2f}ms" for m, v in a["q"].items()) for a in attempts
+        " ".join(f"{m}: p50={v[0] * 1e3:.2f}ms p99={v[1] * 1e3:.2f}ms" for m, v in a["q"].items())
+        for a in attempts
     )
 
 
@@ -177,5 +190,3 @@ def test_healthy_receiver_really_received(runs: dict[str, Any], receivers: dict[
     page = runs["demos"]["healthy"].scrape()
     assert _metric(page, "http_server_request_duration_seconds_count", http_route="/v1/invoices") >= ROUNDS
     assert _metric(page, "obsbox_telemetry_export_failures_total") == 0
-
-

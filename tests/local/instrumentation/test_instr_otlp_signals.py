@@ -41,17 +41,33 @@ def exported(otlp: OtlpReceiver, payments: PaymentsServer, start_demo: Callable[
         OBSBOX_DEMO_PAYMENTS_TIMEOUT="0.3",
         OBSBOX_DEMO_FAULTS=json.dumps(faults),
     )
-    summary = run_load(demo.url, max_requests=REQUESTS, duration_s=60, tenants=5, concurrency=2,
-                       routes="v1_list:1,v1_get:1,v2_list:1", seed=7)
+    summary = run_load(
+        demo.url,
+        max_requests=REQUESTS,
+        duration_s=60,
+        tenants=5,
+        concurrency=2,
+        routes="v1_list:1,v1_get:1,v2_list:1",
+        seed=7,
+    )
     assert summary.statuses == {"200": REQUESTS}, summary.line()
     timeout_status = _get(demo.url + "/v1/invoices/inv-0001", SLOW_TENANT)
 
     def server_spans() -> list[SpanRecord]:
-        return [s for s in otlp.spans() if s.kind == SERVER and s.attributes.get("url.path", "").startswith("/v")]
+        return [
+            s for s in otlp.spans() if s.kind == SERVER and s.attributes.get("url.path", "").startswith("/v")
+        ]
 
     assert otlp.wait_for(lambda: len(server_spans()) >= REQUESTS + 1, timeout=30), len(server_spans())
-    assert otlp.wait_for(lambda: any(m.name == "http.server.request.duration" for m in otlp.metric_points()), 30)
-    return {"demo": demo, "summary": summary, "timeout_status": timeout_status, "server_spans": server_spans()}
+    assert otlp.wait_for(
+        lambda: any(m.name == "http.server.request.duration" for m in otlp.metric_points()), 30
+    )
+    return {
+        "demo": demo,
+        "summary": summary,
+        "timeout_status": timeout_status,
+        "server_spans": server_spans(),
+    }
 
 
 def test_server_spans_carry_route_tenant_and_api_version(exported: dict[str, Any]) -> None:
@@ -116,8 +132,10 @@ def test_request_metrics_count_every_request(exported: dict[str, Any], otlp: Otl
         return {
             route: otlp.metric_total(
                 "http.server.request.duration",
-                lambda m, route=route: m.attributes.get("http.route") == route  # type: ignore[misc]
-                and m.attributes.get("tenant.id") != SLOW_TENANT,
+                lambda m, route=route: (
+                    m.attributes.get("http.route") == route  # type: ignore[misc]
+                    and m.attributes.get("tenant.id") != SLOW_TENANT
+                ),
             )
             for route in expected
         }

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from obsbox_instrumentation import contract
 
 from examples.loadgen import run_load
 from examples.otlp_receiver import OtlpReceiver
 from examples.payments_service import PaymentsServer
 from examples.procs import wait_until
-from obsbox_instrumentation import contract
 
 JOB = "invoicing-demo"
 REQUESTS = 600
@@ -25,15 +25,28 @@ LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="')
 
 @pytest.fixture(scope="module")
 def scraped(
-    otlp: OtlpReceiver, payments: PaymentsServer, start_demo: Callable[..., Any], start_prometheus: Callable[..., Any]
+    otlp: OtlpReceiver,
+    payments: PaymentsServer,
+    start_demo: Callable[..., Any],
+    start_prometheus: Callable[..., Any],
 ) -> dict[str, Any]:
     """Run 4 recycling workers under load while Prometheus scrapes their /metrics every 500 ms."""
-    demo = start_demo(otlp.endpoint, workers=4, max_requests=MAX_REQUESTS, jitter=10, payments_url=payments.url)
+    demo = start_demo(
+        otlp.endpoint, workers=4, max_requests=MAX_REQUESTS, jitter=10, payments_url=payments.url
+    )
     prom = start_prometheus(JOB, f"127.0.0.1:{demo.metrics_port}")
     started = time.time()
     assert wait_until(lambda: bool(prom.query(f'up{{job="{JOB}"}} == 1')), timeout=30), "target never up"
-    summary = run_load(demo.url, max_requests=REQUESTS, duration_s=120, rps=150, tenants=8, concurrency=4,
-                       routes="v1_list:4,v1_get:3,v2_list:3", seed=11)
+    summary = run_load(
+        demo.url,
+        max_requests=REQUESTS,
+        duration_s=120,
+        rps=150,
+        tenants=8,
+        concurrency=4,
+        routes="v1_list:4,v1_get:3,v2_list:3",
+        seed=11,
+    )
     return {"demo": demo, "prom": prom, "summary": summary, "started": started}
 
 
@@ -75,7 +88,9 @@ def test_instance_label_does_not_churn(scraped: dict[str, Any], otlp: OtlpReceiv
 def test_scraped_series_names_are_declared_in_the_contract(scraped: dict[str, Any]) -> None:
     """Every series on the real /metrics page is declared by the signal contract or a known exporter."""
     page = scraped["demo"].scrape()
-    names = {m.group(1) for line in page.splitlines() if (m := SERIES_RE.match(line)) and not line.startswith("#")}
+    names = {
+        m.group(1) for line in page.splitlines() if (m := SERIES_RE.match(line)) and not line.startswith("#")
+    }
     assert "http_server_request_duration_seconds_count" in names
     assert "http_client_request_duration_seconds_count" in names
     undeclared = sorted(n for n in names if not contract.is_declared_series(n))

@@ -56,3 +56,14 @@ def test_replay_noise_page_fails_the_run(replay_rules: Path, replay_corpus: Path
     summary = json.loads(out.read_text())["summary"]
     assert summary["noise_pages"] == 1
     assert summary["precision"] < 1
+
+
+def test_rules_option_takes_several_paths(replay_rules: Path, replay_corpus: Path, replay_tmpdir: Path, tmp_path: Path) -> None:
+    """`--rules A B` reads both files: a second file's alert shows up in the per-rule table."""
+    extra = tmp_path / "extra.rules.yaml"
+    extra.write_text("groups:\n  - name: extra\n    rules:\n      - alert: ExtraAlwaysQuiet\n        expr: vector(1) < 0\n")
+    result = run_obsbox(
+        "replay", "--rules", replay_rules / "demo.rules.yaml", extra, "--incidents", replay_corpus, tmpdir=replay_tmpdir
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ExtraAlwaysQuiet" in result.stdout and "DemoHighErrorRatio" in result.stdout

@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from replay_process import obsbox_command
 
 from obsbox.replay.model import Series
@@ -16,7 +17,8 @@ from obsbox.replay.openmetrics import write_series
 T0 = 1_795_165_200
 
 
-def _processes_mentioning(text: str) -> list[int]:
+def _processes_mentioning(text: str, binary: str = "") -> list[int]:
+    """Processes (other than this one) whose command line mentions text, run from ``binary`` if given."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -25,7 +27,7 @@ def _processes_mentioning(text: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if text in cmdline and int(entry.name) != os.getpid():
+        if text in cmdline and int(entry.name) != os.getpid() and cmdline.split(" ")[0].endswith(binary):
             pids.append(int(entry.name))
     return pids
 
@@ -40,8 +42,9 @@ def _big_corpus(directory: Path) -> None:
     (directory / "long-calm.yaml").write_text("name: long-calm\nkind: noise\ndescription: two calm weeks\nsource: generated\n")
 
 
-def test_sigint_stops_prometheus_and_removes_temporary_data(replay_rules: Path, replay_tmpdir: Path, tmp_path: Path) -> None:
-    """SIGINT while Prometheus runs ends the replay with exit 130 and leaves no process or files."""
+@pytest.mark.parametrize("busy", ["promtool", "prometheus"])
+def test_sigint_stops_processes_and_removes_temporary_data(busy: str, replay_rules: Path, replay_tmpdir: Path, tmp_path: Path) -> None:
+    """SIGINT during the backfill or while Prometheus runs: exit 130, no process or file left."""
     corpus = tmp_path / "corpus"
     _big_corpus(corpus)
     env = dict(os.environ, TMPDIR=str(replay_tmpdir))
@@ -55,9 +58,9 @@ def test_sigint_stops_prometheus_and_removes_temporary_data(replay_rules: Path, 
     )
     try:
         deadline = time.monotonic() + 120
-        # Wait until the replay's Prometheus (which runs on data under our TMPDIR) is up.
-        while not _processes_mentioning(f"{replay_tmpdir}/obsbox-replay-") and process.poll() is None:
-            assert time.monotonic() < deadline, "Prometheus never started"
+        # Wait until the replay's promtool or Prometheus (working on data under our TMPDIR) runs.
+        while not _processes_mentioning(f"{replay_tmpdir}/", f"/{busy}") and process.poll() is None:
+            assert time.monotonic() < deadline, f"{busy} never started"
             time.sleep(0.01)
         assert process.poll() is None, process.communicate()
         process.send_signal(signal.SIGINT)

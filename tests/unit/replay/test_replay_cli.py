@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -47,3 +48,18 @@ def test_import_promtool_bad_file_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad}:"), lines
+
+
+def test_progress_adapter_follows_engine_stages() -> None:
+    """The engine's (stage, fraction) calls move the progress bar and name the stage."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from obsbox.commands.replay import _ProgressAdapter
+
+    progress = Progress(console=Console(file=io.StringIO()))
+    adapter = _ProgressAdapter(progress)
+    adapter("backfill", 0.1)
+    adapter("evaluate", 0.55)
+    task = progress.tasks[0]
+    assert (task.description, task.completed, task.total) == ("evaluate", 55, 100)

@@ -100,3 +100,15 @@ def test_rules_slo_le_matcher_accepts_both_spellings() -> None:
     """The bucket matcher for 1.0 s accepts the Go spelling 1 and the Python spelling 1.0."""
     assert le_matcher(1.0) == 'le=~"1|1\\\\.0"'
     assert le_matcher(0.5) == 'le="0.5"'
+
+
+def test_rules_slo_refuses_period_within_ticket_window() -> None:
+    """A period no longer than the 3-day ticket window is refused, naming the field."""
+    with pytest.raises(SloError, match="field 'period' '3d' must be longer"):
+        parse_slos({"period": "3d", "services": [GOOD]})
+
+
+def test_rules_slo_refuses_non_integer_min_requests() -> None:
+    """A non-integer low-traffic guard is refused with the service and field named."""
+    with pytest.raises(SloError, match=r"\(job api\): field 'min_requests_per_hour' must be a int"):
+        parse_slos({"period": "30d", "services": [{**GOOD, "min_requests_per_hour": "lots"}]})
