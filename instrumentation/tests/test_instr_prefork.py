@@ -108,3 +108,26 @@ def test_prepare_master_creates_and_removes_its_own_directory() -> None:
     assert env["PROMETHEUS_MULTIPROC_DIR"] == state.multiproc_dir and os.path.isdir(state.multiproc_dir)
     prefork.finish_master(state)
     assert not os.path.exists(state.multiproc_dir)
+
+
+def test_forked_worker_keeps_the_instance_id_and_gets_its_pid(configure_obsbox: Any) -> None:
+    """After fork, SDK and lean spans and logs keep service.instance.id but carry the worker's pid."""
+    configured = configure_obsbox()
+    runtime = configured.runtime
+    expected = runtime.resource_attributes["service.instance.id"]
+    read, write = os.pipe()
+
+    def worker() -> None:
+        resources = [runtime.tracer_provider.resource, runtime.logger_provider.resource]
+        resources += [p._resource for p in runtime.tracer_provider._active_span_processor._span_processors]
+        ok = all(
+            r.attributes["service.instance.id"] == expected and r.attributes["process.pid"] == os.getpid()
+            for r in resources
+        )
+        os.write(write, b"1" if ok else b"0")
+
+    assert _in_child(worker) == 0
+    assert os.read(read, 1) == b"1"
+    os.close(read)
+    os.close(write)
+    assert runtime.tracer_provider.resource.attributes["process.pid"] == os.getpid()

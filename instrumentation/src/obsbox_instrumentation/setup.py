@@ -144,12 +144,43 @@ def configure(
         )
         _install_logging(runtime, otel_handler, log_stream)
         rt.set_current(runtime)
+        os.register_at_fork(after_in_child=_keep_identity_after_fork)
         if settings.prometheus_enabled:
             runtime.metrics_server = _start_metrics_server(settings, recorder)
         if settings.auto_instrument:
             runtime.instrumented = _auto_instrument(settings)
         atexit.register(shutdown)
         return runtime
+
+
+def _keep_identity_after_fork() -> None:
+    """Undo the SDK's after-fork resource refresh for service.instance.id, keep the new pid.
+
+    The SDK providers re-run process-dependent resource detectors in a forked child, and the
+    service-instance detector mints a new id per process: every pre-fork worker would become a
+    new instance. Runs after the SDK's hooks (after-fork hooks run in registration order).
+    """
+    runtime = rt.get()
+    if runtime is None:
+        return
+    try:
+        identity = Resource({
+            "service.instance.id": runtime.resource_attributes["service.instance.id"],
+            "process.pid": os.getpid(),
+        })
+        for provider in (runtime.tracer_provider, runtime.meter_provider, runtime.logger_provider):
+            update = getattr(provider, "_update_resource", None)
+            if update is not None:
+                update(identity)
+        resource = runtime.tracer_provider.resource
+        for processor in getattr(runtime.tracer_provider._active_span_processor, "_span_processors", ()):
+            if isinstance(processor, ObsboxSpanProcessor):
+                processor._resource = resource
+        for handler in runtime.log_handlers:
+            if isinstance(handler, ObsboxOtlpLogHandler):
+                handler._resource = runtime.logger_provider.resource
+    except Exception:
+        _log.debug("obsbox: could not restore the resource after fork", exc_info=True)
 
 
 def _multiproc_dir(settings: Settings) -> tuple[str | None, bool]:

@@ -123,7 +123,7 @@ def _scratch_tmpdir() -> Iterator[None]:
 
 
 def replay(
-    rules: Annotated[list[Path], typer.Option("--rules", help="Rule file or directory of rule files; repeat for more.")],
+    rules: Annotated[list[Path], typer.Option("--rules", help="Rule file or directory of rule files; more paths may follow it, or repeat it.")],
     incidents: Annotated[Path, typer.Option("--incidents", help="Directory of recordings (manifests + OpenMetrics).")],
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
