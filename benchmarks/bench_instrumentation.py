@@ -14,7 +14,8 @@ signals and OTLP/HTTP exporters). All export to one real OTLP receiver in its ow
    metric recording, which run after the response is sent and so escape the HTTP timing, and
    leaves out connection noise. A CPU column (process time of all threads, export included,
    after a flush) shows the background share.
-3. cProfile of obsbox's request path by package and function: what dominates the rest.
+3. What dominates the rest: obsbox's CPU per request with one part off at a time (span export,
+   metric export, Prometheus endpoint), and a cProfile of its request path by package and function.
 
 Ends with the line the issue asks for::
 
@@ -239,11 +240,14 @@ CALLS = int(os.environ.get("OBSBOX_BENCH_CALLS", "10000"))
 REPS = int(os.environ.get("OBSBOX_BENCH_REPS", "5"))
 
 
-def _in_process(mode: str, receiver: str, profile: bool = False) -> tuple[float, float, float, str]:
+def _in_process(
+    mode: str, receiver: str, profile: bool = False, overrides: dict[str, str] | None = None
+) -> tuple[float, float, float, str]:
     """(median us, mean us, CPU us, output) per call of one interpreter calling /ping CALLS times in mode."""
     env = demo_env(
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver, OBSBOX_PROMETHEUS_PORT="0", OBSBOX_LOG_JSON="false", **SIGNALS
     )
+    env.update(overrides or {})
     argv = [sys.executable, "-c", CALL_SCRIPT, str(CALLS)] + (["profile"] if profile else [])
     if mode == "bare":
         env["OBSBOX_DEMO_INSTRUMENT"] = "off"
@@ -304,6 +308,23 @@ def profile_summary(receiver: str) -> str:
     return "\n".join(lines)
 
 
+# obsbox with one part switched off at a time: the CPU each part costs per request.
+ATTRIBUTION = (
+    ("span export (OTLP)", {"OTEL_TRACES_EXPORTER": "none"}),
+    ("metric export (OTLP)", {"OTEL_METRICS_EXPORTER": "none"}),
+    ("Prometheus endpoint", {"OBSBOX_PROMETHEUS_ENABLED": "false"}),
+)
+
+
+def attribution(receiver: str, full_cpu_us: float) -> str:
+    """CPU per request each obsbox part costs: full obsbox minus obsbox without that part (2 runs, median)."""
+    lines = ["obsbox CPU per request by part (full obsbox minus obsbox without it):"]
+    for label, overrides in ATTRIBUTION:
+        without = statistics.median(_in_process("obsbox", receiver, overrides=overrides)[2] for _ in range(2))
+        lines.append(f"  {label:22s} {full_cpu_us - without:6.0f}us")
+    return "\n".join(lines)
+
+
 class _Receiver:
     """The OTLP receiver in its own process, so its decoding does not steal the benchmark's CPU time."""
 
@@ -342,6 +363,7 @@ def main() -> None:
                     flush=True,
                 )
             try:
+                print(attribution(receiver.endpoint, inproc["obsbox"]["cpu_us"]), flush=True)
                 print(profile_summary(receiver.endpoint), flush=True)
             except (RuntimeError, subprocess.SubprocessError, StopIteration) as exc:
                 print(f"profile unavailable: {exc}", flush=True)

@@ -55,6 +55,9 @@ def isolated_globals(tmp_path: Any) -> Iterator[None]:
     from obsbox_instrumentation.wsgi import unpatch_flask
 
     unpatch_requests()
+    from obsbox_instrumentation.httpclient import unpatch_httpx
+
+    unpatch_httpx()
     unpatch_flask()
     from obsbox_instrumentation.asgi import unpatch_starlette
 

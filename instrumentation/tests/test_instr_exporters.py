@@ -62,3 +62,33 @@ def test_refused_outgoing_call_is_status_zero_and_still_raises(configure_obsbox:
     (span,) = configured.finished_spans()
     assert span.status.status_code.name == "ERROR"
     assert 'http_client_request_duration_seconds_count{http_request_method="GET",http_response_status_code="0",server_address="payments.internal"} 1.0' in configured.exposition()
+
+
+def test_httpx_calls_are_traced_measured_and_carry_baggage(configure_obsbox: Any) -> None:
+    """httpx (sync and async) sends traceparent + tenant baggage and is observed on the client histogram."""
+    httpx = pytest.importorskip("httpx", reason="httpx is not installed in this environment")
+    import asyncio
+
+    from obsbox_instrumentation import tenant_context
+
+    configured = configure_obsbox()
+    seen: list[Any] = []
+
+    def handler(request: Any) -> Any:
+        seen.append(request)
+        return httpx.Response(201)
+
+    with tenant_context("acme"):
+        with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+            client.get("http://ledger.internal/entries?api_key=k1")
+
+        async def call() -> None:
+            async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+                await client.post("http://ledger.internal/entries")
+
+        asyncio.run(call())
+    assert all("tenant.id=acme" in r.headers["baggage"] and "traceparent" in r.headers for r in seen)
+    text = configured.exposition()
+    assert 'http_client_request_duration_seconds_count{http_request_method="GET",http_response_status_code="201",server_address="ledger.internal"} 1.0' in text
+    assert 'http_request_method="POST",http_response_status_code="201"' in text
+    assert all("k1" not in s.attributes["url.full"] for s in configured.finished_spans())

@@ -81,10 +81,12 @@ def test_opentelemetry_instrument_uses_obsbox_when_selected() -> None:
 
 
 def test_opentelemetry_instrument_stays_vanilla_when_not_selected() -> None:
-    """Without OTEL_PYTHON_DISTRO/CONFIGURATOR, opentelemetry-instrument does not run obsbox."""
+    """Without OTEL_PYTHON_DISTRO/CONFIGURATOR and with opentelemetry-distro installed, obsbox stays out."""
     otel = Path(sys.executable).parent / "opentelemetry-instrument"
     if not otel.exists():
         pytest.skip("opentelemetry-instrument is not installed in this environment")
+    if distro._other("opentelemetry_distro") is None:
+        pytest.skip("opentelemetry-distro is not installed: obsbox is the only distro and is chosen by design")
     result = _run_probe([str(otel), sys.executable, "-c", PROBE], {})
     assert result["configured"] is False
 

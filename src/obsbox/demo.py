@@ -83,15 +83,15 @@ def up() -> int:
         if is_alive(host):
             say(f"A demo host is already up at {host.address}; run `make demo-down` first.")
             return 1
+        # Its PID 1 is gone (a reboot, a kill): remove what is left of it before starting over.
+        stop_host(host)
         HOST_FILE.unlink()
     STATE_DIR.mkdir(exist_ok=True)
     cached = tarball_path().exists()
-    image = step(
-        1,
-        "Host image: Debian bookworm minbase + systemd, sshd, python3 (debootstrap, cached)",
-        ensure_rootfs_tarball,
-    )
-    say(f"      {'reused' if cached else 'built'} {image}")
+    say(f"\n[1/{STEPS}] Host image: Debian bookworm minbase + systemd, sshd, python3 (debootstrap, cached)")
+    start = time.monotonic()
+    image = ensure_rootfs_tarball()
+    say(f"      {'reused' if cached else 'built'} {image} in {time.monotonic() - start:.1f}s")
 
     def boot() -> Host:
         host = boot_host("obsbox-demo")

@@ -14,6 +14,7 @@ Public API (stable; the demo service and the tier-2 tests code against exactly t
         tenant_admit_after=None,      # requests before a tenant may take a slot, default 1
         api_version_header=None,      # default "X-API-Version" (OBSBOX_API_VERSION_HEADER)
         api_version_extractor=None,   # callable(wsgi_environ) -> str | None, tried first
+                                      # (ASGI apps: a WSGI-style dict of the headers plus "asgi.scope")
         scrub_patterns=None,          # default authorization, cookie, password, token, ... (OBSBOX_SCRUB_PATTERNS)
         sample_ratio=None,            # ParentBased(TraceIdRatio); default from OTEL_TRACES_SAMPLER(_ARG), 1.0
         prometheus=None,              # serve /metrics (OBSBOX_PROMETHEUS_ENABLED, default true)
@@ -37,6 +38,12 @@ Public API (stable; the demo service and the tier-2 tests code against exactly t
     obsbox.jobs.inject_context(carrier) ; obsbox.jobs.record_queue_stats(queue, depth, oldest_age_s)
     obsbox.jobs.set_workers(queue, n) ; obsbox.jobs.worker_alive(queue)
     obsbox.gunicorn                   # gunicorn -c python:obsbox_instrumentation.gunicorn ...
+    obsbox_instrumentation.prefork.prepare_master()   # other pre-fork masters: once before forking
+
+Automatic with auto_instrument: Flask and Starlette/FastAPI apps created after configure(),
+outgoing ``requests`` and ``httpx`` calls (obsbox's own hooks), every other installed upstream
+instrumentation. Server spans use a lean Span implementation that only obsbox's export
+pipeline receives (see leanspan.py).
 
 Zero code: ``obsbox-instrument <command...>`` (or ``opentelemetry-instrument`` with
 OTEL_PYTHON_DISTRO=obsbox OTEL_PYTHON_CONFIGURATOR=obsbox). Every metric, label and log field

@@ -21,10 +21,15 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry._logs import LogRecord as ApiLogRecord
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
-from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import NonRecordingSpan
 
 from .contract import ATTR_TENANT
 from .leanspan import LeanSpan
@@ -298,8 +303,6 @@ class ObsboxLogProcessor(LogRecordProcessor):
         if api_record is None:
             return log_record
         tenant = current_tenant()
-        from opentelemetry.sdk._logs import ReadableLogRecord
-
         record = copy.copy(api_record)
         attrs = dict(record.attributes or {})
         if tenant is not None:
@@ -412,12 +415,12 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x",
 }
 _SEVERITY_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 _OWN_LOGGERS = ("opentelemetry", "obsbox_instrumentation", "urllib3")
+# Set on a LogRecord by the JSON formatter: (message, span context, tenant), reused by the OTLP handler.
+SHARED_KEY = "_obsbox_shared"
 
 
 def severity_number(levelno: int) -> Any:
     """stdlib level -> OpenTelemetry SeverityNumber (DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21)."""
-    from opentelemetry._logs import SeverityNumber
-
     if levelno < logging.DEBUG:
         return SeverityNumber.TRACE
     base = min(max(levelno, logging.DEBUG), logging.CRITICAL)
@@ -437,6 +440,7 @@ class ObsboxOtlpLogHandler(logging.Handler):
         super().__init__(logging.NOTSET)
         self._batcher = batcher
         self._resource = resource
+        self._scopes: dict[str, InstrumentationScope] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         # The SDK's and obsbox's own complaints (a collector being down) are not sent to that
@@ -444,10 +448,11 @@ class ObsboxOtlpLogHandler(logging.Handler):
         if record.name.startswith(_OWN_LOGGERS) or threading.current_thread().name.startswith("obsbox-"):
             return
         try:
-            from opentelemetry import trace
-
-            span_ctx = trace.get_current_span().get_span_context()
-            self._batcher.put((record, record.getMessage(), span_ctx, current_tenant(), time.time_ns()))
+            # The JSON formatter (which runs first) leaves what it already looked up.
+            shared = record.__dict__.get(SHARED_KEY)
+            if shared is None:
+                shared = (record.getMessage(), trace.get_current_span().get_span_context(), current_tenant())
+            self._batcher.put((record, shared[0], shared[1], shared[2], time.time_ns()))
         except Exception:  # logging must never fail because of telemetry
             pass
 
@@ -455,14 +460,10 @@ class ObsboxOtlpLogHandler(logging.Handler):
         """The SDK ReadableLogRecord for a queued item (export thread)."""
         import traceback
 
-        from opentelemetry import trace
-        from opentelemetry._logs import LogRecord
-        from opentelemetry.sdk._logs import ReadableLogRecord
-        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-        from opentelemetry.trace import NonRecordingSpan
-
         record, message, span_ctx, tenant, observed = item
-        attributes: dict[str, Any] = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS}
+        attributes: dict[str, Any] = {
+            k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS and k != SHARED_KEY
+        }
         attributes["code.file.path"] = record.pathname
         attributes["code.function.name"] = record.funcName
         attributes["code.line.number"] = record.lineno
@@ -475,11 +476,12 @@ class ObsboxOtlpLogHandler(logging.Handler):
                 attributes["exception.message"] = str(exc.args[0])
             attributes["exception.stacktrace"] = "".join(traceback.format_exception(exc_type, exc, tb))
         ctx = trace.set_span_in_context(NonRecordingSpan(span_ctx)) if span_ctx.is_valid else Context()
-        api_record = LogRecord(
+        api_record = ApiLogRecord(
             timestamp=int(record.created * 1e9), observed_timestamp=observed, context=ctx,
             severity_text=_SEVERITY_TEXT.get(record.levelname, record.levelname),
             severity_number=severity_number(record.levelno), body=message, attributes=attributes,
         )
-        return ReadableLogRecord(
-            log_record=api_record, resource=self._resource, instrumentation_scope=InstrumentationScope(record.name),
-        )
+        scope = self._scopes.get(record.name)
+        if scope is None:
+            scope = self._scopes[record.name] = InstrumentationScope(record.name)
+        return ReadableLogRecord(log_record=api_record, resource=self._resource, instrumentation_scope=scope)

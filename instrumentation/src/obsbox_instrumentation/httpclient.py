@@ -1,9 +1,9 @@
-"""Outgoing HTTP with ``requests``: a client span, W3C traceparent + baggage (tenant.id) on the
+"""Outgoing HTTP with ``requests`` and ``httpx``: a client span, W3C traceparent + baggage (tenant.id) on the
 wire, and one observation of http.client.request.duration (status 0 when no response came).
 
-obsbox's own hook rather than opentelemetry-instrumentation-requests because the contract
-metric must reach the Prometheus pull endpoint too, and upstream records only into the
-OpenTelemetry SDK. Other clients (httpx, urllib3) use upstream instrumentations, whose metrics
+obsbox's own hooks rather than opentelemetry-instrumentation-requests/-httpx because the
+contract metric must reach the Prometheus pull endpoint too, and upstream records only into the
+OpenTelemetry SDK. Other clients (urllib3, aiohttp) use upstream instrumentations, whose metrics
 are pushed over OTLP only; their headers carry baggage through the global propagator as well.
 """
 
@@ -21,49 +21,131 @@ from . import runtime as rt
 from .wsgi import KNOWN_METHODS
 
 
-def _send(original: Any, session: Any, request: Any, **kwargs: Any) -> Any:
+def _begin(method: str, url: str, headers: Any) -> tuple[Any, Any, Any, str, str, float] | None:
+    """Start a client span and inject trace context + baggage; None when not instrumenting."""
     runtime = rt.get()
     if runtime is None or context.get_value(_SUPPRESS_INSTRUMENTATION_KEY) or context.get_value(
         _SUPPRESS_HTTP_INSTRUMENTATION_KEY
     ):
-        return original(session, request, **kwargs)
+        return None
+    method = (method or "GET").upper()
+    if method not in KNOWN_METHODS:
+        method = "_OTHER"
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    span = runtime.tracer.start_span(
+        method, kind=SpanKind.CLIENT,
+        attributes={
+            "http.request.method": method, "server.address": host,
+            "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+            "url.full": runtime.scrubber.url(url),
+        },
+    )
+    token = context.attach(trace.set_span_in_context(span))
+    propagate.inject(headers)
+    return runtime, span, token, host, method, time.perf_counter()
+
+
+def _end(state: tuple[Any, Any, Any, str, str, float], status: int, exc: BaseException | None) -> None:
+    runtime, span, token, host, method, start = state
     try:
-        method = (request.method or "GET").upper()
-        if method not in KNOWN_METHODS:
-            method = "_OTHER"
-        parts = urlsplit(request.url)
-        host = parts.hostname or ""
-        span = runtime.tracer.start_span(
-            method, kind=SpanKind.CLIENT,
-            attributes={
-                "http.request.method": method, "server.address": host,
-                "server.port": parts.port or (443 if parts.scheme == "https" else 80),
-                "url.full": runtime.scrubber.url(request.url),
-            },
-        )
-        token = context.attach(trace.set_span_in_context(span))
-        propagate.inject(request.headers)
-        start = time.perf_counter()
+        context.detach(token)
+        if exc is not None:
+            span.record_exception(exc)
+        span.set_attribute("http.response.status_code", status)
+        if status == 0 or status >= 400:
+            span.set_status(Status(StatusCode.ERROR))
+        span.end()
+        runtime.recorder.http_client(host, method, status, time.perf_counter() - start)
+    except Exception:
+        pass
+
+
+def _send(original: Any, session: Any, request: Any, **kwargs: Any) -> Any:
+    try:
+        state = _begin(request.method, request.url, request.headers)
     except Exception:  # telemetry never breaks the call
+        state = None
+    if state is None:
         return original(session, request, **kwargs)
     status = 0
+    error: BaseException | None = None
     try:
         response = original(session, request, **kwargs)
         status = response.status_code
         return response
     except BaseException as exc:
-        span.record_exception(exc)
+        error = exc
         raise
     finally:
+        _end(state, status, error)
+
+
+def patch_httpx() -> bool:
+    """Instrument httpx.Client and httpx.AsyncClient; False when httpx is not installed."""
+    try:
+        import httpx
+    except ImportError:
+        return False
+    if getattr(httpx.Client.send, "_obsbox", False):
+        return True
+    sync_original = httpx.Client.send
+    async_original = httpx.AsyncClient.send
+
+    def send(self: Any, request: Any, **kwargs: Any) -> Any:
         try:
-            context.detach(token)
-            span.set_attribute("http.response.status_code", status)
-            if status == 0 or status >= 400:
-                span.set_status(Status(StatusCode.ERROR))
-            span.end()
-            runtime.recorder.http_client(host, method, status, time.perf_counter() - start)
+            state = _begin(request.method, str(request.url), request.headers)
         except Exception:
-            pass
+            state = None
+        if state is None:
+            return sync_original(self, request, **kwargs)
+        status, error = 0, None
+        try:
+            response = sync_original(self, request, **kwargs)
+            status = response.status_code
+            return response
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            _end(state, status, error)
+
+    async def async_send(self: Any, request: Any, **kwargs: Any) -> Any:
+        try:
+            state = _begin(request.method, str(request.url), request.headers)
+        except Exception:
+            state = None
+        if state is None:
+            return await async_original(self, request, **kwargs)
+        status, error = 0, None
+        try:
+            response = await async_original(self, request, **kwargs)
+            status = response.status_code
+            return response
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            _end(state, status, error)
+
+    for fn, original in ((send, sync_original), (async_send, async_original)):
+        fn_any: Any = fn
+        fn_any._obsbox = True
+        fn_any._obsbox_original = original
+    httpx.Client.send = send  # type: ignore[method-assign]
+    httpx.AsyncClient.send = async_send  # type: ignore[method-assign]
+    return True
+
+
+def unpatch_httpx() -> None:
+    try:
+        import httpx
+    except ImportError:
+        return
+    for cls in (httpx.Client, httpx.AsyncClient):
+        original = getattr(cls.send, "_obsbox_original", None)
+        if original is not None:
+            cls.send = original  # type: ignore[method-assign]
 
 
 def patch_requests() -> bool:

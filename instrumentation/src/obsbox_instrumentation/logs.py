@@ -14,6 +14,7 @@ from typing import Any
 
 from opentelemetry import trace
 
+from .export import SHARED_KEY
 from .scrub import Scrubber
 from .tenant import current_tenant
 
@@ -35,21 +36,29 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.service = service
         self.scrubber = scrubber
+        self._last_second = -1
+        self._last_stamp = ""
 
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        second = int(record.created)
+        if second != self._last_second:  # one strftime per second, not per line
+            self._last_second = second
+            self._last_stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        message = record.getMessage()
+        span_ctx = trace.get_current_span().get_span_context()
+        tenant = current_tenant()
+        # The OTLP handler after this one needs the same three lookups: leave them on the record.
+        record.__dict__[SHARED_KEY] = (message, span_ctx, tenant)
         out: dict[str, Any] = {
-            "timestamp": f"{ts}.{int(record.msecs):03d}Z",
+            "timestamp": f"{self._last_stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
-            "message": self.scrubber.text(record.getMessage()),
+            "message": self.scrubber.text(message),
             "logger": record.name,
             "service": self.service,
         }
-        span_ctx = trace.get_current_span().get_span_context()
         if span_ctx.is_valid:
             out["trace_id"] = format(span_ctx.trace_id, "032x")
             out["span_id"] = format(span_ctx.span_id, "016x")
-        tenant = current_tenant()
         if tenant is not None:
             out["tenant_id"] = tenant
         if record.exc_info:

@@ -54,7 +54,7 @@ from .tenant import TenantCap
 _log = logging.getLogger("obsbox_instrumentation")
 _lock = threading.RLock()
 # Instrumentations obsbox replaces with its own leaner code (see wsgi.py, httpclient.py).
-REPLACED_INSTRUMENTATIONS = frozenset(("flask", "wsgi", "requests", "starlette", "fastapi", "asgi"))
+REPLACED_INSTRUMENTATIONS = frozenset(("flask", "wsgi", "requests", "httpx", "starlette", "fastapi", "asgi"))
 
 
 def configure(
@@ -172,13 +172,13 @@ def _keep_identity_after_fork() -> None:
             update = getattr(provider, "_update_resource", None)
             if update is not None:
                 update(identity)
-        resource = runtime.tracer_provider.resource
+        # obsbox's own lean spans and OTLP log records carry the resource themselves.
         for processor in getattr(runtime.tracer_provider._active_span_processor, "_span_processors", ()):
-            if isinstance(processor, ObsboxSpanProcessor):
-                processor._resource = resource
+            if isinstance(processor, ObsboxSpanProcessor) and processor._resource is not None:
+                processor._resource = processor._resource.merge(identity)
         for handler in runtime.log_handlers:
             if isinstance(handler, ObsboxOtlpLogHandler):
-                handler._resource = runtime.logger_provider.resource
+                handler._resource = handler._resource.merge(identity)
     except Exception:
         _log.debug("obsbox: could not restore the resource after fork", exc_info=True)
 
@@ -419,7 +419,7 @@ def _disabled(settings: Settings) -> frozenset[str]:
 def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) -> list[str]:
     """obsbox's own instrumentation (Flask/WSGI server, requests client); names applied."""
     from .asgi import patch_starlette
-    from .httpclient import patch_requests
+    from .httpclient import patch_httpx, patch_requests
     from .wsgi import patch_flask
 
     if disabled is None:
@@ -429,6 +429,8 @@ def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) 
         done.append("flask")
     if "requests" not in disabled and patch_requests():
         done.append("requests")
+    if "httpx" not in disabled and patch_httpx():
+        done.append("httpx")
     if not {"starlette", "fastapi"} & disabled and patch_starlette():
         done.append("starlette")
     return done

@@ -160,13 +160,17 @@ def _wait_until_up(host: Host, deadline: float) -> None:
     """Poll until systemd reports running or degraded and sshd is active."""
     last = ""
     while time.monotonic() < deadline:
-        proc = subprocess.run(
-            host.ssh_argv("systemctl is-system-running; systemctl is-active ssh"),
-            capture_output=True,
-            text=True,
-            timeout=15,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                host.ssh_argv("systemctl is-system-running; systemctl is-active ssh"),
+                capture_output=True,
+                text=True,
+                timeout=15,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            last = "ssh timed out"
+            continue
         lines = proc.stdout.split()
         last = proc.stdout.strip() or proc.stderr.strip()
         if len(lines) == 2 and lines[0] in ("running", "degraded") and lines[1] == "active":

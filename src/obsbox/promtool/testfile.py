@@ -5,6 +5,7 @@ Every error names the file and line. Durations use Prometheus' syntax (``1h30m``
 
 from __future__ import annotations
 
+import glob
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -211,7 +212,14 @@ def load_test_file(path: Path | str) -> TestFile:
     reader.check_keys(
         top, ("rule_files", "evaluation_interval", "group_eval_order", "tests"), _line(top, 1), "promtool.unitTestFile"
     )
-    rule_files = [path.parent / str(r) for r in reader.listing(top.get("rule_files"), _line(top, 1), "rule_files")]
+    rule_files: list[Path] = []
+    for pattern in reader.listing(top.get("rule_files"), _line(top, 1), "rule_files"):
+        joined = path.parent / str(pattern)
+        if any(c in str(pattern) for c in "*?["):
+            # promtool globs rule_files (relative to the test file).
+            rule_files.extend(sorted(Path(p) for p in glob.glob(str(joined))))
+        else:
+            rule_files.append(joined)
     evaluation_interval = reader.duration(top, "evaluation_interval", 60_000, _line(top, 1))
     group_eval_order = [str(g) for g in reader.listing(top.get("group_eval_order"), _line(top, 1), "group_eval_order")]
     groups = []

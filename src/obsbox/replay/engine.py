@@ -295,12 +295,15 @@ class ReplaySession:
             raise EngineError("the replay session is not open")
         return self.server
 
-    def _range(self, interval: int) -> tuple[int, int]:
-        first = self.placed[0]
-        last = self.placed[-1]
-        start = first.case.start_ms + first.shift_ms
-        end = last.case.end_ms + last.shift_ms
-        return start, end
+    def _ranges(self, interval: int) -> list[tuple[int, int]]:
+        """The query ranges covering every case: one over all of them, or one per case when the
+        gaps between cases would make most of the points (long lookbacks mean long gaps)."""
+        spans = [(p.case.start_ms + p.shift_ms, p.case.end_ms + p.shift_ms) for p in self.placed]
+        whole = (spans[0][0], spans[-1][1])
+        inside = sum((end - start) // interval + 1 for start, end in spans)
+        if (whole[1] - whole[0]) // interval + 1 <= 2 * inside:
+            return [whole]
+        return spans
 
     def _query_rule(self, rule: Rule, interval: int) -> list[QueryResult]:
         return self._query_range(rule.expr, interval, where=f"{rule.location}: rule {rule.name!r}")
@@ -308,11 +311,15 @@ class ReplaySession:
     def _query_range(self, expr: str, interval: int, *, where: str) -> list[QueryResult]:
         if not self.placed:
             return []
-        start, end = self._range(interval)
+        merged: dict[LabelKey, QueryResult] = {}
         try:
-            return self._server().query_range(expr, start, end, interval)
+            for start, end in self._ranges(interval):
+                for r in self._server().query_range(expr, start, end, interval):
+                    entry = merged.setdefault(label_key(r.labels), QueryResult(r.labels, []))
+                    entry.points.extend(r.points)
         except PrometheusError as exc:
             raise EngineError(f"{where}: {exc}") from None
+        return list(merged.values())
 
     def _per_case(self, points: list[QueryResult], interval: int) -> list[list[tuple[dict[str, str], list[float | None]]]]:
         """Each case's view of a range result: (labels, value at each of its evaluations)."""

@@ -42,13 +42,6 @@ def test_launcher_spans_carry_route_tenant_and_api_version(launched: Summary, ot
     assert {s.attributes["tenant.id"] for s in spans} <= set(launched.by_tenant)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: under obsbox-instrument configure() runs in the gunicorn master; after fork the "
-    "SDK TracerProvider re-detects process resources (opentelemetry/sdk/trace/__init__.py _handle_fork), "
-    "so SDK spans (requests client spans) get a per-worker service.instance.id while lean server spans keep "
-    "the configured one",
-)
 def test_launcher_keeps_one_instance_id_for_all_spans(launched: Summary, otlp: OtlpReceiver) -> None:
     """Server and client spans of every worker share one service.instance.id under the launcher."""
     assert len({s.resource["service.instance.id"] for s in otlp.spans()}) == 1

@@ -23,7 +23,7 @@ from examples.procs import ManagedProcess, child_pids, demo_env, free_port, rss_
 
 ROUNDS = 1500
 BLOCK = 300  # p50/p99 are taken per block of interleaved rounds, then the median over blocks
-WARM_ROUNDS = 500  # by then the small export queues are full in the failing modes
+WARM_ROUNDS = 500  # RSS is sampled here too, so a failure message shows the trend
 ATTEMPTS = 3  # the machine is shared: a noisy measurement is retried before failing
 TOLERANCE = 1.10
 QUEUE = "512"  # a small export queue, so the bound is reached early in the run
@@ -34,7 +34,9 @@ PACING = {
     "OTEL_BLRP_SCHEDULE_DELAY": "1000",
     "OTEL_METRIC_EXPORT_INTERVAL": "5000",
 }
-MAX_GROWTH_MIB = 6.0
+# What a full 512-item queue per signal plus the exporters' retry state may cost over the healthy
+# worker; a worker buffering everything it cannot send would keep growing past it.
+MAX_EXTRA_MIB = 16.0
 MODES = ("healthy", "closed", "hang")
 
 
@@ -162,14 +164,13 @@ def test_latency_stays_within_ten_percent_of_healthy(runs: dict[str, Any], mode:
 
 @pytest.mark.parametrize("mode", ["closed", "hang"])
 def test_memory_stays_bounded(runs: dict[str, Any], mode: str) -> None:
-    """Once the export queues are full the worker's memory stops growing, and telemetry is dropped instead."""
+    """The worker holds at most a bounded queue more than the healthy one and drops what it cannot send."""
     last = runs["attempts"][-1]
-    growth = last["rss_end"][mode] - last["rss_warm"][mode]
-    assert growth < MAX_GROWTH_MIB, f"{mode} grew {growth:.1f} MiB after warm-up: {last}"
+    extra = last["rss_end"][mode] - last["rss_end"]["healthy"]
+    assert extra < MAX_EXTRA_MIB, f"{mode} uses {extra:.1f} MiB more than healthy: {last}"
     page = runs["demos"][mode].scrape()
-    if mode == "hang":
-        assert _metric(page, "obsbox_telemetry_dropped_total", signal="traces") > 0, page
     assert _metric(page, "obsbox_telemetry_export_failures_total") > 0, "the collector never failed?"
+    assert _metric(page, "obsbox_telemetry_dropped_total") > 0, "nothing dropped: is it buffering everything?"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -60,3 +60,12 @@ def test_format_values_refuses_off_grid_samples() -> None:
     """A sample between grid points cannot be written in promtool's notation."""
     with pytest.raises(ExportError):
         format_values([0, 7_000], [1.0, 2.0], 15_000)
+
+
+def test_rule_files_globs_are_expanded(tmp_path: Path) -> None:
+    """rule_files patterns expand relative to the test file, as promtool globs them."""
+    (tmp_path / "a.rules.yml").write_text("groups: []\n")
+    (tmp_path / "b.rules.yml").write_text("groups: []\n")
+    path = tmp_path / "t.yml"
+    path.write_text("rule_files: ['*.rules.yml']\ntests: []\n")
+    assert load_test_file(path).rule_files == [tmp_path / "a.rules.yml", tmp_path / "b.rules.yml"]
