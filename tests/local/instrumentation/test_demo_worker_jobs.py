@@ -9,9 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from obsbox_instrumentation import contract
 
 from examples.otlp_receiver import OtlpReceiver
-from examples.procs import ManagedProcess
+from examples.procs import ManagedProcess, free_port, wait_until
+
+SERIES_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s")
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="')
 
 JOBS = 20
 SERVER, CONSUMER = 2, 5
@@ -111,3 +115,41 @@ def test_queue_gauges_report_the_backlog(processed: dict[str, Any], otlp: OtlpRe
             last[p.name] = p
     assert last["obsbox.job.queue.depth"].value == JOBS - 1
     assert last["obsbox.job.queue.oldest_age"].value > 0
+
+
+def test_worker_metrics_page_matches_the_contract(
+    otlp: OtlpReceiver,
+    redis_url: str,
+    processed: dict[str, Any],
+    start_demo: Callable[..., Any],
+    start_worker: Callable[..., ManagedProcess],
+) -> None:
+    """A running worker's /metrics shows job metrics with exactly the contract's names and labels."""
+    port = free_port()
+    worker = start_worker(otlp.endpoint, redis_url, "--duration", "60", OBSBOX_PROMETHEUS_PORT=str(port))
+    demo = start_demo(otlp.endpoint, workers=1, OBSBOX_DEMO_REDIS_URL=redis_url)
+    for i in range(3):
+        assert _post_report(demo.url, f"tenant-{i:04d}") == 202
+
+    def page() -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                return str(resp.read().decode())
+        except OSError:
+            return ""
+
+    done = re.compile(r'^obsbox_job_duration_seconds_count\{[^}]*outcome="success"[^}]*\} 3\.0$', re.M)
+    assert wait_until(lambda: bool(done.search(page())), timeout=30), page() or worker.output()[-2000:]
+    text = page()
+    for line in text.splitlines():
+        m = SERIES_RE.match(line)
+        if not m or line.startswith("#"):
+            continue
+        name = m.group(1)
+        assert contract.is_declared_series(name), line
+        spec = contract.metric_by_prometheus_name(name)
+        if spec is not None and spec.prometheus_name.startswith("obsbox_job"):
+            labels = set(LABEL_RE.findall(m.group(2) or ""))
+            assert labels == set(spec.labels) | ({"le"} if name.endswith("_bucket") else set()), line
+    for name in ("obsbox_job_queue_depth", "obsbox_job_queue_oldest_age_seconds", "obsbox_job_workers"):
+        assert re.search(rf"^{name}\{{", text, re.M), name
