@@ -107,3 +107,23 @@ def test_selection_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTEL_PYTHON_DISTRO")
     monkeypatch.setattr(distro, "_other", lambda group: None)
     assert distro.distro_selected()
+
+
+FLASK_PROBE = (
+    "import json, flask; app = flask.Flask('p'); "
+    "print(json.dumps({'obsbox': getattr(app, '_obsbox_instrumented', False), "
+    "'upstream': getattr(app, '_is_instrumented_by_opentelemetry', False)}))"
+)
+
+
+def test_opentelemetry_instrument_with_obsbox_uses_obsbox_flask_hook_only() -> None:
+    """Under opentelemetry-instrument with obsbox selected, Flask gets obsbox's middleware, not upstream's too."""
+    otel = Path(sys.executable).parent / "opentelemetry-instrument"
+    if not otel.exists():
+        pytest.skip("opentelemetry-instrument is not installed in this environment")
+    pytest.importorskip("opentelemetry.instrumentation.flask", reason="upstream Flask instrumentation not installed")
+    result = _run_probe(
+        [str(otel), sys.executable, "-c", FLASK_PROBE],
+        {"OTEL_PYTHON_DISTRO": "obsbox", "OTEL_PYTHON_CONFIGURATOR": "obsbox"},
+    )
+    assert result == {"obsbox": True, "upstream": False}

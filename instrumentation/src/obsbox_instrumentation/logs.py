@@ -22,6 +22,8 @@ from .tenant import current_tenant
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()
 ) | {"message", "asctime", "taskName"}
+# A record with no extras: the standard attributes plus the shared lookups obsbox leaves on it.
+_PLAIN_RECORD_LEN = len(vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None))) + 1
 _RESERVED = frozenset(("timestamp", "level", "message", "logger", "service", "trace_id", "span_id", "tenant_id", "exception"))
 
 
@@ -65,7 +67,11 @@ class JsonFormatter(logging.Formatter):
             out["exception"] = self.scrubber.text(self.formatException(record.exc_info))
         elif record.exc_text:
             out["exception"] = self.scrubber.text(record.exc_text)
-        for key, value in record.__dict__.items():
+        attrs = record.__dict__
+        # Most records carry no extras: skip the scan when only standard attributes are there.
+        if len(attrs) <= _PLAIN_RECORD_LEN:
+            return json.dumps(out, default=_json_default, ensure_ascii=False)
+        for key, value in attrs.items():
             if key in _STANDARD_ATTRS or key.startswith("_"):
                 continue
             # Extras never overwrite the contract's fields; they keep their value under extra_.

@@ -9,6 +9,7 @@ separates them so the engine writes them through Prometheus' remote-write receiv
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Sequence
@@ -96,6 +97,9 @@ def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: 
         text=True,
         timeout=1800,
         check=False,
+        # promtool keeps its temporary head in $TMPDIR; when it is interrupted (Ctrl-C reaches the
+        # whole process group) that directory would stay behind, so it goes in our work directory.
+        env={**os.environ, "TMPDIR": str(work_dir)},
     )
     if proc.returncode != 0:
         message = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
