@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from obsbox.replay import alerting
+from obsbox.replay import alerting, tsdb
 from obsbox.replay.alerting import AlertSample, LabelKey
 from obsbox.replay.model import (
     AlertRuleResult,
@@ -61,6 +61,33 @@ class Case:
     series: Sequence[Series]
     start_ms: int
     end_ms: int
+    # The data's first and last timestamps when the series are not held here (a recording file
+    # backfilled as it is); by default they come from the series.
+    data_range: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class FileCase:
+    """A case whose data is an OpenMetrics file (a recording), read only if it must be.
+
+    The largest such file is handed to promtool as it is and checked by promtool's accounting
+    (see ``tsdb.FileBackfill``); every other file, or that one when the check fails, is read
+    with ``read``, which raises an error naming the file and line for bad data. ``resolve`` turns
+    the data's first and last timestamps into the replay range, or raises an error naming the
+    manifest line (a window outside the data, say).
+    """
+
+    path: Path
+    read: Callable[[], Sequence[Series]]
+    resolve: Callable[[int, int], tuple[int, int]]
+
+
+def _data_range(series: Sequence[Series], path: Path) -> tuple[int, int]:
+    first = min((s.timestamps_ms[0] for s in series if len(s.timestamps_ms)), default=None)
+    last = max((s.timestamps_ms[-1] for s in series if len(s.timestamps_ms)), default=None)
+    if first is None or last is None:
+        raise EngineError(f"{path}:1: the recording has no samples")
+    return first, last
 
 
 @dataclass
@@ -105,8 +132,11 @@ def layout(cases: Sequence[Case], gap_ms: int, align_ms: int) -> list[_Placed]:
     placed: list[_Placed] = []
     cursor: int | None = None
     for case in cases:
-        data_min = min((s.timestamps_ms[0] for s in case.series if s.timestamps_ms), default=case.start_ms)
-        data_max = max((s.timestamps_ms[-1] for s in case.series if s.timestamps_ms), default=case.end_ms)
+        if case.data_range is not None:
+            data_min, data_max = case.data_range
+        else:
+            data_min = min((s.timestamps_ms[0] for s in case.series if s.timestamps_ms), default=case.start_ms)
+            data_max = max((s.timestamps_ms[-1] for s in case.series if s.timestamps_ms), default=case.end_ms)
         low = min(case.start_ms, data_min)
         if cursor is None:
             shift = 0
@@ -130,7 +160,7 @@ class ReplaySession:
     def __init__(
         self,
         rule_files: Sequence[Path],
-        cases: Sequence[Case],
+        cases: Sequence[Case | FileCase],
         *,
         options: SessionOptions | None = None,
         progress: Progress | None = None,
@@ -191,18 +221,43 @@ class ReplaySession:
         data_dir = self.workdir / "data"
         data_dir.mkdir()
         self.progress("backfill", 0.1)
+        produced = self._produced_names() if self.options.drop_rule_outputs_from_input else set()
+        fast = self._start_fast_backfill(produced)
         try:
-            produced = self._produced_names() if self.options.drop_rule_outputs_from_input else set()
+            cases = [self._read_case(c) if isinstance(c, FileCase) and c is not fast_case else c
+                     for c in self.cases for fast_case in [fast.case if fast else None]]
+            fast_index = None
+            if fast is not None:
+                placed_case = self._finish_fast_backfill(fast)
+                if placed_case is None:
+                    cases[fast.index] = self._read_case(fast.case)
+                else:
+                    cases[fast.index] = placed_case
+                    fast_index = fast.index
+        except BaseException:
+            if fast is not None:
+                fast.backfill.discard()
+            raise
+        try:
             prepared = [
+                c if i == fast_index else
                 Case(prepare([s for s in c.series if s.labels.get("__name__") not in produced]), c.start_ms, c.end_ms)
-                for c in self.cases
+                for i, c in enumerate(cases)
             ]
         except BackfillError as exc:
             raise EngineError(f"cannot backfill: {exc}") from None
-        self.placed = layout(prepared, gap, align)
+        # A case backfilled from its own file keeps its time (shift 0): it is laid out first.
+        order = list(range(len(prepared)))
+        if fast_index is not None:
+            order.remove(fast_index)
+            order.insert(0, fast_index)
+        in_order = layout([prepared[i] for i in order], gap, align)
+        self.placed = [in_order[order.index(i)] for i in range(len(prepared))]
         plain_parts: list[tuple[Sequence[Series], int]] = []
         stale_parts: list[Series] = []
-        for p in self.placed:
+        for i, p in enumerate(self.placed):
+            if i == fast_index:
+                continue
             plain, with_markers = split_stale(p.case.series)
             plain_parts.append((plain, p.shift_ms))
             stale_parts.extend(_shifted(s, p.shift_ms) for s in with_markers)
@@ -222,6 +277,46 @@ class ReplaySession:
                 self.server.write(stale_parts)
         except PrometheusError as exc:
             raise EngineError(str(exc)) from None
+
+    def _start_fast_backfill(self, produced: set[str]) -> _FastBackfill | None:
+        """Start promtool on the largest recording file, as it is, if it may go that way: its
+        case keeps its own time, and it holds no series the rules produce (those are dropped)."""
+        assert self.workdir is not None
+        files = [(i, c) for i, c in enumerate(self.cases) if isinstance(c, FileCase)]
+        if not files:
+            return None
+        try:
+            index, case = max(files, key=lambda item: item[1].path.stat().st_size)
+            if produced and tsdb.mentions_metric(case.path, sorted(produced)):
+                return None
+        except OSError:
+            return None  # the reader reports it, with the file's name
+        fast = _FastBackfill(index, case, tsdb.FileBackfill(case.path, self.workdir / "fast-blocks"))
+        try:
+            fast.backfill.start(self.workdir)
+        except BackfillError as exc:
+            raise EngineError(str(exc)) from None
+        return fast
+
+    def _finish_fast_backfill(self, fast: _FastBackfill) -> Case | None:
+        """The case of the fast backfill, its blocks moved into the TSDB; None when promtool's
+        accounting disagrees with the file (the strict reader then names the problem)."""
+        assert self.workdir is not None
+        if not fast.backfill.finish() or fast.backfill.blocks is None:
+            fast.backfill.discard()
+            return None
+        blocks = fast.backfill.blocks
+        start_ms, end_ms = fast.case.resolve(blocks.min_ms, blocks.max_ms)
+        tsdb.move_blocks(fast.backfill.out_dir, self.workdir / "data")
+        fast.backfill.discard()
+        return Case((), start_ms, end_ms, data_range=(blocks.min_ms, blocks.max_ms))
+
+    def _read_case(self, case: Case | FileCase) -> Case:
+        if isinstance(case, Case):
+            return case
+        series = case.read()
+        start_ms, end_ms = case.resolve(*_data_range(series, case.path))
+        return Case(series, start_ms, end_ms)
 
     def _produced_names(self) -> set[str]:
         names = {r.record for g in self.groups for r in g.rules if r.record}
@@ -449,6 +544,13 @@ class ReplaySession:
         return kind, [QueryResult(r.labels, [(t - p.shift_ms, v) for t, v in r.points]) for r in rows]
 
 
+@dataclass
+class _FastBackfill:
+    index: int
+    case: FileCase
+    backfill: tsdb.FileBackfill
+
+
 def _shifted(series: Series, shift_ms: int) -> Series:
     if shift_ms == 0:
         return series
@@ -527,7 +629,7 @@ def _word_at(text: str, i: int) -> str:
 
 def evaluate_many(
     rule_files: Sequence[Path],
-    cases: Sequence[Case],
+    cases: Sequence[Case | FileCase],
     *,
     progress: Progress | None = None,
     options: SessionOptions | None = None,

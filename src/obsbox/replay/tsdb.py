@@ -9,10 +9,14 @@ separates them so the engine writes them through Prometheus' remote-write receiv
 
 from __future__ import annotations
 
+import json
+import mmap
 import os
 import re
+import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from obsbox.replay.model import Series, is_stale
@@ -27,6 +31,8 @@ LONG_SPAN_MS = 365 * 86400_000
 MAX_BLOCK_DURATION_LONG_SPAN = "39366h"
 # Beyond the year 5000 read as seconds: the caller passed seconds (or microseconds) as milliseconds.
 MAX_PLAUSIBLE_MS = 1e14
+# A timestamp above 1e11 seconds is after the year 5000: milliseconds read as seconds.
+MAX_PLAUSIBLE_SECONDS_MS = 1e11 * 1000
 
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -66,6 +72,158 @@ def split_stale(series: Sequence[Series]) -> tuple[list[Series], list[Series]]:
     return plain, with_markers
 
 
+@dataclass(frozen=True)
+class Blocks:
+    """What promtool made of one input: the samples it stored and their time range (ms)."""
+
+    samples: int
+    min_ms: int
+    max_ms: int  # the last sample's timestamp (a block's meta.json maxTime is one past it)
+
+
+def _block_dirs(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if (p / "meta.json").is_file())
+
+
+def read_blocks(directory: Path) -> Blocks | None:
+    """Sum of ``stats.numSamples`` and the time range over the blocks in a directory; None if none."""
+    samples = 0
+    low: int | None = None
+    high: int | None = None
+    for block in _block_dirs(directory):
+        meta = json.loads((block / "meta.json").read_text(encoding="utf-8"))
+        samples += int(meta.get("stats", {}).get("numSamples", 0))
+        low = int(meta["minTime"]) if low is None else min(low, int(meta["minTime"]))
+        high = int(meta["maxTime"]) - 1 if high is None else max(high, int(meta["maxTime"]) - 1)
+    if low is None or high is None:
+        return None
+    return Blocks(samples, low, high)
+
+
+def move_blocks(source: Path, data_dir: Path) -> None:
+    """Move the blocks promtool wrote to ``source`` into the TSDB directory (a rename each)."""
+    for block in _block_dirs(source):
+        os.replace(block, data_dir / block.name)
+
+
+def sample_lines(path: Path) -> int | None:
+    """The number of sample lines (lines not starting with '#') in an OpenMetrics file, by a scan
+    of its bytes; None when the file is visibly not clean input for the backfiller (empty, a
+    blank line, or not ending with '# EOF'), so that the strict reader explains what is wrong."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return None
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if data[max(0, size - 6) :] != b"# EOF\n" or (size > 6 and data[size - 7 : size - 6] != b"\n"):
+                return None
+            if data.find(b"\n\n") >= 0 or data.find(b"\r") >= 0:
+                return None
+            lines = data.count(b"\n")
+            comments = data.count(b"\n#") + (1 if data[:1] == b"#" else 0)
+    return lines - comments
+
+
+def mentions_metric(path: Path, names: Iterable[str]) -> bool:
+    """Whether a sample line of the OpenMetrics file may belong to one of these metric names
+    (a line starting with the name followed by '{' or white space); cheap on big files."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            for name in names:
+                raw = name.encode()
+                if data[: len(raw)] == raw and data[len(raw) : len(raw) + 1] in (b"{", b" ", b"\t"):
+                    return True
+                needle = b"\n" + raw
+                at = data.find(needle)
+                while at >= 0:
+                    if data[at + len(needle) : at + len(needle) + 1] in (b"{", b" ", b"\t"):
+                        return True
+                    at = data.find(needle, at + 1)
+    return False
+
+
+def _block_duration(first_ms: int, last_ms: int) -> str:
+    return MAX_BLOCK_DURATION if last_ms - first_ms <= LONG_SPAN_MS else MAX_BLOCK_DURATION_LONG_SPAN
+
+
+def start_backfill(source: Path, out_dir: Path, work_dir: Path, *, block: str | None = None) -> subprocess.Popen[str]:
+    """Start ``promtool tsdb create-blocks-from openmetrics`` on a file, writing blocks to out_dir."""
+    promtool = find_binary("promtool")
+    if promtool is None:
+        raise BackfillError("no promtool binary found (install Debian's prometheus package)")
+    return subprocess.Popen(
+        [
+            promtool,
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            f"--max-block-duration={block or MAX_BLOCK_DURATION}",
+            str(source),
+            str(out_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        # promtool keeps its temporary head in $TMPDIR; when it is interrupted (Ctrl-C reaches the
+        # whole process group) that directory would stay behind, so it goes in our work directory.
+        env={**os.environ, "TMPDIR": str(work_dir)},
+    )
+
+
+def finish_backfill(proc: subprocess.Popen[str]) -> str | None:
+    """Wait for a backfill started by ``start_backfill``: None on success, else promtool's message."""
+    try:
+        stdout, stderr = proc.communicate(timeout=1800)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.returncode == 0:
+        return None
+    message = (stderr.strip() or stdout.strip()).splitlines()
+    return f"promtool tsdb create-blocks-from failed: {message[-1] if message else proc.returncode}"
+
+
+@dataclass
+class FileBackfill:
+    """A recording's OpenMetrics file backfilled as it is, checked by promtool's own accounting.
+
+    promtool drops unsorted and duplicate samples silently and reads millisecond timestamps as
+    seconds; so the samples it stored must equal the file's sample lines, and the time range must
+    be plausible. ``ok`` is False otherwise (or when promtool failed): the caller then reads the
+    file with the strict reader, which names the offending line.
+    """
+
+    path: Path
+    out_dir: Path
+    proc: subprocess.Popen[str] | None = None
+    blocks: Blocks | None = None
+    error: str | None = None
+
+    def start(self, work_dir: Path) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.proc = start_backfill(self.path, self.out_dir, work_dir)
+
+    def finish(self) -> bool:
+        """Wait for promtool and check its accounting; True when the blocks hold the file exactly."""
+        assert self.proc is not None
+        lines = sample_lines(self.path)  # while promtool runs
+        self.error = finish_backfill(self.proc)
+        if self.error is not None or not lines:
+            return False
+        self.blocks = read_blocks(self.out_dir)
+        b = self.blocks
+        if b is None or b.samples != lines or b.min_ms < 0 or b.max_ms > MAX_PLAUSIBLE_SECONDS_MS:
+            return False
+        return True
+
+    def discard(self) -> None:
+        shutil.rmtree(self.out_dir, ignore_errors=True)
+
+
 def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: Path, work_dir: Path) -> int:
     """Write every (series, shift_ms) pair into one OpenMetrics file and create blocks in data_dir.
 
@@ -90,18 +248,7 @@ def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: 
         handle.write("# EOF\n")
     if count == 0:
         return 0
-    block = MAX_BLOCK_DURATION if last - first <= LONG_SPAN_MS else MAX_BLOCK_DURATION_LONG_SPAN
-    proc = subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", f"--max-block-duration={block}", str(source), str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-        # promtool keeps its temporary head in $TMPDIR; when it is interrupted (Ctrl-C reaches the
-        # whole process group) that directory would stay behind, so it goes in our work directory.
-        env={**os.environ, "TMPDIR": str(work_dir)},
-    )
-    if proc.returncode != 0:
-        message = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-        raise BackfillError(f"promtool tsdb create-blocks-from failed: {message[-1] if message else proc.returncode}")
+    error = finish_backfill(start_backfill(source, data_dir, work_dir, block=_block_duration(first, last)))
+    if error is not None:
+        raise BackfillError(error)
     return count
