@@ -203,7 +203,7 @@ class ReplaySession:
         if find_binary("promtool") is None:
             raise EngineError("no promtool binary found (install Debian's prometheus package: /usr/bin/promtool)")
         for case in self.cases:
-            if case.end_ms < case.start_ms:
+            if isinstance(case, Case) and case.end_ms < case.start_ms:
                 raise EngineError(f"case ends ({case.end_ms} ms) before it starts ({case.start_ms} ms)")
         self.progress("check rules", 0.0)
         try:
@@ -224,25 +224,28 @@ class ReplaySession:
         produced = self._produced_names() if self.options.drop_rule_outputs_from_input else set()
         fast = self._start_fast_backfill(produced)
         try:
-            cases = [self._read_case(c) if isinstance(c, FileCase) and c is not fast_case else c
-                     for c in self.cases for fast_case in [fast.case if fast else None]]
+            # The other recordings are read while promtool works on the largest.
+            cases: list[Case | None] = [
+                None if fast is not None and i == fast.index else self._read_case(c) for i, c in enumerate(self.cases)
+            ]
             fast_index = None
             if fast is not None:
-                placed_case = self._finish_fast_backfill(fast)
-                if placed_case is None:
+                done = self._finish_fast_backfill(fast)
+                if done is None:
                     cases[fast.index] = self._read_case(fast.case)
                 else:
-                    cases[fast.index] = placed_case
+                    cases[fast.index] = done
                     fast_index = fast.index
         except BaseException:
             if fast is not None:
-                fast.backfill.discard()
+                fast.backfill.cancel()
             raise
         try:
             prepared = [
-                c if i == fast_index else
-                Case(prepare([s for s in c.series if s.labels.get("__name__") not in produced]), c.start_ms, c.end_ms)
-                for i, c in enumerate(cases)
+                c
+                if i == fast_index
+                else Case(prepare([s for s in c.series if s.labels.get("__name__") not in produced]), c.start_ms, c.end_ms)
+                for i, c in enumerate(_all_read(cases))
             ]
         except BackfillError as exc:
             raise EngineError(f"cannot backfill: {exc}") from None
@@ -394,7 +397,7 @@ class ReplaySession:
         """The query ranges covering every case: one over all of them, or one per case when the
         gaps between cases would make most of the points (long lookbacks mean long gaps)."""
         spans = [(p.case.start_ms + p.shift_ms, p.case.end_ms + p.shift_ms) for p in self.placed]
-        whole = (spans[0][0], spans[-1][1])
+        whole = (min(s for s, _ in spans), max(e for _, e in spans))
         inside = sum((end - start) // interval + 1 for start, end in spans)
         if (whole[1] - whole[0]) // interval + 1 <= 2 * inside:
             return [whole]
@@ -542,6 +545,12 @@ class ReplaySession:
         p = self.placed[case_index]
         kind, rows = self._server().query(expr, at_ms + p.shift_ms)
         return kind, [QueryResult(r.labels, [(t - p.shift_ms, v) for t, v in r.points]) for r in rows]
+
+
+def _all_read(cases: Sequence[Case | None]) -> list[Case]:
+    out = [c for c in cases if c is not None]
+    assert len(out) == len(cases)
+    return out
 
 
 @dataclass

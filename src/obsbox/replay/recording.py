@@ -366,6 +366,13 @@ def resolve(manifest: Manifest, series: Sequence[Series]) -> Recording:
     last = max((s.timestamps_ms[-1] for s in series if len(s.timestamps_ms)), default=None)
     if first is None or last is None:
         raise RecordingError(manifest.data_path, 1, "the recording has no samples")
+    start_ms, end_ms = resolve_range(manifest, first, last)
+    return Recording(manifest, series, start_ms, end_ms)
+
+
+def resolve_range(manifest: Manifest, first: int, last: int) -> tuple[int, int]:
+    """The replay range of a manifest whose data spans [first, last] (ms); refuses, naming the
+    manifest's line, an empty range, a range without data, and windows outside the data."""
     path = manifest.path
     start_ms = manifest.start_ms if manifest.start_ms is not None else first
     end_ms = manifest.end_ms if manifest.end_ms is not None else last
@@ -389,7 +396,7 @@ def resolve(manifest: Manifest, series: Sequence[Series]) -> Recording:
                 f"windows[{i}] {format_time(w.start_ms)}..{format_time(w.end_ms)} lies outside the data "
                 f"replayed ({format_time(lo)}..{format_time(hi)})",
             )
-    return Recording(manifest, series, start_ms, end_ms)
+    return start_ms, end_ms
 
 
 def parse_series_name(prefix: str) -> dict[str, str] | None:
@@ -465,14 +472,18 @@ def _read_series_fast(path: Path) -> list[Series] | None:
     return out
 
 
+def read_data(manifest: Manifest) -> list[Series]:
+    """A manifest's data file, read and checked (errors name the data file and line)."""
+    try:
+        return _read_series_fast(manifest.data_path) or read_series(manifest.data_path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordingError(manifest.data_path, 1, f"cannot read: {exc}") from None
+
+
 def load_recording(path: Path | str) -> Recording:
     """A validated recording: its manifest, its data, and its replay range."""
     manifest = load_manifest(path)
-    try:
-        series = _read_series_fast(manifest.data_path) or read_series(manifest.data_path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(manifest.data_path, 1, f"cannot read: {exc}") from None
-    return resolve(manifest, series)
+    return resolve(manifest, read_data(manifest))
 
 
 def find_manifests(directory: Path | str) -> list[Path]:
@@ -484,6 +495,22 @@ def find_manifests(directory: Path | str) -> list[Path]:
     if not found:
         raise RecordingError(directory, 1, "no recordings (*.yaml manifests) found")
     return found
+
+
+def load_manifests(directory: Path | str) -> list[Manifest]:
+    """Every manifest under a corpus directory, validated, without reading the data files (the
+    replay lets promtool read the largest one; see ``engine.FileCase``)."""
+    manifests: list[Manifest] = []
+    seen: dict[str, Path] = {}
+    for path in find_manifests(directory):
+        manifest = load_manifest(path)
+        if manifest.name in seen:
+            raise RecordingError(
+                path, manifest.lines.get("name", 1), f"name {manifest.name!r} is also used by {seen[manifest.name]}"
+            )
+        seen[manifest.name] = path
+        manifests.append(manifest)
+    return manifests
 
 
 def load_corpus(directory: Path | str) -> list[Recording]:

@@ -5,13 +5,14 @@ only validates the inputs first, so that bad input fails before any process star
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from obsbox.replay.model import Evaluation
-from obsbox.replay.recording import Recording, RecordingError, load_corpus
+from obsbox.replay.recording import Recording, RecordingError, load_manifests, read_data, resolve_range
 from obsbox.replay.scoring import Scores, score
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -69,10 +70,16 @@ def run_replay(
     from obsbox.replay import engine  # imported late: the engine pulls in process handling
 
     rules = expand_rule_paths(rule_paths)
-    recordings = load_corpus(incidents_dir)
-    cases = [engine.Case(r.series, r.start_ms, r.end_ms) for r in recordings]
+    manifests = load_manifests(incidents_dir)
+    # The data files are read by the engine: the largest goes to promtool as it is (millions of
+    # samples need never pass through Python), and any bad data still fails with file and line.
+    cases = [
+        engine.FileCase(m.data_path, functools.partial(read_data, m), functools.partial(resolve_range, m)) for m in manifests
+    ]
     evaluations = engine.evaluate_many(rules, cases, progress=progress)
-    if len(evaluations) != len(recordings):
+    if len(evaluations) != len(manifests):
         raise RecordingError(incidents_dir, 1, "the engine returned a different number of evaluations")
+    # The series stay in the TSDB; scores and reports need the manifests and the replay ranges.
+    recordings = [Recording(m, (), e.start_ms, e.end_ms) for m, e in zip(manifests, evaluations)]
     pairs = list(zip(recordings, evaluations))
     return ReplayReport(score(pairs), pairs)

@@ -33,6 +33,7 @@ MAX_BLOCK_DURATION_LONG_SPAN = "39366h"
 MAX_PLAUSIBLE_MS = 1e14
 # A timestamp above 1e11 seconds is after the year 5000: milliseconds read as seconds.
 MAX_PLAUSIBLE_SECONDS_MS = 1e11 * 1000
+SCAN_CHUNK_BYTES = 1 << 24
 
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -109,18 +110,22 @@ def move_blocks(source: Path, data_dir: Path) -> None:
 def sample_lines(path: Path) -> int | None:
     """The number of sample lines (lines not starting with '#') in an OpenMetrics file, by a scan
     of its bytes; None when the file is visibly not clean input for the backfiller (empty, a
-    blank line, or not ending with '# EOF'), so that the strict reader explains what is wrong."""
+    blank line, a carriage return, or not ending with '# EOF'), so that the strict reader
+    explains what is wrong."""
+    lines = comments = 0
+    previous = b"\n"  # the byte before the chunk: a line starts at the beginning of the file
+    tail = b""
     with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
-            return None
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            if data[max(0, size - 6) :] != b"# EOF\n" or (size > 6 and data[size - 7 : size - 6] != b"\n"):
+        while chunk := handle.read(SCAN_CHUNK_BYTES):
+            joined = previous + chunk
+            if b"\n\n" in joined or b"\r" in chunk:
                 return None
-            if data.find(b"\n\n") >= 0 or data.find(b"\r") >= 0:
-                return None
-            lines = data.count(b"\n")
-            comments = data.count(b"\n#") + (1 if data[:1] == b"#" else 0)
+            lines += chunk.count(b"\n")
+            comments += joined.count(b"\n#")
+            previous = chunk[-1:]
+            tail = (tail + chunk)[-7:]
+    if tail[-6:] != b"# EOF\n" or (len(tail) == 7 and tail[0:1] != b"\n"):
+        return None
     return lines - comments
 
 
@@ -216,12 +221,17 @@ class FileBackfill:
             return False
         self.blocks = read_blocks(self.out_dir)
         b = self.blocks
-        if b is None or b.samples != lines or b.min_ms < 0 or b.max_ms > MAX_PLAUSIBLE_SECONDS_MS:
-            return False
-        return True
+        return b is not None and b.samples == lines and b.min_ms >= 0 and b.max_ms <= MAX_PLAUSIBLE_SECONDS_MS
 
     def discard(self) -> None:
         shutil.rmtree(self.out_dir, ignore_errors=True)
+
+    def cancel(self) -> None:
+        """Stop promtool if it still runs and remove what it wrote."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+        self.discard()
 
 
 def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: Path, work_dir: Path) -> int:

@@ -1,0 +1,164 @@
+"""The replay's fast path: the largest recording goes to promtool as it is, checked by promtool's
+own accounting; bad data still fails with the strict reader's file:line message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from obsbox.replay import recording, tsdb
+from obsbox.replay.engine import Case, evaluate_many
+from obsbox.replay.model import AlertState, Evaluation
+from obsbox.replay.openmetrics import OpenMetricsError
+from obsbox.replay.recording import RecordingError, load_corpus
+from obsbox.replay.runner import run_replay
+
+T0 = 1_795_000_000
+NOISE = "name: {name}\nkind: noise\ndescription: d\nsource: generated\n"
+
+
+@pytest.fixture
+def fast_results(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What every fast backfill's accounting concluded (True: the blocks hold the file exactly)."""
+    results: list[bool] = []
+    original = tsdb.FileBackfill.finish
+
+    def finish(self: tsdb.FileBackfill) -> bool:
+        results.append(original(self))
+        return results[-1]
+
+    monkeypatch.setattr(tsdb.FileBackfill, "finish", finish)
+    return results
+
+
+def _lines(n: int = 400, series: int = 3) -> list[str]:
+    return [f'up{{job="j{k}"}} {i % 7} {T0 + i * 15}\n' for k in range(series) for i in range(n)]
+
+
+def _corpus(directory: Path, lines: list[str], name: str = "big") -> Path:
+    directory.mkdir(exist_ok=True)
+    data = directory / f"{name}.om"
+    data.write_text("".join(lines) + "# EOF\n")
+    (directory / f"{name}.yaml").write_text(NOISE.format(name=name))
+    return data
+
+
+def _refused(replay_rules: Path, corpus: Path) -> str:
+    with pytest.raises((OpenMetricsError, RecordingError)) as info:
+        run_replay([replay_rules], corpus)
+    return str(info.value)
+
+
+def test_unsorted_samples_fail_with_file_and_line(replay_rules: Path, tmp_path: Path, fast_results: list[bool]) -> None:
+    """A sample before its predecessor: promtool drops it, the counts disagree, the strict reader names the line."""
+    lines = _lines()
+    lines[10], lines[11] = lines[11], lines[10]
+    data = _corpus(tmp_path / "corpus", lines)
+    message = _refused(replay_rules, tmp_path / "corpus")
+    assert fast_results == [False]
+    assert message.startswith(f"{data}:12: sample at {T0 + 10 * 15} is before the previous one"), message
+
+
+def test_duplicate_samples_fail_with_file_and_line(replay_rules: Path, tmp_path: Path, fast_results: list[bool]) -> None:
+    """A repeated sample (same time, same value): promtool stores it once, the strict reader names it."""
+    lines = _lines()
+    lines.insert(21, lines[20])
+    data = _corpus(tmp_path / "corpus", lines)
+    message = _refused(replay_rules, tmp_path / "corpus")
+    assert fast_results == [False]
+    assert message.startswith(f"{data}:22: duplicate sample at {T0 + 20 * 15}"), message
+
+
+def test_millisecond_timestamps_fail_with_file_and_line(replay_rules: Path, tmp_path: Path, fast_results: list[bool]) -> None:
+    """Milliseconds read as seconds land after the year 5000: the block's range sends it to the strict reader."""
+    lines = [f'up{{job="j"}} 1 {(T0 + i * 15) * 1000}\n' for i in range(400)]
+    data = _corpus(tmp_path / "corpus", lines)
+    message = _refused(replay_rules, tmp_path / "corpus")
+    assert fast_results == [False]
+    assert message == f"{data}:1: timestamp {T0 * 1000} looks like milliseconds; OpenMetrics wants seconds", message
+
+
+@pytest.mark.parametrize(
+    ("tail", "fragment"),
+    [("", "missing '# EOF'"), ("\n", "blank line"), ("up{job=\"j0\"} x 1\n", "not a number")],
+    ids=["no-eof", "blank-line", "bad-value"],
+)
+def test_malformed_files_fail_with_file_and_line(replay_rules: Path, tmp_path: Path, tail: str, fragment: str) -> None:
+    """Files promtool refuses or that are visibly broken get the strict reader's message."""
+    corpus = tmp_path / "corpus"
+    data = _corpus(corpus, _lines())
+    text = data.read_text().removesuffix("# EOF\n")
+    data.write_text(text + tail + ("# EOF\n" if tail else ""))
+    message = _refused(replay_rules, corpus)
+    assert message.startswith(f"{data}:") and fragment in message, message
+
+
+def test_window_outside_data_fails_after_fast_backfill(replay_rules: Path, tmp_path: Path, fast_results: list[bool]) -> None:
+    """The data's range comes from the blocks; a window outside it still names the manifest's line."""
+    corpus = tmp_path / "corpus"
+    _corpus(corpus, _lines())
+    manifest = corpus / "big.yaml"
+    manifest.write_text(
+        "name: big\nkind: incident\ndescription: d\nsource: generated\n"
+        f"windows:\n  - start: {T0 + 600}\n    end: {T0 + 86400}\n"
+        "expect:\n  fire:\n    - severity: critical\n      within: 5m\n"
+    )
+    with pytest.raises(RecordingError, match=rf"^{manifest}:6: windows\[0\] .* lies outside the data"):
+        run_replay([replay_rules], corpus)
+    assert fast_results == [True]
+
+
+def test_large_valid_file_is_not_read_in_python(
+    replay_rules: Path, replay_corpus: Path, monkeypatch: pytest.MonkeyPatch, fast_results: list[bool]
+) -> None:
+    """The largest recording is backfilled without the Python sample readers; the small ones are read."""
+    _corpus(replay_corpus, _lines(n=4 * 2880, series=4), name="calm-two-days")
+    read: list[str] = []
+    original = recording.read_data
+
+    def read_data(manifest: recording.Manifest) -> object:
+        if manifest.name == "calm-two-days":
+            raise AssertionError("the large recording was read in Python")
+        read.append(manifest.name)
+        return original(manifest)
+
+    monkeypatch.setattr(recording, "read_data", read_data)
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the sample reader was called for the large recording")
+
+    report = run_replay([replay_rules], replay_corpus)
+    assert fast_results == [True]
+    assert sorted(read) == ["http-5xx-spike", "quiet-night"]
+    assert [r.name for r, _ in report.pairs] == ["calm-two-days", "http-5xx-spike", "quiet-night"]
+    assert report.passed
+    # Now with the readers themselves refusing: only promtool may read the big file.
+    monkeypatch.setattr(recording, "read_data", original)
+    monkeypatch.setattr(recording, "read_series", refuse)
+    monkeypatch.setattr(recording, "_read_series_fast", refuse)
+    for other in ("http-5xx-spike", "quiet-night"):
+        (replay_corpus / f"{other}.yaml").unlink()
+    report = run_replay([replay_rules], replay_corpus)
+    assert [r.name for r, _ in report.pairs] == ["calm-two-days"]
+    assert report.pairs[0][0].start_ms == T0 * 1000 and report.pairs[0][0].end_ms == (T0 + (4 * 2880 - 1) * 15) * 1000
+
+
+def test_fast_path_gives_the_same_alerts_as_reading_everything(replay_rules: Path, replay_corpus: Path) -> None:
+    """run_replay (largest file straight to promtool, laid out first) and the engine on series read
+    in Python give the same states for every alert of every recording."""
+    fast = run_replay([replay_rules], replay_corpus).pairs
+    recordings = load_corpus(replay_corpus)
+    rules = sorted(replay_rules.glob("*.yaml"))
+    slow = evaluate_many(rules, [Case(r.series, r.start_ms, r.end_ms) for r in recordings])
+
+    def states(evaluation: Evaluation) -> list[tuple[str, list[tuple[tuple[str, str], ...]], list[AlertState]]]:
+        return [
+            (rule.name, [tuple(sorted(a.labels.items())) for a in rule.alerts], [s for a in rule.alerts for s in a.states])
+            for rule in evaluation.rules
+        ]
+
+    assert len(fast) == len(slow)
+    for (rec, evaluation), other in zip(fast, slow):
+        assert (evaluation.start_ms, evaluation.end_ms) == (other.start_ms, other.end_ms), rec.name
+        assert states(evaluation) == states(other), rec.name
