@@ -137,7 +137,8 @@ def replay(
     from obsbox.replay.report_json import render_json, write_atomically
     from obsbox.replay.runner import run_replay
 
-    console = Console()
+    # Piped into a file or a log (CI, make demo), rich would cut the tables at 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=180)
     errors = _input_errors()
     for out in (json_out, html_out):
         if out is not None and not out.resolve().parent.is_dir():
