@@ -8,8 +8,6 @@ from collections.abc import Callable
 from functools import reduce
 from pathlib import Path
 
-import pytest
-
 from obsbox.promtool.export import ExportCase, export_promtool
 from obsbox.replay.engine import Case, evaluate_many
 from obsbox.replay.recording import Recording, load_corpus
@@ -31,11 +29,11 @@ def _cheap_for_promtool(recording: Recording) -> bool:
     return recording.end_ms - recording.start_ms <= MAX_RECORDING_MS and (grid == 0 or grid >= MIN_GRID_MS)
 
 
-@pytest.mark.skipif(not INCIDENTS.is_dir() or not RULES, reason="no recorded corpus in alert_rules/")
 def test_promtool_agrees_on_every_corpus_recording(
     tmp_path: Path, promtool_test: Callable[[Path], subprocess.CompletedProcess[str]]
 ) -> None:
     """The corpus' recordings replayed through all rule files in one Prometheus, exported, pass promtool."""
+    assert INCIDENTS.is_dir() and RULES, "the shipped corpus (alert_rules/incidents) or rule files are missing"
     cheap = sorted((r for r in load_corpus(INCIDENTS) if _cheap_for_promtool(r)), key=lambda r: (r.end_ms - r.start_ms, r.name))
     recordings = cheap[:MAX_RECORDINGS]
     assert len(recordings) >= 5
