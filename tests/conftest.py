@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import runpy
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+def _inventory_hosts(name: str) -> dict[str, dict]:
+    """{address: data} of every host in one of deploy/inventories/*.py."""
+    module = runpy.run_path(str(REPO_ROOT / "deploy" / "inventories" / name))
+    hosts: dict[str, dict] = {}
+    for value in module.values():
+        if isinstance(value, list):
+            for entry in value:
+                if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict):
+                    hosts[entry[0]] = entry[1]
+    return hosts
+
+
+@pytest.fixture(scope="session")
+def inventory_hosts() -> Callable[[str], dict[str, dict]]:
+    """Reads an example inventory: ``inventory_hosts("all_in_one.py")`` gives {address: data}."""
+    return _inventory_hosts

@@ -12,14 +12,12 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from opentelemetry import baggage, context, propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry import context, propagate
 
 from . import runtime as rt
 from .apiversion import api_version
-from .contract import ATTR_API_VERSION, ATTR_TENANT, BAGGAGE_TENANT
-from .tenant import clean_tenant, current_tenant, header_to_environ_key
-from .wsgi import _GETTER, KNOWN_METHODS
+from .tenant import header_to_environ_key
+from .wsgi import _GETTER, KNOWN_METHODS, finish_server_span, resolve_tenant, start_server_span
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -87,18 +85,7 @@ class ObsboxASGIMiddleware:
         ctx = None
         if "HTTP_TRACEPARENT" in environ or "HTTP_BAGGAGE" in environ:
             ctx = propagate.extract(environ, getter=_GETTER)  # type: ignore[arg-type]
-        tenant = None
-        if settings.tenant_extractor is not None:
-            try:
-                tenant = clean_tenant(settings.tenant_extractor(environ))
-            except Exception:
-                tenant = None
-        if tenant is None:
-            tenant = clean_tenant(environ.get(header_to_environ_key(settings.tenant_header)))
-        if tenant is None and ctx is not None:
-            tenant = current_tenant(ctx)
-        if tenant is not None:
-            ctx = baggage.set_baggage(BAGGAGE_TENANT, tenant, ctx)
+        tenant = resolve_tenant(environ, settings, ctx, header_to_environ_key(settings.tenant_header))
         method = environ["REQUEST_METHOD"]
         if method not in KNOWN_METHODS:
             method = "_OTHER"
@@ -107,17 +94,9 @@ class ObsboxASGIMiddleware:
             path, environ.get(header_to_environ_key(settings.api_version_header)), environ,
             settings.api_version_extractor,
         )
-        attributes: dict[str, Any] = {
-            "http.request.method": method, "url.path": path, "url.scheme": environ["wsgi.url_scheme"],
-        }
-        if environ["QUERY_STRING"]:
-            attributes["url.query"] = runtime.scrubber.query(environ["QUERY_STRING"])
-        if tenant is not None:
-            attributes[ATTR_TENANT] = tenant
-        if version:
-            attributes[ATTR_API_VERSION] = version
-        span = runtime.server_tracer.start_span(method, ctx, SpanKind.SERVER, attributes)
-        token = context.attach(trace.set_span_in_context(span, ctx))
+        span, token = start_server_span(
+            runtime, ctx, method, path, environ["wsgi.url_scheme"], environ["QUERY_STRING"], tenant, version,
+        )
         return span, token, method, version, tenant, start_ns
 
     @staticmethod
@@ -127,23 +106,9 @@ class ObsboxASGIMiddleware:
     ) -> None:
         try:
             route = _route(scope)
-            if route:
-                span.set_attribute("http.route", route)
-                span.update_name(f"{method} {route}")
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500 or status == 0:
-                span.set_status(Status(StatusCode.ERROR))
-            span_ctx = span.get_span_context()
-            span.end()
-            seconds = (time.perf_counter_ns() - start_ns) / 1e9
-            sampled = span_ctx.trace_flags.sampled
-            runtime.recorder.http_server(
-                route or "", method, status, version, runtime.tenant_cap.label(tenant), seconds,
-                format(span_ctx.trace_id, "032x") if sampled else None,
-                trace.set_span_in_context(span) if sampled else None,
-            )
-        except Exception:
-            pass
+        except Exception:  # telemetry never breaks a response
+            return
+        finish_server_span(runtime, span, route, method, status, version, tenant, start_ns)
 
 
 def instrument_asgi(app: Any) -> Any:

@@ -10,6 +10,7 @@ are pushed over OTLP only; their headers carry baggage through the global propag
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,11 +62,25 @@ def _end(state: tuple[Any, Any, Any, str, str, float], status: int, exc: BaseExc
         pass
 
 
-def _send(original: Any, session: Any, request: Any, **kwargs: Any) -> Any:
+def _requests_url(request: Any) -> Any:
+    return request.url
+
+
+def _httpx_url(request: Any) -> str:
+    return str(request.url)
+
+
+def _safe_begin(request: Any, url_of: Callable[[Any], Any]) -> tuple[Any, Any, Any, str, str, float] | None:
+    """:func:`_begin` for a request object, None when it fails: telemetry never breaks the call."""
     try:
-        state = _begin(request.method, request.url, request.headers)
-    except Exception:  # telemetry never breaks the call
-        state = None
+        return _begin(request.method, url_of(request), request.headers)
+    except Exception:
+        return None
+
+
+def _send(original: Any, session: Any, request: Any, url_of: Callable[[Any], Any], /, **kwargs: Any) -> Any:
+    """Call ``original(session, request, **kwargs)`` inside a client span (requests and sync httpx)."""
+    state = _safe_begin(request, url_of)
     if state is None:
         return original(session, request, **kwargs)
     status = 0
@@ -93,28 +108,10 @@ def patch_httpx() -> bool:
     async_original = httpx.AsyncClient.send
 
     def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        try:
-            state = _begin(request.method, str(request.url), request.headers)
-        except Exception:
-            state = None
-        if state is None:
-            return sync_original(self, request, **kwargs)
-        status, error = 0, None
-        try:
-            response = sync_original(self, request, **kwargs)
-            status = response.status_code
-            return response
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            _end(state, status, error)
+        return _send(sync_original, self, request, _httpx_url, **kwargs)
 
     async def async_send(self: Any, request: Any, **kwargs: Any) -> Any:
-        try:
-            state = _begin(request.method, str(request.url), request.headers)
-        except Exception:
-            state = None
+        state = _safe_begin(request, _httpx_url)
         if state is None:
             return await async_original(self, request, **kwargs)
         status, error = 0, None
@@ -160,7 +157,7 @@ def patch_requests() -> bool:
     original = session_cls.send
 
     def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        return _send(original, self, request, **kwargs)
+        return _send(original, self, request, _requests_url, **kwargs)
 
     send._obsbox = True  # type: ignore[attr-defined]
     send._obsbox_original = original  # type: ignore[attr-defined]

@@ -133,9 +133,7 @@ class ObsboxWSGIMiddleware:
                 settings, header_to_environ_key(settings.tenant_header),
                 header_to_environ_key(settings.api_version_header),
             )
-        tenant = self._tenant(environ, settings, ctx, keys[1])
-        if tenant is not None:
-            ctx = baggage.set_baggage(BAGGAGE_TENANT, tenant, ctx)
+        tenant = resolve_tenant(environ, settings, ctx, keys[1])
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in KNOWN_METHODS:
             method = "_OTHER"
@@ -144,37 +142,11 @@ class ObsboxWSGIMiddleware:
             path, environ.get(keys[2]), environ,
             settings.api_version_extractor,
         )
-        attributes: dict[str, Any] = {
-            "http.request.method": method,
-            "url.path": path,
-            "url.scheme": environ.get("wsgi.url_scheme", "http"),
-        }
-        query = environ.get("QUERY_STRING")
-        if query:
-            attributes["url.query"] = runtime.scrubber.query(query)
-        if tenant is not None:
-            attributes[ATTR_TENANT] = tenant
-        if version:
-            attributes[ATTR_API_VERSION] = version
-        span = runtime.server_tracer.start_span(method, ctx, SpanKind.SERVER, attributes)
-        token = context.attach(trace.set_span_in_context(span, ctx))
+        span, token = start_server_span(
+            runtime, ctx, method, path, environ.get("wsgi.url_scheme", "http"), environ.get("QUERY_STRING"),
+            tenant, version,
+        )
         return span, token, method, version, tenant, start_ns
-
-    @staticmethod
-    def _tenant(environ: dict[str, Any], settings: Any, ctx: Any, header_key: str) -> str | None:
-        extractor = settings.tenant_extractor
-        if extractor is not None:
-            try:
-                value = clean_tenant(extractor(environ))
-            except Exception:  # a broken extractor must not fail the request
-                value = None
-            if value is not None:
-                return value
-        value = clean_tenant(environ.get(header_key))
-        if value is not None:
-            return value
-        # A caller that already carries the tenant in baggage (service-to-service calls).
-        return current_tenant(ctx) if ctx is not None else None
 
     def _finish(
         self, runtime: rt.Runtime, environ: dict[str, Any], span: Any, method: str, status: int,
@@ -184,24 +156,78 @@ class ObsboxWSGIMiddleware:
             route = environ.get(ROUTE_KEY)
             if route is None and self.route_resolver is not None:
                 route = self.route_resolver(environ)
-            if route:
-                span.set_attribute("http.route", route)
-                span.update_name(f"{method} {route}")
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500 or status == 0:
-                span.set_status(Status(StatusCode.ERROR))
-            span_ctx = span.get_span_context()
-            span.end()
-            seconds = (time.perf_counter_ns() - start_ns) / 1e9
-            sampled = span_ctx.trace_flags.sampled
-            # The span's context makes the trace-based exemplar filter attach this trace id.
-            runtime.recorder.http_server(
-                route or "", method, status, version, runtime.tenant_cap.label(tenant), seconds,
-                format(span_ctx.trace_id, "032x") if sampled else None,
-                trace.set_span_in_context(span) if sampled else None,
-            )
         except Exception:  # telemetry never breaks a response
-            pass
+            return
+        finish_server_span(runtime, span, route, method, status, version, tenant, start_ns)
+
+
+def resolve_tenant(environ: dict[str, Any], settings: Any, ctx: Any, header_key: str) -> str | None:
+    """The request's tenant: the extractor's, else the header's, else the caller's baggage."""
+    extractor = settings.tenant_extractor
+    if extractor is not None:
+        try:
+            value = clean_tenant(extractor(environ))
+        except Exception:  # a broken extractor must not fail the request
+            value = None
+        if value is not None:
+            return value
+    value = clean_tenant(environ.get(header_key))
+    if value is not None:
+        return value
+    # A caller that already carries the tenant in baggage (service-to-service calls).
+    return current_tenant(ctx) if ctx is not None else None
+
+
+def start_server_span(
+    runtime: rt.Runtime, ctx: Any, method: str, path: str, scheme: str, query: str | None,
+    tenant: str | None, version: str,
+) -> tuple[Any, Any]:
+    """Start the SERVER span (tenant into baggage too) and attach its context: (span, token).
+
+    Shared by the WSGI and ASGI middlewares.
+    """
+    if tenant is not None:
+        ctx = baggage.set_baggage(BAGGAGE_TENANT, tenant, ctx)
+    attributes: dict[str, Any] = {
+        "http.request.method": method,
+        "url.path": path,
+        "url.scheme": scheme,
+    }
+    if query:
+        attributes["url.query"] = runtime.scrubber.query(query)
+    if tenant is not None:
+        attributes[ATTR_TENANT] = tenant
+    if version:
+        attributes[ATTR_API_VERSION] = version
+    span = runtime.server_tracer.start_span(method, ctx, SpanKind.SERVER, attributes)
+    token = context.attach(trace.set_span_in_context(span, ctx))
+    return span, token
+
+
+def finish_server_span(
+    runtime: rt.Runtime, span: Any, route: str | None, method: str, status: int, version: str,
+    tenant: str | None, start_ns: int,
+) -> None:
+    """End the SERVER span and record http.server.request.duration (shared by WSGI and ASGI)."""
+    try:
+        if route:
+            span.set_attribute("http.route", route)
+            span.update_name(f"{method} {route}")
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500 or status == 0:
+            span.set_status(Status(StatusCode.ERROR))
+        span_ctx = span.get_span_context()
+        span.end()
+        seconds = (time.perf_counter_ns() - start_ns) / 1e9
+        sampled = span_ctx.trace_flags.sampled
+        # The span's context makes the trace-based exemplar filter attach this trace id.
+        runtime.recorder.http_server(
+            route or "", method, status, version, runtime.tenant_cap.label(tenant), seconds,
+            format(span_ctx.trace_id, "032x") if sampled else None,
+            trace.set_span_in_context(span) if sampled else None,
+        )
+    except Exception:  # telemetry never breaks a response
+        pass
 
 
 def instrument_wsgi(app: WSGIApp, route_resolver: Callable[[dict[str, Any]], str | None] | None = None) -> WSGIApp:

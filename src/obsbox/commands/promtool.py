@@ -12,14 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {' '.join(message.split())}", markup=False)
-    return typer.Exit(code)
+from obsbox.commands._exit import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, fail
 
 
 def promtool_test(
@@ -55,7 +48,7 @@ def promtool_test(
             passed = sum(g.passed for g in result.groups)
             console.print(f"  {passed} of {len(result.groups)} group(s) passed", markup=False)
     except KeyboardInterrupt:
-        raise _fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
+        raise fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
     if bad_input:
         raise typer.Exit(EXIT_BAD_INPUT)
     if failed:
@@ -78,9 +71,9 @@ def export_promtool(
     from obsbox.replay.openmetrics import OpenMetricsError, read_series
 
     if recording is None:
-        raise _fail("--recording is required (a manifest or an OpenMetrics file)")
+        raise fail("--recording is required (a manifest or an OpenMetrics file)")
     if not out.resolve().parent.is_dir():
-        raise _fail(f"{out}:1: its directory does not exist")
+        raise fail(f"{out}:1: its directory does not exist")
     try:
         if recording.suffix in (".yaml", ".yml"):
             from obsbox.replay.recording import RecordingError, load_recording
@@ -88,7 +81,7 @@ def export_promtool(
             try:
                 loaded = load_recording(recording)
             except RecordingError as exc:
-                raise _fail(str(exc)) from None
+                raise fail(str(exc)) from None
             series, start_ms, end_ms, name = loaded.series, loaded.start_ms, loaded.end_ms, loaded.name
         else:
             series = read_series(recording)
@@ -98,11 +91,11 @@ def export_promtool(
         evaluation = evaluate(rules, series, start_ms, end_ms)
         write_export(rules, [ExportCase(evaluation, series, name)], out)
     except KeyboardInterrupt:
-        raise _fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
+        raise fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
     except (OpenMetricsError, EngineError, ExportError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"{getattr(exc, 'filename', None) or recording}:1: {exc.strerror or exc}") from None
+        raise fail(f"{getattr(exc, 'filename', None) or recording}:1: {exc.strerror or exc}") from None
     Console(highlight=False, soft_wrap=True).print(f"wrote {out}; check it with: promtool test rules {out}", markup=False)
 
 
@@ -114,7 +107,7 @@ def _time(text: str | None, default: int, flag: str) -> int:
     try:
         return parse_time_ms(text)
     except ValueError as exc:
-        raise _fail(f"{flag}: {exc}") from None
+        raise fail(f"{flag}: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -21,15 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    # One line, whatever the exception carried.
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {' '.join(message.split())}", markup=False)
-    return typer.Exit(code)
+from obsbox.commands._exit import EXIT_FAILED, EXIT_INTERRUPTED, fail
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
@@ -142,7 +134,7 @@ def replay(
     errors = _input_errors()
     for out in (json_out, html_out):
         if out is not None and not out.resolve().parent.is_dir():
-            raise _fail(f"{out}:1: its directory does not exist")
+            raise fail(f"{out}:1: its directory does not exist")
     try:
         with Progress(
             TextColumn("{task.description}"),
@@ -160,11 +152,11 @@ def replay(
         if html_out is not None and html_text is not None:
             write_atomically(html_out, html_text)
     except KeyboardInterrupt:
-        raise _fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
+        raise fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
     except errors as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"{getattr(exc, 'filename', None) or '?'}:1: {exc.strerror or exc}") from None
+        raise fail(f"{getattr(exc, 'filename', None) or '?'}:1: {exc.strerror or exc}") from None
     print_scores(console, report)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)
@@ -184,9 +176,9 @@ def import_promtool(
     try:
         written, notes = import_test_file(test_file, out)
     except _input_errors() as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     for path in written:
@@ -211,9 +203,9 @@ def import_nab(
             csv_file, windows, out, NabOptions(metric=metric, alert=alert, severity=severity, within=within)
         )
     except _input_errors() as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     print(written)
 
 

@@ -321,24 +321,23 @@ def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> Compon
     )
 
 
-def loki_plan(settings: StackSettings) -> ComponentPlan:
-    layout = layout_for(settings, "loki")
-    config = ConfigFile(f"{layout.config_dir}/config.yaml", render_loki_config(settings.loki), "root", layout.user)
+def _grafana_binary_plan(settings: StackSettings, component: str, config_text: str, check: str) -> ComponentPlan:
+    """Loki and Tempo alike: one config.yaml (``-config.file``), a data directory, a ready endpoint."""
+    layout = layout_for(settings, component)
+    config = ConfigFile(f"{layout.config_dir}/config.yaml", config_text, "root", layout.user)
     exec_start = (layout.binary, f"-config.file={config.path}")
     unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,))
     return ComponentPlan(
-        "loki", layout, (FileGroup((config,), CHECK_LOKI),), unit, f"{settings.url('loki')}{layout.ready_path}"
+        component, layout, (FileGroup((config,), check),), unit, f"{settings.url(component)}{layout.ready_path}"
     )
+
+
+def loki_plan(settings: StackSettings) -> ComponentPlan:
+    return _grafana_binary_plan(settings, "loki", render_loki_config(settings.loki), CHECK_LOKI)
 
 
 def tempo_plan(settings: StackSettings) -> ComponentPlan:
-    layout = layout_for(settings, "tempo")
-    config = ConfigFile(f"{layout.config_dir}/config.yaml", render_tempo_config(settings.tempo), "root", layout.user)
-    exec_start = (layout.binary, f"-config.file={config.path}")
-    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,))
-    return ComponentPlan(
-        "tempo", layout, (FileGroup((config,), CHECK_TEMPO),), unit, f"{settings.url('tempo')}{layout.ready_path}"
-    )
+    return _grafana_binary_plan(settings, "tempo", render_tempo_config(settings.tempo), CHECK_TEMPO)
 
 
 def otelcol_plan(settings: StackSettings) -> ComponentPlan:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from obsbox.promtool.export import duration
 from obsbox.promtool.testfile import AlertRuleTest, PromqlExprTest, TestFile, TestGroup, load_test_file
 from obsbox.replay.engine import Case, EngineError, ReplaySession, SessionOptions
 from obsbox.replay.model import AlertState, Evaluation, Series
@@ -82,17 +83,6 @@ def _format_labels(labels: Mapping[str, str]) -> str:
     return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
-def _format_duration(ms: int) -> str:
-    if ms == 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400_000), ("h", 3600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
-        if ms >= size:
-            parts.append(f"{ms // size}{unit}")
-            ms %= size
-    return "".join(parts)
-
-
 AlertKey = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
 
 
@@ -152,7 +142,7 @@ def _check_alerts(
     return Failure(
         test.line,
         "alert",
-        f"alertname: {test.alertname}, time: {_format_duration(test.eval_time_ms)}, exp: {_describe(expected)}, got: {_describe(got)}",
+        f"alertname: {test.alertname}, time: {duration(test.eval_time_ms)}, exp: {_describe(expected)}, got: {_describe(got)}",
         test.alertname,
         test.eval_time_ms,
     )
@@ -171,7 +161,7 @@ def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
         return Failure(
             test.line,
             "expr",
-            f'expr: "{test.expr}", time: {_format_duration(test.eval_time_ms)}, err: {exc}',
+            f'expr: "{test.expr}", time: {duration(test.eval_time_ms)}, err: {exc}',
             test.expr,
             test.eval_time_ms,
         )
@@ -188,7 +178,7 @@ def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
     return Failure(
         test.line,
         "expr",
-        f'expr: "{test.expr}", time: {_format_duration(test.eval_time_ms)}, exp: {show(expected)}, got: {show(got)}',
+        f'expr: "{test.expr}", time: {duration(test.eval_time_ms)}, exp: {show(expected)}, got: {show(got)}',
         test.expr,
         test.eval_time_ms,
     )

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from obsbox.render._dskit import server_block
 from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
 
 _DURATION = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
@@ -40,13 +41,7 @@ def render_loki_config(settings: LokiSettings) -> str:
     config: dict[str, Any] = {
         # One Loki tenant for the whole company; SaaS tenants live in structured metadata.
         "auth_enabled": False,
-        "server": {
-            "http_listen_address": s.listen_address,
-            "http_listen_port": s.http_port,
-            "grpc_listen_address": s.listen_address,
-            "grpc_listen_port": s.grpc_port,
-            "log_level": "info",
-        },
+        "server": server_block(s.listen_address, s.http_port, s.grpc_port),
         "common": {
             "instance_addr": s.listen_address,
             "path_prefix": s.data_dir,

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from obsbox.render._dskit import server_block
 from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
 
 
@@ -32,13 +33,7 @@ def render_tempo_config(settings: TempoSettings) -> str:
     s = settings
     config: dict[str, Any] = {
         "stream_over_http_enabled": True,
-        "server": {
-            "http_listen_address": s.listen_address,
-            "http_listen_port": s.http_port,
-            "grpc_listen_address": s.listen_address,
-            "grpc_listen_port": s.grpc_port,
-            "log_level": "info",
-        },
+        "server": server_block(s.listen_address, s.http_port, s.grpc_port),
         # Monolithic Tempo still starts memberlist; keep it off the network.
         "memberlist": {"bind_addr": [s.listen_address]},
         "distributor": {

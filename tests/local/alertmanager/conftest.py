@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import requests
 
+from examples.procs import ManagedProcess, free_port
 from obsbox.render.alertmanager import AlertmanagerSettings, render_alertmanager_config
 
 ALERTMANAGER_BIN = "prometheus-alertmanager"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +22,13 @@ def alertmanager_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("alertmanager")
     config = workdir / "alertmanager.yml"
     # Webhooks point at a closed port: these tests look at routing state, not deliveries.
-    closed = f"http://127.0.0.1:{_free_port()}/"
+    closed = f"http://127.0.0.1:{free_port()}/"
     config.write_text(
         render_alertmanager_config(AlertmanagerSettings(page_webhook_url=closed, ticket_webhook_url=closed))
     )
-    port = _free_port()
-    log = (workdir / "alertmanager.log").open("wb")
-    proc = subprocess.Popen(
+    port = free_port()
+    proc = ManagedProcess(
+        "alertmanager",
         [
             binary,
             f"--config.file={config}",
@@ -45,32 +36,12 @@ def alertmanager_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             f"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address=",
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+        dict(os.environ),
+        workdir / "alertmanager.log",
+    ).start()
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc, Path(log.name))
+        proc.wait_http(f"{url}/-/ready", timeout=20)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"alertmanager exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)  # polling interval, bounded by the deadline
-    raise RuntimeError(f"alertmanager not ready after 20 s: {log.read_text()[-2000:]}")
+        proc.stop(timeout=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
 import requests
 
 
@@ -26,91 +27,63 @@ def _inhibited(url: str, marker: str, alertname: str, timeout: float = 10.0) -> 
         time.sleep(0.1)  # polling interval, bounded by the deadline
 
 
-def test_alertmanager_host_down_inhibits_that_hosts_alerts(alertmanager_url: str) -> None:
-    """HostDown for a host inhibits a service alert carrying the same host label."""
+HOST_DOWN_APP_1 = {"alertname": "HostDown", "severity": "critical", "host": "app-1"}
+WORKERS_GONE_APP_1 = {"alertname": "JobWorkersGone", "severity": "critical", "host": "app-1", "job": "worker"}
+BACKLOG_APP_2 = {"alertname": "JobQueueBacklogGrowing", "severity": "warning", "host": "app-2", "job": "worker"}
+AVAILABILITY_FAST = {
+    "alertname": "SloAvailabilityBurnRateFast",
+    "severity": "critical",
+    "job": "demo",
+    "slo": "availability",
+    "burn": "fast",
+}
+AVAILABILITY_SLOW = {
+    "alertname": "SloAvailabilityBurnRateSlow",
+    "severity": "warning",
+    "job": "demo",
+    "slo": "availability",
+    "burn": "slow",
+}
+LATENCY_SLOW = {
+    "alertname": "SloLatencyBurnRateSlow",
+    "severity": "warning",
+    "job": "demo",
+    "slo": "latency",
+    "burn": "slow",
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        # HostDown for a host inhibits a service alert carrying the same host label.
+        pytest.param(HOST_DOWN_APP_1, WORKERS_GONE_APP_1, id="host_down_inhibits_that_hosts_alerts"),
+        # A fast burn of an SLO inhibits the slow burn of the same SLO and service.
+        pytest.param(AVAILABILITY_FAST, AVAILABILITY_SLOW, id="fast_burn_inhibits_slow_burn"),
+    ],
+)
+def test_alertmanager_inhibits(alertmanager_url: str, source: dict[str, str], target: dict[str, str]) -> None:
+    """The source alert inhibits the target alert it is meant to silence."""
     m = uuid.uuid4().hex
-    _post(
-        alertmanager_url,
-        {"alertname": "HostDown", "severity": "critical", "host": "app-1", "test": m},
-        {"alertname": "JobWorkersGone", "severity": "critical", "host": "app-1", "job": "worker", "test": m},
-    )
-    assert _inhibited(alertmanager_url, m, "JobWorkersGone")
+    _post(alertmanager_url, {**source, "test": m}, {**target, "test": m})
+    assert _inhibited(alertmanager_url, m, target["alertname"])
 
 
-def test_alertmanager_host_down_spares_other_hosts(alertmanager_url: str) -> None:
-    """HostDown for one host leaves another host's alerts alone."""
+@pytest.mark.parametrize(
+    ("source", "target", "bystander"),
+    [
+        # HostDown for one host leaves another host's alerts alone.
+        pytest.param(HOST_DOWN_APP_1, WORKERS_GONE_APP_1, BACKLOG_APP_2, id="host_down_spares_other_hosts"),
+        # A fast availability burn leaves the latency SLO's slow burn alone.
+        pytest.param(AVAILABILITY_FAST, AVAILABILITY_SLOW, LATENCY_SLOW, id="fast_burn_spares_other_slo"),
+    ],
+)
+def test_alertmanager_inhibition_spares(
+    alertmanager_url: str, source: dict[str, str], target: dict[str, str], bystander: dict[str, str]
+) -> None:
+    """The source alert inhibits its target but leaves an alert outside its match alone."""
     m = uuid.uuid4().hex
-    _post(
-        alertmanager_url,
-        {"alertname": "HostDown", "severity": "critical", "host": "app-1", "test": m},
-        {"alertname": "JobWorkersGone", "severity": "critical", "host": "app-1", "job": "worker", "test": m},
-        {
-            "alertname": "JobQueueBacklogGrowing",
-            "severity": "warning",
-            "host": "app-2",
-            "job": "worker",
-            "test": m,
-        },
-    )
-    # Once the same-host alert is inhibited, the inhibitor knows the source: the verdict is final.
-    assert _inhibited(alertmanager_url, m, "JobWorkersGone")
-    assert not _inhibited(alertmanager_url, m, "JobQueueBacklogGrowing", timeout=0)
-
-
-def test_alertmanager_fast_burn_inhibits_slow_burn(alertmanager_url: str) -> None:
-    """A fast burn of an SLO inhibits the slow burn of the same SLO and service."""
-    m = uuid.uuid4().hex
-    _post(
-        alertmanager_url,
-        {
-            "alertname": "SloAvailabilityBurnRateFast",
-            "severity": "critical",
-            "job": "demo",
-            "slo": "availability",
-            "burn": "fast",
-            "test": m,
-        },
-        {
-            "alertname": "SloAvailabilityBurnRateSlow",
-            "severity": "warning",
-            "job": "demo",
-            "slo": "availability",
-            "burn": "slow",
-            "test": m,
-        },
-    )
-    assert _inhibited(alertmanager_url, m, "SloAvailabilityBurnRateSlow")
-
-
-def test_alertmanager_fast_burn_spares_other_slo(alertmanager_url: str) -> None:
-    """A fast availability burn leaves the latency SLO's slow burn alone."""
-    m = uuid.uuid4().hex
-    _post(
-        alertmanager_url,
-        {
-            "alertname": "SloAvailabilityBurnRateFast",
-            "severity": "critical",
-            "job": "demo",
-            "slo": "availability",
-            "burn": "fast",
-            "test": m,
-        },
-        {
-            "alertname": "SloAvailabilityBurnRateSlow",
-            "severity": "warning",
-            "job": "demo",
-            "slo": "availability",
-            "burn": "slow",
-            "test": m,
-        },
-        {
-            "alertname": "SloLatencyBurnRateSlow",
-            "severity": "warning",
-            "job": "demo",
-            "slo": "latency",
-            "burn": "slow",
-            "test": m,
-        },
-    )
-    assert _inhibited(alertmanager_url, m, "SloAvailabilityBurnRateSlow")
-    assert not _inhibited(alertmanager_url, m, "SloLatencyBurnRateSlow", timeout=0)
+    _post(alertmanager_url, {**source, "test": m}, {**target, "test": m}, {**bystander, "test": m})
+    # Once the target is inhibited, the inhibitor knows the source: the verdict is final.
+    assert _inhibited(alertmanager_url, m, target["alertname"])
+    assert not _inhibited(alertmanager_url, m, bystander["alertname"], timeout=0)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import runpy
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,18 +17,6 @@ GRAFANA_PIN = {
     "grafana_archive_url": "https://dl.grafana.com/grafana/release/12.1.1/grafana_12.1.1_16903967602_linux_amd64.tar.gz",
     "grafana_archive_sha256": "ab" * 32,
 }
-
-
-def _inventory_hosts(repo_root: Path, name: str) -> dict[str, dict]:
-    """{address: data} of every host in one of deploy/inventories/*.py."""
-    module = runpy.run_path(str(repo_root / "deploy" / "inventories" / name))
-    hosts: dict[str, dict] = {}
-    for value in module.values():
-        if isinstance(value, list):
-            for entry in value:
-                if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict):
-                    hosts[entry[0]] = entry[1]
-    return hosts
 
 
 def _dry_run(repo_root: Path, data: dict) -> str:
@@ -42,8 +30,8 @@ def _dry_run(repo_root: Path, data: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def all_in_one_plan(repo_root: Path) -> str:
-    (data,) = _inventory_hosts(repo_root, "all_in_one.py").values()
+def all_in_one_plan(repo_root: Path, inventory_hosts: Callable[[str], dict[str, dict]]) -> str:
+    (data,) = inventory_hosts("all_in_one.py").values()
     return _dry_run(repo_root, {**data, **GRAFANA_PIN})
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -17,7 +17,9 @@ SHA = "ab" * 32
 
 
 @pytest.fixture
-def downloads_api() -> Iterator[tuple[str, list[str]]]:
+def downloads_api(
+    serve_loopback: Callable[[type[BaseHTTPRequestHandler]], AbstractContextManager[str]],
+) -> Iterator[tuple[str, list[str]]]:
     """(URL template, requested paths) of a loopback server answering /<version>/<arch> with url+sha256."""
     requested: list[str] = []
 
@@ -33,15 +35,8 @@ def downloads_api() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{{version}}/{{arch}}", requested
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_loopback(Handler) as base_url:
+        yield f"{base_url}/{{version}}/{{arch}}", requested
 
 
 def test_deploy_grafana_api_gives_url_and_sha(downloads_api: tuple[str, list[str]]) -> None:

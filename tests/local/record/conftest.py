@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from examples.procs import ManagedProcess, free_port
 
 
 @pytest.fixture(scope="module")
@@ -24,48 +19,29 @@ def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if binary is None:
         pytest.skip("prometheus is not installed (Debian package prometheus)")
     workdir = tmp_path_factory.mktemp("prometheus")
-    port = _free_port()
+    port = free_port()
     config = workdir / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n"
         f"scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
     )
-    log = (workdir / "prometheus.log").open("wb")
-    proc = subprocess.Popen(
+    proc = ManagedProcess(
+        "prometheus",
         [
             binary,
             f"--config.file={config}",
             f"--storage.tsdb.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+        dict(os.environ),
+        workdir / "prometheus.log",
+    ).start()
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"prometheus exited with {proc.returncode}: {(workdir / 'prometheus.log').read_text()[-2000:]}"
-                )
-            try:
-                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("prometheus not ready after 30 s")
-            time.sleep(0.1)  # polling interval, bounded by the deadline
+        proc.wait_http(f"{url}/-/ready", timeout=30)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+        proc.stop(timeout=15)
 
 
 @pytest.fixture

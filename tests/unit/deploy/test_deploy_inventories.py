@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 import runpy
+from collections.abc import Callable
 from pathlib import Path
 
 from obsbox.deploy.settings import ALL_DEFAULTS, COMPONENTS, settings_from_host_data
 
 
-def _inventory_hosts(repo_root: Path, name: str) -> dict[str, dict]:
-    module = runpy.run_path(str(repo_root / "deploy" / "inventories" / name))
-    hosts: dict[str, dict] = {}
-    for value in module.values():
-        if isinstance(value, list):
-            for entry in value:
-                if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict):
-                    hosts[entry[0]] = entry[1]
-    return hosts
-
-
-def test_deploy_inventory_all_in_one_enables_everything(repo_root: Path) -> None:
+def test_deploy_inventory_all_in_one_enables_everything(inventory_hosts: Callable[[str], dict[str, dict]]) -> None:
     """The all-in-one host has valid data with every component enabled on loopback."""
-    (data,) = _inventory_hosts(repo_root, "all_in_one.py").values()
+    (data,) = inventory_hosts("all_in_one.py").values()
     settings = settings_from_host_data(data)
     assert all(settings.enabled(c) for c in COMPONENTS)
     assert settings.bind_address == "127.0.0.1"
 
 
-def test_deploy_inventory_multi_host_roles_split_the_stack(repo_root: Path) -> None:
+def test_deploy_inventory_multi_host_roles_split_the_stack(inventory_hosts: Callable[[str], dict[str, dict]]) -> None:
     """Each multi-host host has valid data and the roles split the components between them."""
     enabled = {
         address: sorted(c for c in COMPONENTS if settings_from_host_data(data).enabled(c))
-        for address, data in _inventory_hosts(repo_root, "multi_host.py").items()
+        for address, data in inventory_hosts("multi_host.py").items()
     }
     assert sorted(enabled.values()) == [
         ["alertmanager", "node_exporter", "prometheus"],
@@ -40,9 +30,9 @@ def test_deploy_inventory_multi_host_roles_split_the_stack(repo_root: Path) -> N
     ]
 
 
-def test_deploy_inventory_multi_host_collector_exports_to_backends_host(repo_root: Path) -> None:
+def test_deploy_inventory_multi_host_collector_exports_to_backends_host(inventory_hosts: Callable[[str], dict[str, dict]]) -> None:
     """On the Grafana host, datasources point at the metrics and logs hosts, not at loopback."""
-    hosts = _inventory_hosts(repo_root, "multi_host.py")
+    hosts = inventory_hosts("multi_host.py")
     settings = settings_from_host_data(hosts["10.0.0.13"])
     assert settings.url("prometheus") == "http://10.0.0.11:9090"
     assert settings.url("loki") == "http://10.0.0.12:3100"

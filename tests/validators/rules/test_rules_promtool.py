@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,14 +11,6 @@ REPO = Path(__file__).resolve().parents[3]
 RULES_DIR = REPO / "alert_rules"
 RULE_FILES = sorted(RULES_DIR.glob("*.rules.yaml")) + sorted((RULES_DIR / "naive").glob("*.rules.yaml"))
 TEST_FILES = sorted((RULES_DIR / "tests").glob("*.test.yaml"))
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.skip("promtool is not installed (Debian package prometheus)")
-    return path
 
 
 @pytest.mark.parametrize("rules", RULE_FILES, ids=lambda p: p.name)
