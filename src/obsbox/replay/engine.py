@@ -9,10 +9,16 @@ the results. See DESIGN.md section 5.
 from __future__ import annotations
 
 import math
+import operator
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import compress, islice, repeat
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 
@@ -48,6 +54,8 @@ Progress = Callable[[str, float], None]
 LOOKBACK_MS = 5 * 60_000
 # The least time between two cases laid side by side in the TSDB.
 MIN_GAP_MS = 60 * 60_000
+# Rules whose queries are in flight at once (two cores: Prometheus evaluates while Python decodes).
+QUERY_THREADS = 3
 
 
 class EngineError(RuntimeError):
@@ -221,8 +229,21 @@ class ReplaySession:
         data_dir = self.workdir / "data"
         data_dir.mkdir()
         self.progress("backfill", 0.1)
+        if not self._build(data_dir, gap, align, split=True):
+            # The halves of the largest file shared a series: backfill it again, uncut.
+            server, self.server = self.server, None
+            if server is not None:
+                server.stop()
+            shutil.rmtree(data_dir)
+            data_dir.mkdir()
+            self._build(data_dir, gap, align, split=False)
+
+    def _build(self, data_dir: Path, gap: int, align: int, *, split: bool) -> bool:
+        """Backfill every case and start Prometheus; False when the largest file was cut in two
+        and Prometheus shows a series in both halves (nothing is written then)."""
+        assert self.workdir is not None
         produced = self._produced_names() if self.options.drop_rule_outputs_from_input else set()
-        fast = self._start_fast_backfill(produced)
+        fast = self._start_fast_backfill(produced, split=split)
         try:
             # The other recordings are read while promtool works on the largest.
             cases: list[Case | None] = [
@@ -276,12 +297,17 @@ class ReplaySession:
         )
         try:
             self.server.start()
+            if fast is not None and fast_index is not None and fast.backfill.series_to_check is not None:
+                low, high = self.placed[fast_index].case.data_range or (0, 0)
+                if self.server.series_count(low, high) != fast.backfill.series_to_check:
+                    return False
             if stale_parts:
                 self.server.write(stale_parts)
         except PrometheusError as exc:
             raise EngineError(str(exc)) from None
+        return True
 
-    def _start_fast_backfill(self, produced: set[str]) -> _FastBackfill | None:
+    def _start_fast_backfill(self, produced: set[str], *, split: bool) -> _FastBackfill | None:
         """Start promtool on the largest recording file, as it is, if it may go that way: its
         case keeps its own time, and it holds no series the rules produce (those are dropped)."""
         assert self.workdir is not None
@@ -290,15 +316,25 @@ class ReplaySession:
             return None
         try:
             index, case = max(files, key=lambda item: item[1].path.stat().st_size)
-            if produced and tsdb.mentions_metric(case.path, sorted(produced)):
-                return None
         except OSError:
             return None  # the reader reports it, with the file's name
-        fast = _FastBackfill(index, case, tsdb.FileBackfill(case.path, self.workdir / "fast-blocks"))
+        fast = _FastBackfill(index, case, tsdb.FileBackfill(case.path, self.workdir / "fast-blocks", split=split))
         try:
             fast.backfill.start(self.workdir)
         except BackfillError as exc:
             raise EngineError(str(exc)) from None
+        try:
+            # Checked while promtool runs: input series named like a rule's output are dropped,
+            # which only the strict path does.
+            mentions = bool(produced) and tsdb.mentions_metric(case.path, sorted(produced))
+        except OSError:
+            mentions = True  # gone or unreadable: the reader reports it, with the file's name
+        except BaseException:
+            fast.backfill.cancel()
+            raise
+        if mentions:
+            fast.backfill.cancel()
+            return None
         return fast
 
     def _finish_fast_backfill(self, fast: _FastBackfill) -> Case | None:
@@ -310,7 +346,7 @@ class ReplaySession:
             return None
         blocks = fast.backfill.blocks
         start_ms, end_ms = fast.case.resolve(blocks.min_ms, blocks.max_ms)
-        tsdb.move_blocks(fast.backfill.out_dir, self.workdir / "data")
+        fast.backfill.move_to(self.workdir / "data")
         fast.backfill.discard()
         return Case((), start_ms, end_ms, data_range=(blocks.min_ms, blocks.max_ms))
 
@@ -345,7 +381,7 @@ class ReplaySession:
 
     def run(self) -> list[Evaluation]:
         """Evaluate every rule over every case, writing rule results back for the rules that read them."""
-        server = self._server()
+        self._server()  # refuses a session that is not open
         rules = [r for g in self.groups for r in g.rules]
         group_of = {(g.source_file, g.name): g for g in self.groups}
         results: dict[int, list[AlertRuleResult]] = {i: [] for i in range(len(self.placed))}
@@ -353,29 +389,14 @@ class ReplaySession:
         rule_layers = layers(rules)
         needed = self._read_names(rules)
         done = 0
-        for layer in rule_layers:
-            written: list[Series] = []
-            for rule in layer:
-                group = group_of[(rule.source_file, rule.group)]
-                interval = self.interval_of(group)
-                points = self._query_rule(rule, interval)
-                if rule.record:
-                    if rule.record in needed:
-                        written.extend(self._recording_outputs(rule, points, interval))
-                else:
-                    per_case = self._alert_results(rule, group, points, interval)
-                    by_rule[(rule.source_file, rule.line, rule.group)] = per_case
-                    if needed & {"ALERTS", "ALERTS_FOR_STATE"}:
-                        for p, result in zip(self.placed, per_case):
-                            stamps = p.timestamps(interval)
-                            written.extend(_shifted(s, p.shift_ms) for s in alerting.alerts_series(result.alerts, stamps))
-                done += 1
-                self.progress("evaluate", 0.2 + 0.8 * done / max(1, len(rules)))
-            if written:
-                try:
-                    server.write(written)
-                except PrometheusError as exc:
-                    raise EngineError(f"cannot write rule results back: {exc}") from None
+        # Queries run a few at a time (Prometheus evaluates one while Python decodes another);
+        # results are used in rule order, so errors and progress are those of a serial run.
+        pool = ThreadPoolExecutor(max_workers=QUERY_THREADS, thread_name_prefix="obsbox-query")
+        try:
+            for layer in rule_layers:
+                done = self._run_layer(layer, group_of, needed, by_rule, pool, done, len(rules))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         # Report alert rules in file order, whatever layer they were evaluated in.
         for rule in rules:
             if rule.alert:
@@ -388,6 +409,69 @@ class ReplaySession:
         self.progress("done", 1.0)
         return evaluations
 
+    def _layer_queries(
+        self, layer: Sequence[Rule], group_of: Mapping[tuple[str, str], RuleGroup], pool: ThreadPoolExecutor
+    ) -> Iterator[tuple[Rule, RuleGroup, int, list[QueryResult], list[QueryResult] | None]]:
+        """Each rule of a layer with its query results (and its plot's), a few rules ahead in flight."""
+
+        def submit(rule: Rule) -> tuple[Rule, RuleGroup, int, Future[list[QueryResult]], Future[list[QueryResult]] | None]:
+            group = group_of[(rule.source_file, rule.group)]
+            interval = self.interval_of(group)
+            split = split_threshold(rule.expr) if rule.alert and self.options.plots else None
+            if split is None:
+                return rule, group, interval, pool.submit(self._query_rule, rule, interval), None
+            # ``LHS > 0.05`` is LHS where the comparison holds (same labels, name kept, LHS's
+            # value): one query gives both the plot and the alert's input, half the work.
+            lhs = pool.submit(self._query_range, split[0], interval, where=f"{rule.location}: rule {rule.name!r}")
+            return rule, group, interval, lhs, lhs
+
+        rest = iter(layer)
+        pending = deque(submit(rule) for rule in islice(rest, QUERY_THREADS))
+        while pending:
+            rule, group, interval, main, lhs = pending.popleft()
+            following = next(rest, None)
+            if following is not None:
+                pending.append(submit(following))
+            points = main.result()
+            if lhs is None:
+                yield rule, group, interval, points, None
+            else:
+                split = split_threshold(rule.expr)
+                assert split is not None
+                yield rule, group, interval, compare(points, split[1], split[2]), points
+
+    def _run_layer(
+        self,
+        layer: Sequence[Rule],
+        group_of: Mapping[tuple[str, str], RuleGroup],
+        needed: set[str],
+        by_rule: dict[tuple[str, int, str], list[AlertRuleResult]],
+        pool: ThreadPoolExecutor,
+        done: int,
+        total: int,
+    ) -> int:
+        server = self._server()
+        written: list[Series] = []
+        for rule, group, interval, points, lhs_points in self._layer_queries(layer, group_of, pool):
+            if rule.record:
+                if rule.record in needed:
+                    written.extend(self._recording_outputs(rule, points, interval))
+            else:
+                per_case = self._alert_results(rule, group, points, interval, lhs_points)
+                by_rule[(rule.source_file, rule.line, rule.group)] = per_case
+                if needed & {"ALERTS", "ALERTS_FOR_STATE"}:
+                    for p, result in zip(self.placed, per_case):
+                        stamps = p.timestamps(interval)
+                        written.extend(_shifted(s, p.shift_ms) for s in alerting.alerts_series(result.alerts, stamps))
+            done += 1
+            self.progress("evaluate", 0.2 + 0.8 * done / max(1, total))
+        if written:
+            try:
+                server.write(written)
+            except PrometheusError as exc:
+                raise EngineError(f"cannot write rule results back: {exc}") from None
+        return done
+
     def _server(self) -> PrometheusServer:
         if self.server is None:
             raise EngineError("the replay session is not open")
@@ -396,7 +480,7 @@ class ReplaySession:
     def _ranges(self, interval: int) -> list[tuple[int, int]]:
         """The query ranges covering every case: one over all of them, or one per case when the
         gaps between cases would make most of the points (long lookbacks mean long gaps)."""
-        spans = [(p.case.start_ms + p.shift_ms, p.case.end_ms + p.shift_ms) for p in self.placed]
+        spans = sorted((p.case.start_ms + p.shift_ms, p.case.end_ms + p.shift_ms) for p in self.placed)
         whole = (min(s for s, _ in spans), max(e for _, e in spans))
         inside = sum((end - start) // interval + 1 for start, end in spans)
         if (whole[1] - whole[0]) // interval + 1 <= 2 * inside:
@@ -421,26 +505,26 @@ class ReplaySession:
 
     def _per_case(self, points: list[QueryResult], interval: int) -> list[list[tuple[dict[str, str], list[float | None]]]]:
         """Each case's view of a range result: (labels, value at each of its evaluations)."""
-        index: dict[int, tuple[int, int]] = {}
-        sizes = []
-        for c, p in enumerate(self.placed):
-            stamps = p.timestamps(interval)
-            sizes.append(len(stamps))
-            for k, ts in enumerate(stamps):
-                index[ts + p.shift_ms] = (c, k)
+        # Each case's first evaluation (in TSDB time) and number of evaluations.
+        grids = [(p.case.start_ms + p.shift_ms, (p.case.end_ms - p.case.start_ms) // interval + 1) for p in self.placed]
         out: list[list[tuple[dict[str, str], list[float | None]]]] = [[] for _ in self.placed]
         for r in points:
-            rows: dict[int, list[float | None]] = {}
-            for ts, v in r.points:
-                hit = index.get(ts)
-                if hit is None:
-                    continue  # in the gap between two cases
-                c, k = hit
-                row = rows.get(c)
-                if row is None:
-                    row = rows[c] = [None] * sizes[c]
-                row[k] = v
-            for c, row in rows.items():
+            stamps = list(map(itemgetter(0), r.points))  # in time order: ranges and chunks are
+            for c, (base, size) in enumerate(grids):
+                lo = bisect_left(stamps, base)
+                hi = bisect_right(stamps, base + (size - 1) * interval)
+                if lo == hi:
+                    continue  # no value in this case (points in the gap between cases are dropped)
+                row: list[float | None] = [None] * size
+                first = stamps[lo]
+                if (first - base) % interval == 0 and stamps[lo:hi] == list(range(first, stamps[hi - 1] + 1, interval)):
+                    k = (first - base) // interval
+                    row[k : k + hi - lo] = map(itemgetter(1), r.points[lo:hi])
+                else:
+                    for ts, v in r.points[lo:hi]:
+                        offset = ts - base
+                        if offset % interval == 0:
+                            row[offset // interval] = v
                 out[c].append((r.labels, row))
         return out
 
@@ -468,12 +552,20 @@ class ReplaySession:
                 series.append(alerting.with_stale_markers(out, stamps, values))
         return series
 
-    def _alert_results(self, rule: Rule, group: RuleGroup, points: list[QueryResult], interval: int) -> list[AlertRuleResult]:
+    def _alert_results(
+        self,
+        rule: Rule,
+        group: RuleGroup,
+        points: list[QueryResult],
+        interval: int,
+        lhs_points: list[QueryResult] | None = None,
+    ) -> list[AlertRuleResult]:
         assert rule.alert is not None
         plot_rows: list[list[tuple[dict[str, str], list[float | None]]]] | None = None
         split = split_threshold(rule.expr) if self.options.plots else None
         if split is not None:
-            lhs_points = self._query_range(split[0], interval, where=f"{rule.location}: left-hand side of {rule.name!r}")
+            if lhs_points is None:
+                lhs_points = self._query_range(split[0], interval, where=f"{rule.location}: left-hand side of {rule.name!r}")
             plot_rows = self._per_case(lhs_points, interval)
         results = []
         for case_index, (p, rows) in enumerate(zip(self.placed, self._per_case(points, interval))):
@@ -567,6 +659,19 @@ def _shifted(series: Series, shift_ms: int) -> Series:
 
 
 _COMPARISONS = ("==", "!=", ">=", "<=", ">", "<")
+_COMPARE = {"==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+
+def compare(rows: Sequence[QueryResult], op: str, threshold: float) -> list[QueryResult]:
+    """``rows <op> threshold`` as PromQL filters a vector by a scalar: the points where the
+    comparison holds, labels (``__name__`` included) and values unchanged; series left empty go."""
+    test = _COMPARE[op]
+    out = []
+    for r in rows:
+        kept = list(compress(r.points, map(test, map(itemgetter(1), r.points), repeat(threshold))))
+        if kept:
+            out.append(QueryResult(r.labels, kept))
+    return out
 _SET_OPERATORS = ("and", "or", "unless")
 
 

@@ -1,6 +1,8 @@
 """Recordings -> engine -> scores: what ``obsbox replay`` does between reading its arguments and
 printing. The engine owns Prometheus and its temporary data (and cleans them up); this module
-only validates the inputs first, so that bad input fails before any process starts.
+validates the rule paths and the manifests first, so that those fail before any process starts.
+The data files are read by the engine (the largest only by promtool, unless its accounting shows
+bad data; see ``engine.FileCase``); bad data still fails with file and line before any report.
 """
 
 from __future__ import annotations

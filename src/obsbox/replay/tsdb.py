@@ -10,13 +10,12 @@ separates them so the engine writes them through Prometheus' remote-write receiv
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from obsbox.replay.model import Series, is_stale
@@ -34,6 +33,10 @@ MAX_PLAUSIBLE_MS = 1e14
 # A timestamp above 1e11 seconds is after the year 5000: milliseconds read as seconds.
 MAX_PLAUSIBLE_SECONDS_MS = 1e11 * 1000
 SCAN_CHUNK_BYTES = 1 << 24
+# A file at least this big is cut in two halves backfilled by two promtool runs at once.
+SPLIT_MIN_BYTES = 64 << 20
+# How far past the middle to look for a line where both the series and the timestamp change.
+CUT_SCAN_BYTES = 8 << 20
 
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -80,6 +83,7 @@ class Blocks:
     samples: int
     min_ms: int
     max_ms: int  # the last sample's timestamp (a block's meta.json maxTime is one past it)
+    series: int = 0  # summed over blocks: a series in two blocks counts twice
 
 
 def _block_dirs(directory: Path) -> list[Path]:
@@ -88,17 +92,18 @@ def _block_dirs(directory: Path) -> list[Path]:
 
 def read_blocks(directory: Path) -> Blocks | None:
     """Sum of ``stats.numSamples`` and the time range over the blocks in a directory; None if none."""
-    samples = 0
+    samples = series = 0
     low: int | None = None
     high: int | None = None
     for block in _block_dirs(directory):
         meta = json.loads((block / "meta.json").read_text(encoding="utf-8"))
         samples += int(meta.get("stats", {}).get("numSamples", 0))
+        series += int(meta.get("stats", {}).get("numSeries", 0))
         low = int(meta["minTime"]) if low is None else min(low, int(meta["minTime"]))
         high = int(meta["maxTime"]) - 1 if high is None else max(high, int(meta["maxTime"]) - 1)
     if low is None or high is None:
         return None
-    return Blocks(samples, low, high)
+    return Blocks(samples, low, high, series)
 
 
 def move_blocks(source: Path, data_dir: Path) -> None:
@@ -109,19 +114,16 @@ def move_blocks(source: Path, data_dir: Path) -> None:
 
 def sample_lines(path: Path) -> int | None:
     """The number of sample lines (lines not starting with '#') in an OpenMetrics file, by a scan
-    of its bytes; None when the file is visibly not clean input for the backfiller (empty, a
-    blank line, a carriage return, or not ending with '# EOF'), so that the strict reader
-    explains what is wrong."""
+    of its bytes; None when the file does not end with a '# EOF' line (the strict reader then
+    explains). A blank or malformed line counts as a sample line: promtool stores no sample for
+    it (or fails), so the counts disagree and the strict reader names it too."""
     lines = comments = 0
     previous = b"\n"  # the byte before the chunk: a line starts at the beginning of the file
     tail = b""
     with open(path, "rb") as handle:
         while chunk := handle.read(SCAN_CHUNK_BYTES):
-            joined = previous + chunk
-            if b"\n\n" in joined or b"\r" in chunk:
-                return None
             lines += chunk.count(b"\n")
-            comments += joined.count(b"\n#")
+            comments += (previous + chunk).count(b"\n#")
             previous = chunk[-1:]
             tail = (tail + chunk)[-7:]
     if tail[-6:] != b"# EOF\n" or (len(tail) == 7 and tail[0:1] != b"\n"):
@@ -132,20 +134,21 @@ def sample_lines(path: Path) -> int | None:
 def mentions_metric(path: Path, names: Iterable[str]) -> bool:
     """Whether a sample line of the OpenMetrics file may belong to one of these metric names
     (a line starting with the name followed by '{' or white space); cheap on big files."""
+    needles = [b"\n" + name.encode() for name in names]
+    if not needles:
+        return False
+    keep = max(len(n) for n in needles) + 1  # a match cut by a chunk's end is found again
+    carry = b"\n"  # the file's start is a line start
     with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            return False
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            for name in names:
-                raw = name.encode()
-                if data[: len(raw)] == raw and data[len(raw) : len(raw) + 1] in (b"{", b" ", b"\t"):
-                    return True
-                needle = b"\n" + raw
+        while chunk := handle.read(SCAN_CHUNK_BYTES):
+            data = carry + chunk
+            for needle in needles:
                 at = data.find(needle)
                 while at >= 0:
                     if data[at + len(needle) : at + len(needle) + 1] in (b"{", b" ", b"\t"):
                         return True
                     at = data.find(needle, at + 1)
+            carry = data[-keep:]
     return False
 
 
@@ -192,45 +195,136 @@ def finish_backfill(proc: subprocess.Popen[str]) -> str | None:
     return f"promtool tsdb create-blocks-from failed: {message[-1] if message else proc.returncode}"
 
 
+def find_cut(path: Path) -> int | None:
+    """A line start near the middle of a big OpenMetrics file where both the series and the
+    timestamp differ from the line before: in a file written series by series the halves then
+    hold different series, in one written time by time they hold different times. None for a
+    small file or when no such line is near."""
+    size = path.stat().st_size
+    if size < SPLIT_MIN_BYTES:
+        return None
+    with open(path, "rb") as handle:
+        handle.seek(size // 2)
+        handle.readline()
+        pos = handle.tell()
+        previous: tuple[bytes, bytes] | None = None
+        while pos < size // 2 + CUT_SCAN_BYTES:
+            line = handle.readline()
+            if not line or line.startswith(b"#"):
+                return None
+            parts = line.rsplit(None, 2)
+            if len(parts) != 3:
+                return None
+            if previous is not None and parts[0] != previous[0] and parts[2] != previous[1]:
+                return pos
+            previous = (parts[0], parts[2])
+            pos += len(line)
+    return None
+
+
+def _copy_range(source: Path, target: Path, start: int, length: int, suffix: bytes = b"") -> None:
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        offset = start
+        while length > 0:
+            copied = os.copy_file_range(src.fileno(), dst.fileno(), length, offset)
+            if copied == 0:
+                raise OSError(f"{source}: shorter than expected")
+            offset += copied
+            length -= copied
+        dst.write(suffix)
+
+
 @dataclass
 class FileBackfill:
     """A recording's OpenMetrics file backfilled as it is, checked by promtool's own accounting.
 
     promtool drops unsorted and duplicate samples silently and reads millisecond timestamps as
     seconds; so the samples it stored must equal the file's sample lines, and the time range must
-    be plausible. ``ok`` is False otherwise (or when promtool failed): the caller then reads the
-    file with the strict reader, which names the offending line.
+    be plausible. ``finish`` is False otherwise (or when promtool failed): the caller then reads
+    the file with the strict reader, which names the offending line.
+
+    A big file is cut in two at a line (``find_cut``) and the halves backfilled at once (two
+    cores). Each half's accounting catches what promtool drops inside it; what it would drop
+    across the cut (a series' sample in the second half at or before one in the first) cannot
+    happen when the halves' time ranges are apart, or when no series is in both halves. The
+    first is checked here; the second needs the number of distinct series, which Prometheus
+    tells once it serves the blocks: ``series_to_check`` is then that expected number, and when
+    it differs the caller backfills the file again uncut.
     """
 
     path: Path
     out_dir: Path
-    proc: subprocess.Popen[str] | None = None
+    split: bool = True
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+    outs: list[Path] = field(default_factory=list)
+    sources: list[Path] = field(default_factory=list)
     blocks: Blocks | None = None
-    error: str | None = None
+    series_to_check: int | None = None
 
     def start(self, work_dir: Path) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.proc = start_backfill(self.path, self.out_dir, work_dir)
+        self.sources = [self.path]
+        try:
+            cut = find_cut(self.path) if self.split and hasattr(os, "copy_file_range") else None
+            if cut is not None:
+                size = self.path.stat().st_size
+                first, second = self.out_dir / "first.om", self.out_dir / "second.om"
+                _copy_range(self.path, first, 0, cut, b"# EOF\n")
+                _copy_range(self.path, second, cut, size - cut)
+                self.sources = [first, second]
+        except OSError:  # no room for the halves, say: one run over the file itself
+            for part in self.out_dir.glob("*.om"):
+                part.unlink(missing_ok=True)
+        # Halves are made into one block each where possible (the longest block promtool makes),
+        # so that a half's numSeries counts each of its series once.
+        block = MAX_BLOCK_DURATION_LONG_SPAN if len(self.sources) > 1 else MAX_BLOCK_DURATION
+        for i, source in enumerate(self.sources):
+            out = self.out_dir / f"part{i}"
+            out.mkdir()
+            self.outs.append(out)
+            self.procs.append(start_backfill(source, out, work_dir, block=block))
 
     def finish(self) -> bool:
         """Wait for promtool and check its accounting; True when the blocks hold the file exactly."""
-        assert self.proc is not None
         lines = sample_lines(self.path)  # while promtool runs
-        self.error = finish_backfill(self.proc)
-        if self.error is not None or not lines:
+        errors = [finish_backfill(proc) for proc in self.procs]
+        for source in self.sources:
+            if source != self.path:
+                source.unlink(missing_ok=True)
+        if any(errors) or not lines:
             return False
-        self.blocks = read_blocks(self.out_dir)
-        b = self.blocks
-        return b is not None and b.samples == lines and b.min_ms >= 0 and b.max_ms <= MAX_PLAUSIBLE_SECONDS_MS
+        parts = [read_blocks(out) for out in self.outs]
+        if any(b is None for b in parts):
+            return False
+        found = [b for b in parts if b is not None]
+        b = Blocks(
+            sum(x.samples for x in found),
+            min(x.min_ms for x in found),
+            max(x.max_ms for x in found),
+            sum(x.series for x in found),
+        )
+        self.blocks = b
+        if len(found) == 2 and not found[0].max_ms < found[1].min_ms:
+            self.series_to_check = b.series
+        return b.samples == lines and b.min_ms >= 0 and b.max_ms <= MAX_PLAUSIBLE_SECONDS_MS
+
+    def move_to(self, data_dir: Path) -> list[str]:
+        """Move the blocks into the TSDB directory; their names."""
+        names: list[str] = []
+        for out in self.outs:
+            names.extend(p.name for p in _block_dirs(out))
+            move_blocks(out, data_dir)
+        return names
 
     def discard(self) -> None:
         shutil.rmtree(self.out_dir, ignore_errors=True)
 
     def cancel(self) -> None:
         """Stop promtool if it still runs and remove what it wrote."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
         self.discard()
 
 
