@@ -1,7 +1,7 @@
 """pyinfra entry point: `pyinfra deploy/inventories/all_in_one.py deploy/deploy.py`.
 
 Every host gets the components its inventory data enables (<component>_enabled); see
-docs/readme/40-deploy.md for the data keys.
+the README ("Deploying the stack") for the data keys.
 """
 
 from obsbox.deploy.stack import deploy_stack

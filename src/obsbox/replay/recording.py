@@ -1,6 +1,6 @@
 """Recordings: a YAML manifest plus OpenMetrics data, validated with errors naming file and line.
 
-The manifest format is documented in docs/readme/30-rule-tester.md. The YAML is read with
+The manifest format is documented in the README (Rule tester: the recording format). The YAML is read with
 ``yaml.compose`` rather than ``safe_load`` so that every error can point at the line of the
 offending key, and so that timestamps stay strings we parse ourselves (RFC 3339 or epoch).
 """

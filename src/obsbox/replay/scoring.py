@@ -1,6 +1,6 @@
 """Scores of alert rules against labelled recordings: pure functions of Evaluations and manifests.
 
-Definitions (SRE workbook, "Alerting on SLOs"; spelled out in docs/readme/30-rule-tester.md):
+Definitions (SRE workbook, "Alerting on SLOs"; spelled out in the README, "How the scores are defined"):
 
 - A firing episode is a run of consecutive firing evaluations of one alert instance.
 - A window's *catch span* runs from its start to the later of its end and its start plus the
