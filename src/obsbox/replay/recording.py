@@ -16,17 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from obsbox.replay.model import Series, label_key
-
-# The sample regex and label parser are the reader's own, so the fast path below accepts exactly
-# the series names that ``read_series`` accepts.
-from obsbox.replay.openmetrics import (
-    _SAMPLE,
-    MAX_PLAUSIBLE_SECONDS,
-    OpenMetricsError,
-    _parse_labels,
-    read_series,
-)
+from obsbox.replay.model import Series
+from obsbox.replay.openmetrics import read_series
 
 KINDS = ("incident", "noise")
 SOURCES = ("recorded", "generated", "imported")
@@ -399,83 +390,10 @@ def resolve_range(manifest: Manifest, first: int, last: int) -> tuple[int, int]:
     return start_ms, end_ms
 
 
-def parse_series_name(prefix: str) -> dict[str, str] | None:
-    """Labels (with ``__name__``) of ``name{labels}`` as read_series reads them; None if malformed."""
-    match = _SAMPLE.match(prefix + " 0 0")
-    if match is None or match.group("value") != "0" or match.group("ts") != "0":
-        return None
-    try:
-        labels = _parse_labels(match.group("labels") or "", "", 0)
-    except OpenMetricsError:
-        return None
-    labels["__name__"] = match.group("name")
-    return labels
-
-
-def _read_series_fast(path: Path) -> list[Series] | None:
-    """The same result as ``read_series`` for well-formed files, several times faster; None
-    for anything unusual (comments inside samples, unsorted or odd timestamps, bad labels), so
-    that ``read_series`` then reads the file and reports the problem with its line.
-
-    Week-long recordings hold millions of samples; parsing each line with regular expressions
-    dominated the replay. Here a line is split from the right and only each distinct series
-    prefix (``name{labels}``) is parsed properly, once.
-    """
-    by_prefix: dict[str, tuple[list[int], list[float]]] = {}
-    seen_eof = False
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if seen_eof:
-                if line.strip():
-                    return None
-                continue
-            if line.startswith("#"):
-                if line.rstrip("\n") == "# EOF":
-                    seen_eof = True
-                continue
-            if "#" in line:  # an exemplar or a '#' inside a label value: let the full parser decide
-                return None
-            parts = line.rsplit(None, 2)
-            if len(parts) != 3:
-                return None
-            prefix, value_text, ts_text = parts
-            try:
-                value = float(value_text)
-                ts_s = float(ts_text)
-            except ValueError:
-                return None
-            if not (0 <= ts_s <= MAX_PLAUSIBLE_SECONDS):  # also false for NaN
-                return None
-            ts_ms = round(ts_s * 1000)
-            entry = by_prefix.get(prefix)
-            if entry is None:
-                by_prefix[prefix] = ([ts_ms], [value])
-                continue
-            timestamps = entry[0]
-            if ts_ms <= timestamps[-1]:
-                return None
-            timestamps.append(ts_ms)
-            entry[1].append(value)
-    if not seen_eof or not by_prefix:
-        return None
-    out: list[Series] = []
-    keys: set[tuple[tuple[str, str], ...]] = set()
-    for prefix, (timestamps, values) in by_prefix.items():
-        labels = parse_series_name(prefix)
-        if labels is None:
-            return None
-        key = label_key(labels)
-        if key in keys:  # one series spelled two ways (label order): the full parser merges it
-            return None
-        keys.add(key)
-        out.append(Series(labels, timestamps, values))
-    return out
-
-
 def read_data(manifest: Manifest) -> list[Series]:
     """A manifest's data file, read and checked (errors name the data file and line)."""
     try:
-        return _read_series_fast(manifest.data_path) or read_series(manifest.data_path)
+        return read_series(manifest.data_path)
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordingError(manifest.data_path, 1, f"cannot read: {exc}") from None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from obsbox.replay import recording, runner, tsdb
+from obsbox.replay import openmetrics, recording, runner, tsdb
 from obsbox.replay.engine import Case, evaluate_many
 from obsbox.replay.model import AlertState, Evaluation
 from obsbox.replay.openmetrics import OpenMetricsError
@@ -146,7 +146,8 @@ def test_large_valid_file_is_not_read_in_python(
     # Now with the readers themselves refusing: only promtool may read the big file.
     monkeypatch.setattr(runner, "read_data", original)
     monkeypatch.setattr(recording, "read_series", refuse)
-    monkeypatch.setattr(recording, "_read_series_fast", refuse)
+    monkeypatch.setattr(openmetrics, "_read_series_fast", refuse)
+    monkeypatch.setattr(openmetrics, "_read_series_strict", refuse)
     for other in ("http-5xx-spike", "quiet-night"):
         (replay_corpus / f"{other}.yaml").unlink()
     report = run_replay([replay_rules], replay_corpus)

@@ -1,4 +1,4 @@
-"""The fast OpenMetrics path of load_recording gives read_series' result or steps aside."""
+"""The fast stage of read_series gives the strict reader's result or steps aside."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from obsbox.replay.model import Series
-from obsbox.replay.openmetrics import OpenMetricsError, read_series, write_series
-from obsbox.replay.recording import _read_series_fast, parse_series_name
+from obsbox.replay.openmetrics import (
+    OpenMetricsError,
+    _read_series_fast,
+    _read_series_strict,
+    parse_series_name,
+    write_series,
+)
 
 label_values = st.text(alphabet='ab #"\\\n{}=,', max_size=6)
 labels = st.dictionaries(st.sampled_from(["job", "code", "a_b"]), label_values, max_size=3)
@@ -38,12 +43,12 @@ def _normalised(series: list[Series]) -> list[tuple[object, ...]]:
 @settings(max_examples=60, deadline=None)
 @given(series_lists())
 def test_fast_reader_matches_read_series_on_written_files(series: list[Series]) -> None:
-    """Whatever write_series writes, the fast path reads exactly as read_series does, or defers."""
+    """Whatever write_series writes, the fast path reads exactly as the strict reader does, or defers."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.om"
         write_series(series, path)
         fast = _read_series_fast(path)
-        slow = read_series(path)
+        slow = _read_series_strict(path)
     if not any("#" in v for s in series for v in s.labels.values()):
         assert fast is not None  # the fast path only steps aside for a '#' in a label value
     assert fast is None or _normalised(fast) == _normalised(slow)
@@ -52,13 +57,13 @@ def test_fast_reader_matches_read_series_on_written_files(series: list[Series]) 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.text(alphabet='m{}="a 0123.e#EOF\\', max_size=20), max_size=6))
 def test_fast_reader_never_accepts_what_read_series_refuses(lines: list[str]) -> None:
-    """On arbitrary text the fast path returns None wherever read_series raises, else the same."""
+    """On arbitrary text the fast path returns None wherever the strict reader raises, else the same."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.om"
         path.write_text("".join(line + "\n" for line in lines) + "# EOF\n")
         fast = _read_series_fast(path)
         try:
-            slow = read_series(path)
+            slow = _read_series_strict(path)
         except OpenMetricsError:
             assert fast is None
             return
