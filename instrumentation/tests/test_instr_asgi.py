@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-starlette = pytest.importorskip("starlette", reason="Starlette is not installed in this environment")
+starlette = pytest.importorskip("starlette", reason="Starlette (a dev dependency; the [fastapi] extra brings it) is not installed in this venv")
 
 from starlette.applications import Starlette  # noqa: E402
 from starlette.responses import PlainTextResponse  # noqa: E402

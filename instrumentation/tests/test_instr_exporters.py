@@ -36,7 +36,7 @@ def test_exporter_none_disables_a_signal() -> None:
 def test_grpc_without_the_extra_falls_back_with_a_clear_error(caplog: pytest.LogCaptureFixture) -> None:
     """OTEL_EXPORTER_OTLP_PROTOCOL=grpc without the [grpc] extra logs how to fix it and uses HTTP."""
     if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is not None:
-        pytest.skip("the gRPC exporter is installed here, so there is no fallback to observe")
+        pytest.skip("the [grpc] extra is installed in this venv, so the missing-exporter fallback cannot occur")
     os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
     with caplog.at_level(logging.ERROR, logger="obsbox_instrumentation"):
         exporter = _otlp_factory("traces", resolve_settings({}))()  # type: ignore[misc]
@@ -66,7 +66,7 @@ def test_refused_outgoing_call_is_status_zero_and_still_raises(configure_obsbox:
 
 def test_httpx_calls_are_traced_measured_and_carry_baggage(configure_obsbox: Any) -> None:
     """httpx (sync and async) sends traceparent + tenant baggage and is observed on the client histogram."""
-    httpx = pytest.importorskip("httpx", reason="httpx is not installed in this environment")
+    httpx = pytest.importorskip("httpx", reason="httpx (a dev dependency; the [httpx] extra) is not installed in this venv")
     import asyncio
 
     from obsbox_instrumentation import tenant_context

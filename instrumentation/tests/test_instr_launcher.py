@@ -72,7 +72,7 @@ def test_opentelemetry_instrument_uses_obsbox_when_selected() -> None:
     """opentelemetry-instrument with OTEL_PYTHON_DISTRO/CONFIGURATOR=obsbox runs obsbox.configure()."""
     otel = Path(sys.executable).parent / "opentelemetry-instrument"
     if not otel.exists():
-        pytest.skip("opentelemetry-instrument is not installed in this environment")
+        pytest.skip("opentelemetry-instrument (opentelemetry-distro, a dev dependency) is not installed in this venv")
     result = _run_probe(
         [str(otel), sys.executable, "-c", PROBE],
         {"OTEL_PYTHON_DISTRO": "obsbox", "OTEL_PYTHON_CONFIGURATOR": "obsbox", "OTEL_SERVICE_NAME": "via-otel"},
@@ -84,7 +84,7 @@ def test_opentelemetry_instrument_stays_vanilla_when_not_selected() -> None:
     """Without OTEL_PYTHON_DISTRO/CONFIGURATOR and with opentelemetry-distro installed, obsbox stays out."""
     otel = Path(sys.executable).parent / "opentelemetry-instrument"
     if not otel.exists():
-        pytest.skip("opentelemetry-instrument is not installed in this environment")
+        pytest.skip("opentelemetry-instrument (opentelemetry-distro, a dev dependency) is not installed in this venv")
     if distro._other("opentelemetry_distro") is None:
         pytest.skip("opentelemetry-distro is not installed: obsbox is the only distro and is chosen by design")
     result = _run_probe([str(otel), sys.executable, "-c", PROBE], {})
@@ -120,8 +120,8 @@ def test_opentelemetry_instrument_with_obsbox_uses_obsbox_flask_hook_only() -> N
     """Under opentelemetry-instrument with obsbox selected, Flask gets obsbox's middleware, not upstream's too."""
     otel = Path(sys.executable).parent / "opentelemetry-instrument"
     if not otel.exists():
-        pytest.skip("opentelemetry-instrument is not installed in this environment")
-    pytest.importorskip("opentelemetry.instrumentation.flask", reason="upstream Flask instrumentation not installed")
+        pytest.skip("opentelemetry-instrument (opentelemetry-distro, a dev dependency) is not installed in this venv")
+    pytest.importorskip("opentelemetry.instrumentation.flask", reason="opentelemetry-instrumentation-flask (the [flask] extra) is not installed in this venv")
     result = _run_probe(
         [str(otel), sys.executable, "-c", FLASK_PROBE],
         {"OTEL_PYTHON_DISTRO": "obsbox", "OTEL_PYTHON_CONFIGURATOR": "obsbox"},
