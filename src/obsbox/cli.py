@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from obsbox.commands import binaries as binaries_commands
 from obsbox.commands import deploy as deploy_commands
 from obsbox.commands import promtool as promtool_commands
 from obsbox.commands import record as record_commands
@@ -17,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (replay_commands, promtool_commands, record_commands, deploy_commands):
+for module in (replay_commands, promtool_commands, record_commands, deploy_commands, binaries_commands):
     module.register(app)
 
 

@@ -43,7 +43,7 @@ CHECK_PROMTOOL_WEB = "promtool check web-config"
 CHECK_AMTOOL = "amtool check-config"
 CHECK_LOKI = "loki -verify-config"
 CHECK_TEMPO = "tempo -config.verify"
-CHECK_OTELCOL = "otelcol-contrib validate"
+CHECK_OTELCOL = "otelcol validate"
 
 RULES_SUFFIXES = (".rules.yaml", ".rules.yml")
 GRAFANA_ADMIN_PASSWORD_FILE = "/etc/grafana/admin_password"
