@@ -57,7 +57,8 @@ class BinarySpec:
     @property
     def source(self) -> str:
         if self.local_dir is not None:
-            return f"{self.local_dir.relative_to(REPO_ROOT)} (collector {self.version})"
+            where = self.local_dir.relative_to(REPO_ROOT) if self.local_dir.is_relative_to(REPO_ROOT) else self.local_dir
+            return f"{where} (collector {self.version})"
         return f"{self.module}@{self.module_version}"
 
 
