@@ -92,6 +92,9 @@ app_unit = files.put(
                         "OTEL_TRACES_EXPORTER": "otlp",
                         "OTEL_LOGS_EXPORTER": "otlp",
                         "OTEL_METRICS_EXPORTER": "otlp",
+                        # The demo evaluates its rules every 2 s; the SDK's default 60 s export
+                        # interval would add a minute before an incident shows.
+                        "OTEL_METRIC_EXPORT_INTERVAL": "5000",
                         "OBSBOX_PROMETHEUS_ENABLED": "false",
                     }
                     if OTLP_ENDPOINT
