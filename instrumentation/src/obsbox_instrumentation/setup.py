@@ -54,7 +54,9 @@ from .tenant import TenantCap
 _log = logging.getLogger("obsbox_instrumentation")
 _lock = threading.RLock()
 # Instrumentations obsbox replaces with its own leaner code (see wsgi.py, httpclient.py).
-REPLACED_INSTRUMENTATIONS = frozenset(("flask", "wsgi", "requests", "httpx", "starlette", "fastapi", "asgi"))
+REPLACED_INSTRUMENTATIONS = frozenset(
+    ("flask", "wsgi", "requests", "httpx", "starlette", "fastapi", "asgi", "django")
+)
 
 
 def configure(
@@ -417,8 +419,10 @@ def _disabled(settings: Settings) -> frozenset[str]:
 
 
 def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) -> list[str]:
-    """obsbox's own instrumentation (Flask/WSGI server, requests client); names applied."""
+    """obsbox's own instrumentation (Flask, Django, Starlette/FastAPI servers; requests and httpx
+    clients); names applied."""
     from .asgi import patch_starlette
+    from .djangohook import patch_django
     from .httpclient import patch_httpx, patch_requests
     from .wsgi import patch_flask
 
@@ -433,6 +437,8 @@ def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) 
         done.append("httpx")
     if not {"starlette", "fastapi"} & disabled and patch_starlette():
         done.append("starlette")
+    if "django" not in disabled and patch_django():
+        done.append("django")
     return done
 
 
@@ -452,14 +458,38 @@ def _auto_instrument(settings: Settings) -> list[str]:
             if getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
                 done.append(ep.name)  # already done (an earlier configure in this process)
                 continue
-            # instrument() checks the library is installed at a supported version and does
-            # nothing otherwise; a failing instrumentation is skipped, never fatal.
-            instrumentor.instrument()
+            if not instruments_installed_library(instrumentor, ep.name):
+                continue
+            # A failing instrumentation is skipped, never fatal.
+            instrumentor.instrument(skip_dep_check=True)
             if getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
                 done.append(ep.name)
         except Exception as exc:
             _log.debug("obsbox: instrumentation %s skipped: %s", ep.name, exc)
     return done
+
+
+def instruments_installed_library(instrumentor: Any, name: str) -> bool:
+    """Whether the library this instrumentor instruments is installed at a version it supports.
+
+    Checked per instrumentor, not per distribution: one distribution may ship instrumentors
+    for several libraries (opentelemetry-instrumentation-httpx has ``httpx`` and ``httpx2``),
+    and instrument() logs an ERROR at every start for each library that is absent. An absent
+    library is normal (debug); a library installed at an unsupported version is worth a warning.
+    """
+    try:
+        from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+
+        conflict = get_dependency_conflicts(instrumentor.instrumentation_dependencies())
+    except Exception:
+        return True  # cannot tell: let instrument() decide, as upstream does
+    if conflict is None:
+        return True
+    if getattr(conflict, "found", None) or getattr(conflict, "found_any", None):
+        _log.warning("obsbox: not instrumenting %s: %s", name, conflict)
+    else:
+        _log.debug("obsbox: not instrumenting %s: %s", name, conflict)
+    return False
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -15,6 +15,7 @@ api_version and the capped tenant; tenant.id in baggage for logs and outgoing ca
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -29,6 +30,8 @@ from .tenant import clean_tenant, current_tenant, header_to_environ_key
 
 ROUTE_KEY = "obsbox.route"
 KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"))
+# Two first requests racing to instrument an app created before configure() must not both do it.
+_late_lock = threading.Lock()
 _PROPAGATION_KEYS = ("HTTP_TRACEPARENT", "HTTP_BAGGAGE", "HTTP_B3", "HTTP_X_B3_TRACEID")
 
 StartResponse = Callable[..., Any]
@@ -253,7 +256,7 @@ def _record_exception(sender: Any, exception: BaseException, **_: Any) -> None:
 
 def instrument_flask(app: Any) -> Any:
     """Instrument a Flask app: WSGI middleware plus the route template and exceptions."""
-    if getattr(app, "_obsbox_instrumented", False):
+    if app.__dict__.get("_obsbox_instrumented", False):
         return app
     from flask import got_request_exception
 
@@ -266,7 +269,11 @@ def instrument_flask(app: Any) -> Any:
 
 
 def patch_flask() -> bool:
-    """Make every Flask app created from now on instrument itself; False if Flask is absent."""
+    """Instrument every Flask app, created before or after this call; False if Flask is absent.
+
+    Apps created from now on are instrumented when created; an app that already existed (the
+    module built it before configure() ran) is instrumented on its first request.
+    """
     try:
         import flask
     except ImportError:
@@ -274,14 +281,23 @@ def patch_flask() -> bool:
     if getattr(flask.Flask, "_obsbox_patched", False):
         return True
     original_init = flask.Flask.__init__
+    original_call = flask.Flask.__call__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         with contextlib.suppress(Exception):
             instrument_flask(self)
 
+    def __call__(self: Any, environ: Any, start_response: Any) -> Any:
+        if not self.__dict__.get("_obsbox_instrumented"):
+            with _late_lock, contextlib.suppress(Exception):
+                instrument_flask(self)
+        return original_call(self, environ, start_response)
+
     __init__._obsbox_original = original_init  # type: ignore[attr-defined]
+    __call__._obsbox_original = original_call  # type: ignore[attr-defined]
     flask.Flask.__init__ = __init__  # type: ignore[method-assign]
+    flask.Flask.__call__ = __call__  # type: ignore[method-assign]
     flask.Flask._obsbox_patched = True  # type: ignore[attr-defined]
     return True
 
@@ -292,8 +308,8 @@ def unpatch_flask() -> None:
         import flask
     except ImportError:
         return
-    patched = flask.Flask.__dict__.get("__init__")
-    original = getattr(patched, "_obsbox_original", None)
-    if original is not None:
-        flask.Flask.__init__ = original  # type: ignore[method-assign]
-        flask.Flask._obsbox_patched = False  # type: ignore[attr-defined]
+    for name in ("__init__", "__call__"):
+        original = getattr(flask.Flask.__dict__.get(name), "_obsbox_original", None)
+        if original is not None:
+            setattr(flask.Flask, name, original)
+    flask.Flask._obsbox_patched = False  # type: ignore[attr-defined]
