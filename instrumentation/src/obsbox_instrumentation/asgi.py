@@ -17,8 +17,8 @@ object itself untouched (routes can still be declared on it).
 
 from __future__ import annotations
 
-import time
 import functools
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 

@@ -68,7 +68,7 @@ def patch_django() -> bool:
         (ASGIHandler, "__call__", asgi, asgi_call),
         (BaseHandler, "resolve_request", resolve_request, resolve),
     ):
-        new._obsbox_original = old  # type: ignore[attr-defined]
+        new._obsbox_original = old  # type: ignore[attr-defined,union-attr]
         setattr(cls, name, new)
     WSGIHandler._obsbox_patched = True  # type: ignore[attr-defined]
     return True

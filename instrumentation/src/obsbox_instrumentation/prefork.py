@@ -14,9 +14,9 @@ import glob
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import MutableMapping
-import sys
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -115,9 +115,12 @@ def prefork_worker_kind() -> str | None:
     worker_cls = getattr(gunicorn_base, "Worker", None)
     frame = sys._getframe(1)
     while frame is not None:
-        if worker_cls is not None and frame.f_code.co_name == "init_process":
-            if isinstance(frame.f_locals.get("self"), worker_cls):
-                return "gunicorn"
+        if (
+            worker_cls is not None
+            and frame.f_code.co_name == "init_process"
+            and isinstance(frame.f_locals.get("self"), worker_cls)
+        ):
+            return "gunicorn"
         if frame.f_code.co_name == "subprocess_started" and frame.f_globals.get("__name__") == "uvicorn._subprocess":
             return "uvicorn"
         frame = frame.f_back  # type: ignore[assignment]
