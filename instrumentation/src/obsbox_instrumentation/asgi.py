@@ -65,15 +65,19 @@ def _route(scope: Scope) -> str | None:
 class ObsboxASGIMiddleware:
     """Instrument an ASGI app (HTTP only; websockets and lifespan pass through)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, route_resolver: Callable[[Scope], str | None] | None = None) -> None:
         self.app = app
+        self.route_resolver = route_resolver
         self._obsbox_instrumented = True
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        await observe(self.app, scope, receive, send)
+        await observe(self.app, scope, receive, send, self.route_resolver)
 
 
-async def observe(app: ASGIApp, scope: Scope, receive: Any, send: Any) -> None:
+async def observe(
+    app: ASGIApp, scope: Scope, receive: Any, send: Any,
+    route_resolver: Callable[[Scope], str | None] | None = None,
+) -> None:
     """Run one ASGI call of ``app`` under obsbox's server span and duration metric."""
     runtime = rt.get()
     if runtime is None or scope.get("type") != "http" or scope.get(SCOPE_KEY):
@@ -106,7 +110,7 @@ async def observe(app: ASGIApp, scope: Scope, receive: Any, send: Any) -> None:
         context.detach(token)
         if quiet_fastapi and scope.get(FASTAPI_TELEMETRY_KEY) is None:
             scope.pop(FASTAPI_TELEMETRY_KEY, None)
-        _finish(runtime, scope, span, method, status_holder[0], version, tenant, start_ns)
+        _finish(runtime, scope, span, method, status_holder[0], version, tenant, start_ns, route_resolver)
 
 
 def _start(runtime: rt.Runtime, scope: Scope) -> tuple[Any, Any, str, str, str | None, int]:
@@ -133,21 +137,24 @@ def _start(runtime: rt.Runtime, scope: Scope) -> tuple[Any, Any, str, str, str |
 
 def _finish(
     runtime: rt.Runtime, scope: Scope, span: Any, method: str, status: int, version: str,
-    tenant: str | None, start_ns: int,
+    tenant: str | None, start_ns: int, route_resolver: Callable[[Scope], str | None] | None = None,
 ) -> None:
     try:
         route = _route(scope)
+        if route is None and route_resolver is not None:
+            route = route_resolver(scope)
     except Exception:  # telemetry never breaks a response
         return
     finish_server_span(runtime, span, route, method, status, version, tenant, start_ns)
 
 
-def instrument_asgi(app: Any) -> Any:
+def instrument_asgi(app: Any, route_resolver: Callable[[Scope], str | None] | None = None) -> Any:
     """Instrument an ASGI app (idempotent).
 
     A Starlette or FastAPI app is hooked in place and returned as is, so ``@app.get`` and
     ``app.add_middleware`` keep working whenever this is called; any other ASGI callable is
-    wrapped in :class:`ObsboxASGIMiddleware`.
+    wrapped in :class:`ObsboxASGIMiddleware`, where ``route_resolver(scope)`` may give the route
+    template.
     """
     if getattr(app, "_obsbox_instrumented", False):
         return app
@@ -158,7 +165,7 @@ def instrument_asgi(app: Any) -> Any:
     if Starlette is not None and isinstance(app, Starlette):
         _patch_class_call(type(app))
         return app
-    return ObsboxASGIMiddleware(app)
+    return ObsboxASGIMiddleware(app, route_resolver)
 
 
 def _patch_class_call(cls: type) -> None:
