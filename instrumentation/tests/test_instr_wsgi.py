@@ -210,3 +210,13 @@ def test_failing_telemetry_never_reaches_the_app(configure_obsbox: Any, kind: st
     resp = get(make_app(), "/orders")
     assert resp.status_code == 200 and resp.get_data() == b"ok"
     configured.runtime.tracer_provider.force_flush()
+
+
+def test_flask_app_created_before_configure_is_instrumented_on_first_request(configure_obsbox: Any) -> None:
+    """An app built before configure() (the module did it first) still records its requests."""
+    app = make_app()
+    configured = configure_obsbox()
+    get(app, "/v1/orders/7", **{"X-Tenant-ID": "acme"})
+    span = server_span(configured)
+    assert span.name == "GET /v1/orders/<int:order_id>"
+    assert span.attributes["tenant.id"] == "acme"

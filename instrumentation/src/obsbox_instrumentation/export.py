@@ -93,11 +93,18 @@ class _MuteDuringExport(logging.Filter):
 _MUTE = _MuteDuringExport()
 
 
+_loggers_seen = [0]
+
+
 def mute_exporter_loggers() -> None:
     """Put the filter on every exporter and urllib3 logger that exists now (logger filters apply
     only to records created on that logger, so each one needs it); called after an exporter is
-    built, when its modules have created their loggers."""
-    for name in list(logging.Logger.manager.loggerDict):
+    built and whenever loggers were added since (an exporter may import more modules later)."""
+    known = logging.Logger.manager.loggerDict
+    if len(known) == _loggers_seen[0]:
+        return
+    _loggers_seen[0] = len(known)
+    for name in list(known):
         if name.startswith(_MUTED_PREFIXES):
             logger = logging.getLogger(name)
             if _MUTE not in logger.filters:
@@ -107,6 +114,7 @@ def mute_exporter_loggers() -> None:
 @contextlib.contextmanager
 def exporting() -> Iterator[None]:
     """Mark this thread as inside an obsbox export (exporter log lines are muted)."""
+    mute_exporter_loggers()
     _export_scope.active = True
     _export_scope.reason = None
     try:
