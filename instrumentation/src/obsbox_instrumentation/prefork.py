@@ -102,8 +102,8 @@ def finish_master(state: MasterState) -> None:
 
 
 def prefork_worker_kind() -> str | None:
-    """``"gunicorn"`` or ``"uvicorn"`` when this process is one of several workers of a server,
-    else None.
+    """``"gunicorn"`` or ``"uvicorn"`` when this process is one of several (more than one)
+    workers of a server, else None.
 
     A gunicorn worker imports the app from ``Worker.init_process`` (found on the call stack while
     configure() runs at import); ``uvicorn --workers N`` starts each worker through
@@ -115,12 +115,11 @@ def prefork_worker_kind() -> str | None:
     worker_cls = getattr(gunicorn_base, "Worker", None)
     frame = sys._getframe(1)
     while frame is not None:
-        if (
-            worker_cls is not None
-            and frame.f_code.co_name == "init_process"
-            and isinstance(frame.f_locals.get("self"), worker_cls)
-        ):
-            return "gunicorn"
+        worker = frame.f_locals.get("self") if frame.f_code.co_name == "init_process" else None
+        if worker_cls is not None and isinstance(worker, worker_cls):
+            # A single worker (gunicorn's default) holds all the counts: it may serve them.
+            workers = getattr(getattr(worker, "cfg", None), "workers", 2)
+            return "gunicorn" if not isinstance(workers, int) or workers > 1 else None
         if frame.f_code.co_name == "subprocess_started" and frame.f_globals.get("__name__") == "uvicorn._subprocess":
             return "uvicorn"
         frame = frame.f_back  # type: ignore[assignment]

@@ -12,6 +12,19 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+SMOKE = """
+import flask, obsbox_instrumentation as obsbox
+runtime = obsbox.configure(service_name="smoke")
+app = flask.Flask("smoke")
+app.add_url_rule("/v1/items/<int:item_id>", "item", lambda item_id: "ok")
+app.test_client().get("/v1/items/1").close()
+print("instrumented", sorted(runtime.instrumented))
+print(runtime.recorder.exposition("")[0].decode())
+"""
+SMOKE_ENV = {
+    "PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none",
+    "OTEL_LOGS_EXPORTER": "none", "OBSBOX_PROMETHEUS_PORT": "0",
+}
 ALL_EXTRAS = "flask,django,fastapi,requests,httpx,sqlalchemy,psycopg,redis,grpc"
 
 
@@ -40,14 +53,13 @@ def _install(python: Path, tmp_path: Path, extras: str) -> subprocess.CompletedP
 
 @pytest.mark.timeout(1800)
 def test_readme_install_line_resolves_with_the_stock_pip(stock_venv: Path, tmp_path: Path) -> None:
-    """`pip install "./instrumentation[flask,requests]"` succeeds with the bundled pip and the package imports."""
+    """`pip install "./instrumentation[flask,requests]"` succeeds with the bundled pip, and a Flask app then records a request."""
     done = _install(stock_venv, tmp_path, "flask,requests")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    check = subprocess.run(
-        [str(stock_venv), "-c", "import flask, requests, obsbox_instrumentation as o; print(o.configure)"],
-        capture_output=True, text=True, timeout=120,
-    )
+    check = subprocess.run([str(stock_venv), "-c", SMOKE], capture_output=True, text=True, timeout=120, env=SMOKE_ENV)
     assert check.returncode == 0, check.stderr
+    assert "instrumented ['flask', 'requests']" in check.stdout, check.stdout
+    assert 'http_route="/v1/items/<int:item_id>"' in check.stdout, check.stdout
 
 
 @pytest.mark.timeout(1800)

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def complaints(output: str) -> list[str]:
 
 
 @pytest.fixture
-def plain_gunicorn(tmp_path: Path) -> tuple[ManagedProcess, int, int]:
+def plain_gunicorn(tmp_path: Path) -> Iterator[tuple[ManagedProcess, int, int]]:
     pytest.importorskip("flask", reason="flask (a dev dependency) is not installed in this venv")
     port, metrics_port = free_port(), free_port()
     env = app_env(OTEL_SERVICE_NAME="svc-plain", OBSBOX_PROMETHEUS_PORT=str(metrics_port), **NO_EXPORT)
@@ -84,6 +85,29 @@ def test_plain_gunicorn_workers_serve_no_partial_metrics_and_say_how_once(
     lines = [line for line in proc.output().splitlines() if "not serving /metrics" in line]
     assert len(lines) == 1, proc.output()[-3000:]
     assert "obsbox-instrument gunicorn" in lines[0] and "python:obsbox_instrumentation.gunicorn" in lines[0]
+
+
+def test_plain_gunicorn_single_worker_still_serves_its_metrics(tmp_path: Path) -> None:
+    """`gunicorn app:app` with its default single worker holds every count, so it serves /metrics with all requests."""
+    pytest.importorskip("flask", reason="flask (a dev dependency) is not installed in this venv")
+    port, metrics_port = free_port(), free_port()
+    env = app_env(OTEL_SERVICE_NAME="svc-single", OBSBOX_PROMETHEUS_PORT=str(metrics_port), **NO_EXPORT)
+    argv = [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "flask_app:app"]
+    proc = ManagedProcess("single-gunicorn", argv, env, tmp_path / "gunicorn.log").start()
+    try:
+        proc.wait_http(f"http://127.0.0.1:{port}/v1/items/0", timeout=60)
+        for _ in range(5):
+            assert get(port, "/v1/items/1")[0] == 200
+        status, body = get(metrics_port, "/metrics")
+        assert status == 200
+        line = next(
+            x for x in body.decode().splitlines()
+            if x.startswith("http_server_request_duration_seconds_count{") and 'tenant_id="acme"' in x
+        )
+        assert float(line.rsplit(" ", 1)[1]) == 5
+        assert "not serving /metrics" not in proc.output()
+    finally:
+        proc.stop()
 
 
 def _failures(page: str, signal: str) -> float:
