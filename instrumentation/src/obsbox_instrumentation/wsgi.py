@@ -29,6 +29,9 @@ from .contract import ATTR_API_VERSION, ATTR_TENANT, BAGGAGE_TENANT
 from .tenant import clean_tenant, current_tenant, header_to_environ_key
 
 ROUTE_KEY = "obsbox.route"
+# Set by the outermost obsbox middleware: an app wrapped by hand and also hooked through its
+# framework (Django's handler, a Flask app) records each request once.
+OBSERVED_KEY = "obsbox.instrumented"
 KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"))
 # Two first requests racing to instrument an app created before configure() must not both do it.
 _late_lock = threading.Lock()
@@ -87,12 +90,13 @@ class ObsboxWSGIMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         runtime = rt.get()
-        if runtime is None:
+        if runtime is None or OBSERVED_KEY in environ:
             return self.app(environ, start_response)
         try:
             prepared = self._start(runtime, environ)
         except Exception:  # telemetry never breaks a request: serve it bare
             return self.app(environ, start_response)
+        environ[OBSERVED_KEY] = True
         span, token, method, version, tenant, start_ns = prepared
         status_holder = [0]
 
