@@ -98,13 +98,20 @@ def test_plain_gunicorn_single_worker_still_serves_its_metrics(tmp_path: Path) -
         proc.wait_http(f"http://127.0.0.1:{port}/v1/items/0", timeout=60)
         for _ in range(5):
             assert get(port, "/v1/items/1")[0] == 200
-        status, body = get(metrics_port, "/metrics")
-        assert status == 200
-        line = next(
-            x for x in body.decode().splitlines()
-            if x.startswith("http_server_request_duration_seconds_count{") and 'tenant_id="acme"' in x
-        )
-        assert float(line.rsplit(" ", 1)[1]) == 5
+
+        def count() -> float:
+            status, body = get(metrics_port, "/metrics")
+            assert status == 200
+            return sum(
+                float(x.rsplit(" ", 1)[1]) for x in body.decode().splitlines()
+                if x.startswith("http_server_request_duration_seconds_count{") and 'tenant_id="acme"' in x
+            )
+
+        # Each request is recorded just after its last byte is sent: wait (bounded) for the last.
+        deadline = time.monotonic() + 10
+        while count() < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling interval of a bounded wait
+        assert count() == 5
         assert "not serving /metrics" not in proc.output()
     finally:
         proc.stop()
