@@ -1,6 +1,6 @@
 """Every framework the README names, served by a real server process on the current release:
-Flask, Django and plain WSGI under gunicorn (with obsbox's gunicorn hooks), Starlette, FastAPI and
-plain ASGI under uvicorn. Each request must give one server span, one observation on /metrics and
+Flask, Django and plain WSGI under gunicorn (with obsbox's gunicorn hooks), Starlette, FastAPI,
+Django's ASGI handler and plain ASGI under uvicorn. Each request must give one server span, one observation on /metrics and
 on OTLP, and the tenant in the span, in the handler's baggage and in its log line, whether
 configure() ran before the app existed or after.
 """
@@ -35,6 +35,7 @@ class Case:
     server: str  # gunicorn or uvicorn
     routes: dict[str, str]  # request path -> the route template obsbox must report
     configure: str = "first"
+    attribute: str = "app"
 
 
 CASES = {
@@ -43,6 +44,9 @@ CASES = {
         "flask_app", "flask", "gunicorn", {"/v1/items/7": "/v1/items/<int:item_id>"}, "late"
     ),
     "django": Case("django_app", "django", "gunicorn", {"/v1/items/7": "/v1/items/<int:item_id>"}),
+    "django-asgi": Case(
+        "django_app", "django", "uvicorn", {"/v1/items/7": "/v1/items/<int:item_id>"}, attribute="asgi_app"
+    ),
     "wsgi": Case("wsgi_app", "gunicorn", "gunicorn", {"/v1/items/7": "/v1/items/{item_id}"}),
     "starlette": Case("starlette_app", "starlette", "uvicorn", {"/v1/items/7": "/v1/items/{item_id:int}"}),
     "fastapi": Case(
@@ -83,15 +87,15 @@ class Served:
         return body.decode()
 
 
-def server_argv(server: str, module: str, port: int) -> list[str]:
+def server_argv(server: str, app: str, port: int) -> list[str]:
     if server == "gunicorn":
         return [
             str(VENV_BIN / "gunicorn"), "-c", "python:obsbox_instrumentation.gunicorn",
-            "-b", f"127.0.0.1:{port}", "-w", "2", f"{module}:app",
+            "-b", f"127.0.0.1:{port}", "-w", "2", app,
         ]
     return [
         str(VENV_BIN / "uvicorn"), "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log", f"{module}:app",
+        "--log-level", "warning", "--no-access-log", app,
     ]
 
 
@@ -120,7 +124,7 @@ def served(otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory) -> Iter
             OTEL_SERVICE_NAME=service, OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint,
             OBSBOX_PROMETHEUS_PORT=str(metrics_port), APP_CONFIGURE=case.configure,
         )
-        proc = ManagedProcess(name, server_argv(case.server, case.module, port), env, tmp / f"{name}.log").start()
+        proc = ManagedProcess(name, server_argv(case.server, f"{case.module}:{case.attribute}", port), env, tmp / f"{name}.log").start()
         srv = cache[name] = Served(proc, port, metrics_port, service)
         proc.wait_http(f"http://127.0.0.1:{port}/v1/items/0", timeout=60)
         for path in case.routes:

@@ -32,9 +32,11 @@ def item(request, item_id):  # type: ignore[no-untyped-def]
 
 urlpatterns = [path("v1/items/<int:item_id>", item)]
 
+from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 app = get_wsgi_application()
+asgi_app = get_asgi_application()
 
 if LATE:
     obsbox.configure()
