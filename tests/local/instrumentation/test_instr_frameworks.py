@@ -44,6 +44,9 @@ CASES = {
         "flask_app", "flask", "gunicorn", {"/v1/items/7": "/v1/items/<int:item_id>"}, "late"
     ),
     "django": Case("django_app", "django", "gunicorn", {"/v1/items/7": "/v1/items/<int:item_id>"}),
+    "django-configured-late": Case(
+        "django_app", "django", "gunicorn", {"/v1/items/7": "/v1/items/<int:item_id>"}, "late"
+    ),
     "django-asgi": Case(
         "django_app", "django", "uvicorn", {"/v1/items/7": "/v1/items/<int:item_id>"}, attribute="asgi_app"
     ),

@@ -53,25 +53,31 @@ def complaints(output: str) -> list[str]:
     return found
 
 
-@pytest.fixture
-def plain_gunicorn(tmp_path: Path) -> Iterator[tuple[ManagedProcess, int, int]]:
-    pytest.importorskip("flask", reason="flask (a dev dependency) is not installed in this venv")
+@pytest.fixture(params=["gunicorn", "uvicorn"])
+def plain_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, ManagedProcess, int, int]]:
+    """`gunicorn -w 2` or `uvicorn --workers 2`, without obsbox's launcher or hooks."""
+    server = request.param
+    framework, app = ("flask", "flask_app:app") if server == "gunicorn" else ("fastapi", "fastapi_app:app")
+    pytest.importorskip(framework, reason=f"{framework} (a dev dependency) is not installed in this venv")
     port, metrics_port = free_port(), free_port()
     env = app_env(OTEL_SERVICE_NAME="svc-plain", OBSBOX_PROMETHEUS_PORT=str(metrics_port), **NO_EXPORT)
-    argv = [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "flask_app:app"]
-    proc = ManagedProcess("plain-gunicorn", argv, env, tmp_path / "gunicorn.log").start()
+    if server == "gunicorn":
+        argv = [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", app]
+    else:
+        argv = [str(VENV_BIN / "uvicorn"), "--host", "127.0.0.1", "--port", str(port), "--workers", "2", app]
+    proc = ManagedProcess(f"plain-{server}", argv, env, tmp_path / "server.log").start()
     try:
         proc.wait_http(f"http://127.0.0.1:{port}/v1/items/0", timeout=60)
-        yield proc, port, metrics_port
+        yield server, proc, port, metrics_port
     finally:
         proc.stop()
 
 
-def test_plain_gunicorn_workers_serve_no_partial_metrics_and_say_how_once(
-    plain_gunicorn: tuple[ManagedProcess, int, int],
+def test_plain_prefork_workers_serve_no_partial_metrics_and_say_how_once(
+    plain_server: tuple[str, ManagedProcess, int, int],
 ) -> None:
-    """`gunicorn -w 2` without the launcher or hooks: nothing answers on the metrics port, and one line names both fixes."""
-    proc, port, metrics_port = plain_gunicorn
+    """Two workers without the launcher or hooks: nothing answers on the metrics port, and one line names the fixes."""
+    server, proc, port, metrics_port = plain_server
     pids: set[int] = set()
     deadline = time.monotonic() + 60
     for _ in range(400):
@@ -84,7 +90,9 @@ def test_plain_gunicorn_workers_serve_no_partial_metrics_and_say_how_once(
     assert http_status(f"http://127.0.0.1:{metrics_port}/metrics") is None
     lines = [line for line in proc.output().splitlines() if "not serving /metrics" in line]
     assert len(lines) == 1, proc.output()[-3000:]
-    assert "obsbox-instrument gunicorn" in lines[0] and "python:obsbox_instrumentation.gunicorn" in lines[0]
+    assert f"obsbox-instrument {server}" in lines[0]
+    if server == "gunicorn":
+        assert "python:obsbox_instrumentation.gunicorn" in lines[0]
 
 
 def test_plain_gunicorn_single_worker_still_serves_its_metrics(tmp_path: Path) -> None:
