@@ -60,7 +60,10 @@ def plain_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tup
     framework, app = ("flask", "flask_app:app") if server == "gunicorn" else ("fastapi", "fastapi_app:app")
     pytest.importorskip(framework, reason=f"{framework} (a dev dependency) is not installed in this venv")
     port, metrics_port = free_port(), free_port()
-    env = app_env(OTEL_SERVICE_NAME="svc-plain", OBSBOX_PROMETHEUS_PORT=str(metrics_port), **NO_EXPORT)
+    # TMPDIR: the once-per-server warning marker lands in the test's directory, not in /tmp.
+    env = app_env(
+        OTEL_SERVICE_NAME="svc-plain", OBSBOX_PROMETHEUS_PORT=str(metrics_port), TMPDIR=str(tmp_path), **NO_EXPORT
+    )
     if server == "gunicorn":
         argv = [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", app]
     else:
