@@ -33,6 +33,8 @@ class UnitSettings:
     protect_home: str = "yes"
     full_proc: bool = False
     ip_address_allow: tuple[str, ...] = ()
+    # MemoryMax= in MiB (0: no limit); the collector's memory_limiter is derived from it.
+    memory_max_mib: int = 0
 
     def __post_init__(self) -> None:
         if not self.exec_start:

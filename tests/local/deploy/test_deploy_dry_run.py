@@ -85,7 +85,7 @@ def test_deploy_dry_run_package_method_uses_debian_packages(repo_root: Path) -> 
     """With install_method package the plan installs Debian's packages and replaces their units, downloading nothing."""
     data = {
         f"{c}_install_method": "package" for c in ("prometheus", "alertmanager", "node_exporter")
-    } | {f"{c}_enabled": False for c in ("loki", "tempo", "otelcol", "grafana")}
+    } | {f"{c}_enabled": False for c in ("loki", "tempo", "otelcol", "grafana")} | {"alertmanager_allow_no_receivers": True}
     plan = _dry_run(repo_root, data)
     for package in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):
         assert f"Install the Debian package {package}" in plan
