@@ -91,3 +91,45 @@ def test_deploy_dry_run_package_method_uses_debian_packages(repo_root: Path) -> 
         assert f"Install the Debian package {package}" in plan
         assert f"Upload /etc/systemd/system/{package}.service" in plan
     assert "Download " not in plan
+
+
+def test_deploy_dry_run_without_network_names_grafana_keys_in_one_line(
+    repo_root: Path, inventory_hosts: Callable[[str], dict[str, dict]]
+) -> None:
+    """Planning without Grafana pins and with no way out (proxies on a closed port) fails in one line naming the keys."""
+    import os
+
+    (data,) = inventory_hosts("all_in_one.py").values()
+    pyinfra = Path(sys.executable).parent / "pyinfra"
+    argv = [str(pyinfra), "@local", str(repo_root / "deploy" / "deploy.py"), "--dry"]
+    for key, value in data.items():
+        argv += ["--data", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
+    closed = "http://127.0.0.1:9"
+    env = {**os.environ, "https_proxy": closed, "http_proxy": closed, "HTTPS_PROXY": closed, "HTTP_PROXY": closed}
+    env.pop("no_proxy", None)
+    env.pop("NO_PROXY", None)
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300, cwd=repo_root / "deploy", env=env)
+    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if "grafana_archive_url" in line]
+    assert len(lines) == 1, output
+    assert "grafana_archive_sha256" in lines[0] and "grafana.com/api/downloads/grafana/versions/12.1.1" in lines[0]
+
+
+def test_deploy_dry_run_refuses_unrouted_alerts_in_one_line(repo_root: Path) -> None:
+    """Default data (no webhooks) stops the plan with one line naming the receiver keys, no traceback."""
+    pyinfra = Path(sys.executable).parent / "pyinfra"
+    result = subprocess.run(
+        [str(pyinfra), "@local", str(repo_root / "deploy" / "deploy.py"), "--dry"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=repo_root / "deploy",
+    )
+    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    assert "inventory data of host @local: alertmanager_page_webhook_url, alertmanager_ticket_webhook_url, " in output
+
