@@ -481,7 +481,8 @@ def _external_url(data: Mapping[str, Any], component: str, url: str, host_name: 
             raise InventoryDataError(f"{key}: {configured!r} is not an http(s) URL")
         return configured
     parts = urlsplit(url)
-    if host_name and is_loopback(parts.hostname or "") and _ADDRESS.match(host_name) and not host_name.startswith("@"):
+    named_host = host_name and _ADDRESS.match(host_name) and not host_name.startswith("@")
+    if named_host and parts.port and is_loopback(parts.hostname or ""):
         # Links in notifications must open from a user's browser, not from the server itself.
         return f"{parts.scheme}://{host_name}:{parts.port}"
     return url

@@ -117,19 +117,34 @@ def test_deploy_dry_run_without_network_names_grafana_keys_in_one_line(
     assert "grafana_archive_sha256" in lines[0] and "grafana.com/api/downloads/grafana/versions/12.1.1" in lines[0]
 
 
-def test_deploy_dry_run_refuses_unrouted_alerts_in_one_line(repo_root: Path) -> None:
-    """Default data (no webhooks) stops the plan with one line naming the receiver keys, no traceback."""
+ROUTED = {
+    "alertmanager_page_webhook_url": "https://pager.example/page",
+    "alertmanager_ticket_webhook_url": "https://tickets.example/ticket",
+    "alertmanager_watchdog_webhook_url": "https://hc.example/watchdog",
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({}, "alertmanager_page_webhook_url, alertmanager_ticket_webhook_url, alertmanager_watchdog_webhook_url: not set"),
+        (
+            {**ROUTED, "obsbox_bind_address": "0.0.0.0"},
+            "node_exporter_basic_auth_password: not set, but node_exporter would listen on 0.0.0.0",
+        ),
+        ({**ROUTED, "prometheus_retention_time": "15d"}, "prometheus_retention_time: 15d is shorter than the 30d SLO period"),
+    ],
+    ids=["pages-to-nowhere", "open-bind", "short-retention"],
+)
+def test_deploy_dry_run_refuses_unsafe_data_in_one_line(repo_root: Path, data: dict, expected: str) -> None:
+    """Unrouted alerts, an open bind without auth and a retention below the SLO period stop the plan in one line."""
     pyinfra = Path(sys.executable).parent / "pyinfra"
-    result = subprocess.run(
-        [str(pyinfra), "@local", str(repo_root / "deploy" / "deploy.py"), "--dry"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        cwd=repo_root / "deploy",
-    )
+    argv = [str(pyinfra), "@local", str(repo_root / "deploy" / "deploy.py"), "--dry"]
+    for key, value in data.items():
+        argv += ["--data", f"{key}={value}"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300, cwd=repo_root / "deploy")
     output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
     assert result.returncode != 0
     assert "Traceback" not in output
-    assert "inventory data of host @local: alertmanager_page_webhook_url, alertmanager_ticket_webhook_url, " in output
-
+    (line,) = [line for line in output.splitlines() if expected in line]
+    assert "inventory data of host @local: " in line
