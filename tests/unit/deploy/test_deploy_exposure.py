@@ -130,3 +130,17 @@ def test_deploy_grafana_https_and_generated_secret_key(make_settings: Callable[.
     assert GRAFANA_SECRET_KEY_FILE in plan.generated_secrets
     assert ("secret_key", GRAFANA_SECRET_KEY_FILE) in plan.unit.credentials
     assert plan.ready_url.startswith("https://")
+
+
+def test_deploy_stack_installs_each_validator_before_its_first_use(make_settings: Callable[..., StackSettings]) -> None:
+    """In deploy_stack's order, the component shipping a validator (promtool for web configs) comes first."""
+    from obsbox.deploy.stack import ORDER
+
+    settings = make_settings(node_exporter_basic_auth_password="n0de")
+    provider = {"promtool": "prometheus", "amtool": "alertmanager", "loki": "loki", "tempo": "tempo"}
+    order = [component for component, _deploy in ORDER]
+    for index, component in enumerate(order):
+        for group in plan_for(settings, component).groups:
+            tool = group.check.split(" ")[0]
+            if tool in provider:
+                assert order.index(provider[tool]) <= index, f"{component} runs {tool} before {provider[tool]} is installed"
