@@ -40,7 +40,7 @@ def _collector() -> str:
         built = None
     path = str(built) if built else shutil.which("otelcol-obsbox") or shutil.which("otelcol")
     if not path:
-        pytest.skip("no collector binary here: obsbox's distribution (otelcol-obsbox) is not built on this machine")
+        pytest.skip("no collector binary found: obsbox's build (obsbox.binaries.locate) or otelcol-obsbox/otelcol on PATH")
     return path
 
 
