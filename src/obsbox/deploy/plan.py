@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from obsbox.deploy.layout import Layout, install_root, layout_for
-from obsbox.deploy.settings import BasicAuth, StackSettings
+from obsbox.deploy.settings import OTELCOL_TOKEN_CREDENTIAL, BasicAuth, StackSettings, TlsFiles
 from obsbox.render.alertmanager import render_alertmanager_config
 from obsbox.render.grafana import (
     DashboardProviderSettings,
@@ -47,6 +47,9 @@ CHECK_OTELCOL = "otelcol validate"
 
 RULES_SUFFIXES = (".rules.yaml", ".rules.yml")
 GRAFANA_ADMIN_PASSWORD_FILE = "/etc/grafana/admin_password"
+GRAFANA_SECRET_KEY_FILE = "/etc/grafana/secret_key"
+OTELCOL_TOKEN_FILE = "/etc/otelcol/secrets/otlp_bearer_token"
+PROMETHEUS_NODE_EXPORTER_PASSWORD = "/etc/prometheus/secrets/node_exporter_password"
 GRAFANA_DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
 GRAFANA_ENV_FILE = "/etc/grafana/secrets/datasources.env"
 GRAFANA_PROMETHEUS_PASSWORD_ENV = "OBSBOX_PROMETHEUS_PASSWORD"
@@ -121,6 +124,9 @@ def _targets(settings: StackSettings, component: str) -> tuple[str, ...]:
     if configured:
         return tuple(configured)
     if not settings.enabled(component):
+        # Runs on another host: scrape it where the inventory says it is (<component>_url).
+        if settings.install[component].url_configured and component != "otelcol":
+            return (_netloc(settings.url(component)),)
         return ()
     if component == "otelcol":
         return (f"{_listen(settings, 'otelcol')}:{settings.otelcol.telemetry_port}",)
@@ -147,21 +153,45 @@ def _env_line(name: str, value: str) -> str:
     return f"{name}='{value}'\n"
 
 
-def _web_config(path: str, auth: BasicAuth | None, hashed: str, user: str) -> ConfigFile:
+def _web_config(path: str, auth: BasicAuth | None, hashed: str, user: str, tls: TlsFiles | None = None) -> ConfigFile:
     users = ((auth.username, hashed),) if auth is not None else ()
-    return _secret(path, render_web_config(WebConfigSettings(users=users)), user)
+    web = WebConfigSettings(users=users, cert_file=tls.cert_file if tls else "", key_file=tls.key_file if tls else "")
+    return _secret(path, render_web_config(web), user)
 
 
-def node_exporter_plan(settings: StackSettings) -> ComponentPlan:
+def _scheme(settings: StackSettings, component: str) -> str:
+    return urlsplit(settings.url(component)).scheme or "http"
+
+
+def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
+    from obsbox.deploy.auth import password_hash
+
     layout = layout_for(settings, "node_exporter")
+    auth = settings.node_exporter_auth
+    groups: list[FileGroup] = []
+    if auth is not None:
+        groups.append(FileGroup((_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user),)))
+    web = _web_config(
+        f"{layout.config_dir}/web-config.yml", auth, password_hash(auth, current_hash) if auth else "", layout.user
+    )
+    groups.append(FileGroup((web,), CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else ""))
     exec_start = (
         layout.binary,
         f"--web.listen-address={_listen(settings, 'node_exporter')}:{settings.ports['node_exporter']}",
+        f"--web.config.file={web.path}",
         # Mounts of other services' private namespaces are noise, not host filesystems.
         "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+)($|/)",
     )
     unit = _unit(settings, layout, exec_start, full_proc=True, protect_home="read-only")
-    return ComponentPlan("node_exporter", layout, (), unit, f"{settings.url('node_exporter')}{layout.ready_path}")
+    return ComponentPlan(
+        "node_exporter",
+        layout,
+        tuple(groups),
+        unit,
+        f"{settings.url('node_exporter')}{layout.ready_path}",
+        auth_user=auth.username if auth else "",
+        auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
+    )
 
 
 def rules_files(rules_dir: Path) -> list[Path]:
@@ -180,7 +210,21 @@ def prometheus_settings(settings: StackSettings, rules_glob: str) -> PrometheusS
     am_client = (
         BasicAuthClient(am_auth.username, "/etc/prometheus/secrets/alertmanager_password") if am_auth else None
     )
-    jobs = [ScrapeJob("prometheus", (_netloc(settings.url("prometheus")),), basic_auth=self_auth)]
+    ne_auth = settings.node_exporter_auth
+    clients = {
+        "alertmanager": am_client,
+        "node_exporter": BasicAuthClient(ne_auth.username, PROMETHEUS_NODE_EXPORTER_PASSWORD) if ne_auth else None,
+    }
+    ca = settings.tls_ca_file
+    jobs = [
+        ScrapeJob(
+            "prometheus",
+            (_netloc(settings.url("prometheus")),),
+            basic_auth=self_auth,
+            scheme=_scheme(settings, "prometheus"),
+            ca_file=ca,
+        )
+    ]
     for job, component in (
         ("alertmanager", "alertmanager"),
         ("node", "node_exporter"),
@@ -191,8 +235,9 @@ def prometheus_settings(settings: StackSettings, rules_glob: str) -> PrometheusS
     ):
         targets = _targets(settings, component)
         if targets:
+            scheme = "http" if component == "otelcol" else _scheme(settings, component)
             jobs.append(
-                ScrapeJob(job, targets, basic_auth=am_client if component == "alertmanager" else None)
+                ScrapeJob(job, targets, basic_auth=clients.get(component), scheme=scheme, ca_file=ca)
             )
     if settings.enabled("otelcol") or settings.prometheus["targets"].get("otelcol"):
         exporter_host = urlsplit(f"//{_targets(settings, 'otelcol')[0]}").hostname or "127.0.0.1"
@@ -203,6 +248,9 @@ def prometheus_settings(settings: StackSettings, rules_glob: str) -> PrometheusS
                 "otelcol-otlp-metrics",
                 (f"{exporter_host}:{settings.otelcol.prometheus_exporter_port}",),
                 honor_labels=True,
+                # One path per service: a service scraped directly below is not counted again
+                # from what it pushes over OTLP.
+                drop_jobs=tuple(sorted(settings.service_targets)),
             )
         )
     for name, targets in sorted(settings.service_targets.items()):
@@ -212,6 +260,8 @@ def prometheus_settings(settings: StackSettings, rules_glob: str) -> PrometheusS
         rule_files=(rules_glob,),
         alertmanager_targets=_targets(settings, "alertmanager"),
         alertmanager_basic_auth=am_client,
+        alertmanager_scheme=_scheme(settings, "alertmanager"),
+        alertmanager_ca_file=ca,
         scrape_interval=p["scrape_interval"],
         evaluation_interval=p["evaluation_interval"],
         external_labels=p["external_labels"],
@@ -231,11 +281,14 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
         secrets.append(_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user))
     if am_auth is not None:
         secrets.append(_secret(f"{layout.secrets_dir}/alertmanager_password", am_auth.password, layout.user))
+    if settings.node_exporter_auth is not None:
+        secrets.append(_secret(PROMETHEUS_NODE_EXPORTER_PASSWORD, settings.node_exporter_auth.password, layout.user))
     web = _web_config(
         f"{layout.config_dir}/web-config.yml",
         auth,
         password_hash(auth, current_hash) if auth else "",
         layout.user,
+        settings.tls.get("prometheus"),
     )
     rules = tuple(
         ConfigFile(f"{rules_dir}/{path.name}", path.read_text(), "root", layout.user)
@@ -259,7 +312,7 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
         f"--config.file={config.path}",
         f"--web.config.file={web.path}",
         f"--web.listen-address={_listen(settings, 'prometheus')}:{settings.ports['prometheus']}",
-        f"--web.external-url={settings.url('prometheus')}/",
+        f"--web.external-url={settings.external_urls['prometheus']}/",
         f"--storage.tsdb.path={layout.data_dir}/data",
         f"--storage.tsdb.retention.time={p['retention_time']}",
         f"--storage.tsdb.retention.size={p['retention_size']}",
@@ -287,7 +340,11 @@ def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> Compon
     if auth is not None:
         groups.append(FileGroup((_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user),)))
     web = _web_config(
-        f"{layout.config_dir}/web-config.yml", auth, password_hash(auth, current_hash) if auth else "", layout.user
+        f"{layout.config_dir}/web-config.yml",
+        auth,
+        password_hash(auth, current_hash) if auth else "",
+        layout.user,
+        settings.tls.get("alertmanager"),
     )
     # promtool checks the web config only where Prometheus is installed too.
     groups.append(FileGroup((web,), CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else ""))
@@ -303,7 +360,7 @@ def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> Compon
         f"--config.file={config.path}",
         f"--web.config.file={web.path}",
         f"--web.listen-address={_listen(settings, 'alertmanager')}:{settings.ports['alertmanager']}",
-        f"--web.external-url={settings.url('alertmanager')}/",
+        f"--web.external-url={settings.external_urls['alertmanager']}/",
         f"--storage.path={layout.data_dir}",
         f"--data.retention={settings.alertmanager_retention}",
         # A single instance: no gossip port listening on every interface.
@@ -345,14 +402,29 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
     config = ConfigFile(
         f"{layout.config_dir}/config.yaml", render_otelcol_config(settings.otelcol), "root", layout.user
     )
+    groups = []
+    credentials: tuple[tuple[str, str], ...] = ()
+    if settings.otelcol_bearer_token:
+        # Read by systemd as root and handed to the collector as a credential: root-only on disk.
+        token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol_bearer_token + "\n", "root", "root", "0600")
+        groups.append(FileGroup((token,)))
+        credentials = ((OTELCOL_TOKEN_CREDENTIAL.rsplit("/", 1)[1], OTELCOL_TOKEN_FILE),)
+    groups.append(FileGroup((config,), CHECK_OTELCOL))
     exec_start = (layout.binary, f"--config={config.path}")
-    # memory_limiter's percentages are of the machine's memory, read from /proc/meminfo when the
-    # unit sets no cgroup limit: with ProcSubset=pid the collector panics at start.
+    # memory_limiter may read the machine's memory from /proc/meminfo: under ProcSubset=pid the
+    # collector panicked at start.
     unit = _unit(
-        settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP", system_proc=True
+        settings,
+        layout,
+        exec_start,
+        read_write_paths=(layout.data_dir,),
+        reload_signal="HUP",
+        credentials=credentials,
+        memory_max_mib=settings.otelcol.memory_max_mib,
+        system_proc=True,
     )
     ready = f"http://{_listen(settings, 'otelcol')}:{settings.otelcol.health_port}/"
-    return ComponentPlan("otelcol", layout, (FileGroup((config,), CHECK_OTELCOL),), unit, ready)
+    return ComponentPlan("otelcol", layout, tuple(groups), unit, ready, extra_dirs=(settings.otelcol.queue_dir,))
 
 
 def dashboard_files(dashboards_dir: Path) -> list[Path]:
@@ -382,6 +454,7 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         alertmanager_url=settings.url("alertmanager"),
         prometheus_auth=DatasourceAuth(pa.username, GRAFANA_PROMETHEUS_PASSWORD_ENV) if pa else None,
         alertmanager_auth=DatasourceAuth(aa.username, GRAFANA_ALERTMANAGER_PASSWORD_ENV) if aa else None,
+        tls_ca_file=settings.tls_ca_file,
     )
     configs = (
         ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(settings.grafana), "root", layout.user),
@@ -410,7 +483,7 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         exec_start,
         read_write_paths=(layout.data_dir,),
         working_directory=root,
-        credentials=(("admin_password", GRAFANA_ADMIN_PASSWORD_FILE),),
+        credentials=(("admin_password", GRAFANA_ADMIN_PASSWORD_FILE), ("secret_key", GRAFANA_SECRET_KEY_FILE)),
         environment_files=(GRAFANA_ENV_FILE,) if env_lines else (),
     )
     return ComponentPlan(
@@ -423,7 +496,7 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
             f"{layout.data_dir}/log",
             f"{layout.data_dir}/plugins",
         ),
-        generated_secrets=(GRAFANA_ADMIN_PASSWORD_FILE,),
+        generated_secrets=(GRAFANA_ADMIN_PASSWORD_FILE, GRAFANA_SECRET_KEY_FILE),
     )
 
 
@@ -432,8 +505,9 @@ def plan_for(settings: StackSettings, component: str, current_hash: str = "") ->
         return prometheus_plan(settings, current_hash)
     if component == "alertmanager":
         return alertmanager_plan(settings, current_hash)
+    if component == "node_exporter":
+        return node_exporter_plan(settings, current_hash)
     return {
-        "node_exporter": node_exporter_plan,
         "loki": loki_plan,
         "tempo": tempo_plan,
         "otelcol": otelcol_plan,

@@ -35,6 +35,8 @@ def ready_command(
     """
     parts = urlsplit(url)
     hostname, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
+    if parts.scheme == "https":
+        return _ready_command_https(service, url, timeout, auth_user, auth_password_file)
     lines = []
     if auth_user:
         # The password is read on the host from the root-only file, never put on a command line.
@@ -56,6 +58,29 @@ def ready_command(
         f"for i in $(seq 1 {timeout}); do",
         '  status=$(probe 2>/dev/null) || status="connection refused"',
         '  case "$status" in *" 200"*) exit 0;; esac',
+        "  sleep 1",
+        "done",
+        f'echo "obsbox: {service} did not become ready at {url} within {timeout}s (last answer: $status)" >&2',
+        f"systemctl status --no-pager {service} >&2",
+        f"journalctl -u {service} -n 40 --no-pager >&2",
+        "exit 1",
+    ]
+    return f"bash -c {shlex.quote(chr(10).join(lines))}"
+
+
+def _ready_command_https(service: str, url: str, timeout: int, auth_user: str, auth_password_file: str) -> str:
+    """The same poll over TLS with curl. The certificate is not verified: this only asks whether the
+    service answers; Prometheus and Grafana verify it (obsbox_tls_ca_file)."""
+    auth = ""
+    if auth_user:
+        # curl reads the credentials from stdin (-K -), never from its command line.
+        auth = f'printf \'user = "%s:%s"\\n\' {shlex.quote(auth_user)} "$(cat {shlex.quote(auth_password_file)})" | '
+    lines = [
+        "status=none",
+        f"for i in $(seq 1 {timeout}); do",
+        f"  status=$({auth}curl -ks -o /dev/null -w '%{{http_code}}' --max-time 5 -K - {shlex.quote(url)}"
+        f"{'' if auth else ' </dev/null'} 2>/dev/null)",
+        '  [ "$status" = 200 ] && exit 0',
         "  sleep 1",
         "done",
         f'echo "obsbox: {service} did not become ready at {url} within {timeout}s (last answer: $status)" >&2',

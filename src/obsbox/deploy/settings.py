@@ -8,13 +8,15 @@ typo in a known prefix into an error naming the key, instead of a silently ignor
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from obsbox.render.alertmanager import AlertmanagerSettings
+from obsbox.render.alertmanager import AlertmanagerSettings, unrouted_receivers
 from obsbox.render.grafana import GrafanaSettings
 from obsbox.render.loki import LokiSettings
 from obsbox.render.otelcol import OtelcolSettings
@@ -44,6 +46,11 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "obsbox_ip_address_allow": [],
     "obsbox_rules_dir": "",
     "obsbox_dashboards_dir": "",
+    # Components allowed to listen on a non-loopback address without authentication (Loki and
+    # Tempo have none of their own; see check_exposure). Anything else off loopback needs auth.
+    "obsbox_allow_unauthenticated": [],
+    # CA bundle on the hosts that verifies the stack's own TLS certificates (empty: system CAs).
+    "obsbox_tls_ca_file": "",
 }
 
 
@@ -65,12 +72,17 @@ def _install_defaults(component: str, version: str, method: str = "archive") -> 
 NODE_EXPORTER_DEFAULTS: dict[str, Any] = {
     **_install_defaults("node_exporter", "1.9.1"),
     "node_exporter_port": 9100,
+    "node_exporter_basic_auth_username": "obsbox",
+    "node_exporter_basic_auth_password": "",
+    "node_exporter_basic_auth_password_hash": "",
 }
 
 PROMETHEUS_DEFAULTS: dict[str, Any] = {
     **_install_defaults("prometheus", "3.5.0"),
     "prometheus_port": 9090,
-    "prometheus_retention_time": "15d",
+    # Empty: the SLO period of <rules dir>/slos.yaml plus RETENTION_MARGIN, so the SLO dashboard's
+    # whole-period panels and the slowest burn window always have data. Shorter is refused.
+    "prometheus_retention_time": "",
     "prometheus_retention_size": "10GB",
     "prometheus_scrape_interval": "15s",
     "prometheus_evaluation_interval": "15s",
@@ -90,6 +102,12 @@ PROMETHEUS_DEFAULTS: dict[str, Any] = {
     "prometheus_basic_auth_username": "obsbox",
     "prometheus_basic_auth_password": "",
     "prometheus_basic_auth_password_hash": "",
+    # TLS: certificate and key files already on the host, readable by the prometheus user.
+    "prometheus_tls_cert_file": "",
+    "prometheus_tls_key_file": "",
+    # The URL users open (links in alerts, Grafana); default <prometheus_url>, or the inventory
+    # host name when that is loopback.
+    "prometheus_external_url": "",
 }
 
 ALERTMANAGER_DEFAULTS: dict[str, Any] = {
@@ -99,6 +117,12 @@ ALERTMANAGER_DEFAULTS: dict[str, Any] = {
     "alertmanager_basic_auth_username": "obsbox",
     "alertmanager_basic_auth_password": "",
     "alertmanager_basic_auth_password_hash": "",
+    "alertmanager_tls_cert_file": "",
+    "alertmanager_tls_key_file": "",
+    "alertmanager_external_url": "",
+    # The deploy refuses an Alertmanager whose page, ticket or watchdog receiver has no webhook;
+    # true accepts that (a lab whose alerts are only looked at in the UI).
+    "alertmanager_allow_no_receivers": False,
     # Every field of obsbox.render.alertmanager.AlertmanagerSettings, as alertmanager_<field>.
     **{f"alertmanager_{f.name}": None for f in fields(AlertmanagerSettings)},
 }
@@ -127,6 +151,11 @@ OTELCOL_DEFAULTS: dict[str, Any] = {
     "otelcol_prometheus_exporter_port": 8889,
     "otelcol_memory_limit_percentage": 80,
     "otelcol_memory_spike_limit_percentage": 20,
+    # The unit's MemoryMax; the memory_limiter's limits are the percentages above of it.
+    "otelcol_memory_max_mib": 1024,
+    # Bearer token the services must send to the OTLP receivers (bearertokenauth). Required
+    # when the collector listens off loopback, unless obsbox_allow_unauthenticated has otelcol.
+    "otelcol_otlp_bearer_token": "",
     "otelcol_debug_endpoints": False,
     # The release's checksum file; its name changed over the collector's history.
     "otelcol_checksums_file": "",
@@ -144,6 +173,9 @@ GRAFANA_DEFAULTS: dict[str, Any] = {
     "grafana_port": 3000,
     "grafana_admin_user": "admin",
     "grafana_root_url": "",
+    # TLS (server protocol https): certificate and key files on the host, readable by grafana.
+    "grafana_tls_cert_file": "",
+    "grafana_tls_key_file": "",
     # Grafana 12 tarball names carry a build id: pin url + sha256 here, or leave both empty to
     # ask grafana.com's downloads API at deploy time.
     "grafana_archive_url": "",
@@ -176,6 +208,8 @@ class InstallSettings:
     artifact_base_url: str
     listen_address: str
     url: str
+    # True when the inventory set <component>_url itself (the component runs on another host).
+    url_configured: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,6 +217,14 @@ class BasicAuth:
     username: str
     password: str
     password_hash: str
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A server certificate and its key, as paths on the host."""
+
+    cert_file: str
+    key_file: str
 
 
 @dataclass(frozen=True)
@@ -204,6 +246,16 @@ class StackSettings:
     prometheus: Mapping[str, Any]
     prometheus_auth: BasicAuth | None
     alertmanager_auth: BasicAuth | None
+    node_exporter_auth: BasicAuth | None
+    # Components serving HTTPS: component -> its certificate files.
+    tls: Mapping[str, TlsFiles]
+    tls_ca_file: str
+    # --web.external-url of Prometheus and Alertmanager.
+    external_urls: Mapping[str, str]
+    allow_unauthenticated: tuple[str, ...]
+    # The SLO period the retention was checked against (alert_rules/slos.yaml).
+    slo_period: str
+    otelcol_bearer_token: str
     alertmanager_retention: str
     alertmanager: AlertmanagerSettings
     loki: LokiSettings
@@ -298,10 +350,156 @@ def _default_dir(key: str, configured: str, *candidates: Path) -> Path:
     return candidates[0]
 
 
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+# The SLO period assumed when the rules directory has no slos.yaml (the SLO dashboard's 30 days).
+DEFAULT_SLO_PERIOD = "30d"
+# Retention beyond the SLO period: the slowest burn window (3d), so the oldest point of a
+# whole-period query and of the slow burn alert are both still stored.
+RETENTION_MARGIN = "3d"
+SLOS_FILE = "slos.yaml"
+# The bearer token reaches the collector as a systemd credential (root-only file on the host).
+OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
+
+
+def duration_seconds(duration: str) -> float:
+    """Seconds in a Prometheus duration such as 30d, 1d12h or 90m."""
+    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration))
+
+
+def _days_or_hours(seconds: float) -> str:
+    hours = int(seconds // 3600)
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
+
+
+def slo_period(rules_dir: Path) -> str:
+    """The SLO period of rules_dir/slos.yaml, or DEFAULT_SLO_PERIOD when there is none."""
+    path = rules_dir / SLOS_FILE
+    if not path.is_file():
+        return DEFAULT_SLO_PERIOD
+    from obsbox.rules.slo import SloError, load_slos
+
+    try:
+        return load_slos(path).period
+    except SloError as error:
+        raise InventoryDataError(f"obsbox_rules_dir: {error}") from error
+
+
+def _retention(configured: str, period: str, rules_dir: Path) -> str:
+    """The retention to run with: configured, or the SLO period plus the margin; never shorter than the period."""
+    default = _days_or_hours(duration_seconds(period) + duration_seconds(RETENTION_MARGIN))
+    if not configured:
+        return default
+    if duration_seconds(configured) < duration_seconds(period):
+        raise InventoryDataError(
+            f"prometheus_retention_time: {configured} is shorter than the {period} SLO period of "
+            f"{rules_dir / SLOS_FILE}: the SLO dashboard and the slow burn-rate alerts would read missing data; "
+            f"set at least {period}, or leave it unset for {default} (the period plus {RETENTION_MARGIN})"
+        )
+    return configured
+
+
+def _tls(data: Mapping[str, Any], component: str) -> TlsFiles | None:
+    cert = _str(f"{component}_tls_cert_file", data[f"{component}_tls_cert_file"])
+    key = _str(f"{component}_tls_key_file", data[f"{component}_tls_key_file"])
+    if bool(cert) != bool(key):
+        missing = f"{component}_tls_key_file" if cert else f"{component}_tls_cert_file"
+        raise InventoryDataError(f"{missing}: needed too when {component}'s other TLS file is set (both or neither)")
+    for key_name, path in ((f"{component}_tls_cert_file", cert), (f"{component}_tls_key_file", key)):
+        if path and not path.startswith("/"):
+            raise InventoryDataError(f"{key_name}: {path!r} is not an absolute path on the host")
+    return TlsFiles(cert, key) if cert else None
+
+
+def is_loopback(address: str) -> bool:
+    """True for localhost and loopback IPs (127.0.0.0/8, ::1)."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# What protects each component's listeners when they are reachable from the network.
+_AUTH_KEY = {
+    "node_exporter": "node_exporter_basic_auth_password",
+    "prometheus": "prometheus_basic_auth_password",
+    "alertmanager": "alertmanager_basic_auth_password",
+    "otelcol": "otelcol_otlp_bearer_token",
+}
+# Neither has authentication of its own (Loki's auth_enabled only asks for a tenant header).
+_NO_AUTH = ("loki", "tempo")
+
+
+def check_exposure(settings: StackSettings) -> None:
+    """Refuse a component listening off loopback without authentication, unless explicitly allowed.
+
+    Grafana has its own login (generated admin password, anonymous access off) and passes.
+    """
+    authenticated = {
+        "node_exporter": settings.node_exporter_auth is not None,
+        "prometheus": settings.prometheus_auth is not None,
+        "alertmanager": settings.alertmanager_auth is not None,
+        "otelcol": bool(settings.otelcol_bearer_token),
+        "grafana": True,
+        "loki": False,
+        "tempo": False,
+    }
+    for component in COMPONENTS:
+        install = settings.install[component]
+        if not install.enabled or is_loopback(install.listen_address) or authenticated[component]:
+            continue
+        if component in settings.allow_unauthenticated:
+            continue
+        where = f"{component} would listen on {install.listen_address} (obsbox_bind_address / {component}_listen_address)"
+        allow = f"add {component!r} to obsbox_allow_unauthenticated to accept that explicitly"
+        if component in _NO_AUTH:
+            raise InventoryDataError(
+                f"obsbox_allow_unauthenticated: {where}, and {component} has no authentication of its own: "
+                f"keep it on loopback, put an authenticating proxy in front of it, or {allow} "
+                "(then only obsbox_ip_address_allow and the network limit who reaches it)"
+            )
+        raise InventoryDataError(f"{_AUTH_KEY[component]}: not set, but {where} without authentication; set it, or {allow}")
+
+
+def check_receivers(settings: StackSettings, allow_no_receivers: bool) -> None:
+    """Refuse an Alertmanager whose page, ticket or watchdog receiver would notify nobody."""
+    if not settings.enabled("alertmanager") or allow_no_receivers:
+        return
+    missing = unrouted_receivers(settings.alertmanager)
+    if not missing:
+        return
+    keys = ", ".join(f"alertmanager_{name}" for name in missing)
+    raise InventoryDataError(
+        f"{keys}: not set, so alerts would notify nobody. Set alertmanager_page_webhook_url (critical: your paging "
+        "service's webhook), alertmanager_ticket_webhook_url (warning: your ticket queue's webhook) and "
+        "alertmanager_watchdog_webhook_url (a dead man's switch URL outside this stack, such as a healthchecks.io "
+        "or Dead Man's Snitch check, that alerts you when the always-firing Watchdog stops arriving); "
+        "or set alertmanager_allow_no_receivers: true for a lab"
+    )
+
+
+def _external_url(data: Mapping[str, Any], component: str, url: str, host_name: str) -> str:
+    key = f"{component}_external_url"
+    configured = _str(key, data[key]).rstrip("/")
+    if configured:
+        if not configured.startswith(("http://", "https://")):
+            raise InventoryDataError(f"{key}: {configured!r} is not an http(s) URL")
+        return configured
+    parts = urlsplit(url)
+    named_host = host_name and _ADDRESS.match(host_name) and not host_name.startswith("@")
+    if named_host and parts.port and is_loopback(parts.hostname or ""):
+        # Links in notifications must open from a user's browser, not from the server itself.
+        return f"{parts.scheme}://{host_name}:{parts.port}"
+    return url
+
+
 # --- assembly ---------------------------------------------------------------------------------
 
 
-def _install(data: Mapping[str, Any], component: str, bind_address: str, port: int) -> InstallSettings:
+def _install(
+    data: Mapping[str, Any], component: str, bind_address: str, port: int, scheme: str = "http"
+) -> InstallSettings:
     def get(name: str) -> Any:
         return data[f"{component}_{name}"]
 
@@ -321,7 +519,8 @@ def _install(data: Mapping[str, Any], component: str, bind_address: str, port: i
     listen = _str(f"{component}_listen_address", get("listen_address")) or bind_address
     if not _ADDRESS.match(listen):
         raise InventoryDataError(f"{component}_listen_address: {listen!r} is not an IP address or host name")
-    url = _str(f"{component}_url", get("url")) or f"http://{listen}:{port}"
+    configured = _str(f"{component}_url", get("url"))
+    url = configured or f"{scheme}://{listen}:{port}"
     if not url.startswith(("http://", "https://")):
         raise InventoryDataError(f"{component}_url: {url!r} is not an http(s) URL")
     return InstallSettings(
@@ -333,6 +532,7 @@ def _install(data: Mapping[str, Any], component: str, bind_address: str, port: i
         artifact_base_url=_str(f"{component}_artifact_base_url", get("artifact_base_url")).rstrip("/"),
         listen_address=listen,
         url=url.rstrip("/"),
+        url_configured=bool(configured),
     )
 
 
@@ -380,8 +580,14 @@ def _alertmanager_settings(data: Mapping[str, Any]) -> AlertmanagerSettings:
         raise InventoryDataError(f"alertmanager_*: {error}") from error
 
 
-def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
-    """Check inventory data (a host's data, missing keys taking their defaults) and build settings."""
+def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> StackSettings:
+    """Check inventory data (a host's data, missing keys taking their defaults) and build settings.
+
+    host_name is the inventory's name for the host: the default external URL when services
+    listen on loopback. Besides each value, the whole is checked: alerts must reach someone
+    (check_receivers), listeners off loopback need authentication (check_exposure), and the
+    retention covers the SLO period.
+    """
     _check_unknown_keys(raw)
     data = {**ALL_DEFAULTS, **{k: v for k, v in raw.items() if k in ALL_DEFAULTS}}
 
@@ -401,7 +607,13 @@ def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
         "otelcol": _port("otelcol_health_port", data["otelcol_health_port"]),
         "grafana": _port("grafana_port", data["grafana_port"]),
     }
-    install = {c: _install(data, c, bind, ports[c]) for c in COMPONENTS}
+    tls = {c: t for c in ("prometheus", "alertmanager", "grafana") if (t := _tls(data, c)) is not None}
+    install = {c: _install(data, c, bind, ports[c], "https" if c in tls else "http") for c in COMPONENTS}
+    allow_open = data["obsbox_allow_unauthenticated"]
+    if isinstance(allow_open, str) or not isinstance(allow_open, list | tuple) or not set(allow_open) <= set(COMPONENTS):
+        raise InventoryDataError(
+            f"obsbox_allow_unauthenticated: expected a list of component names ({', '.join(COMPONENTS)}), got {allow_open!r}"
+        )
 
     allow = data["obsbox_ip_address_allow"]
     if isinstance(allow, str) or not isinstance(allow, list | tuple):
@@ -422,10 +634,19 @@ def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
     if not isinstance(external, Mapping) or not all(isinstance(v, str) for v in external.values()):
         raise InventoryDataError(f"prometheus_external_labels: expected a mapping of strings, got {external!r}")
 
+    rules_dir = _default_dir(
+        "obsbox_rules_dir",
+        _str("obsbox_rules_dir", data["obsbox_rules_dir"]),
+        _REPO_ROOT / "alert_rules",
+        Path("alert_rules"),
+        Path("../alert_rules"),
+    )
+    period = slo_period(rules_dir)
+    retention = _str("prometheus_retention_time", data["prometheus_retention_time"])
+    if retention:
+        _match("prometheus_retention_time", retention, _DURATION, "a duration like 33d")
     prometheus = {
-        "retention_time": _match(
-            "prometheus_retention_time", data["prometheus_retention_time"], _DURATION, "a duration like 15d"
-        ),
+        "retention_time": _retention(retention, period, rules_dir),
         "retention_size": _match(
             "prometheus_retention_size", data["prometheus_retention_size"], _SIZE, "a size like 10GB"
         ),
@@ -492,7 +713,14 @@ def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
             "otelcol_memory_spike_limit_percentage", data["otelcol_memory_spike_limit_percentage"], 1, 100
         ),
         debug_endpoints=_bool("otelcol_debug_endpoints", data["otelcol_debug_endpoints"]),
+        memory_max_mib=_int("otelcol_memory_max_mib", data["otelcol_memory_max_mib"], 64, 1 << 20),
+        bearer_token_file=OTELCOL_TOKEN_CREDENTIAL if data["otelcol_otlp_bearer_token"] else "",
     )
+    token = _str("otelcol_otlp_bearer_token", data["otelcol_otlp_bearer_token"])
+    if token and not re.match(r"^[A-Za-z0-9._~+/=-]{16,}$", token):
+        raise InventoryDataError(
+            "otelcol_otlp_bearer_token: needs at least 16 characters of A-Za-z0-9._~+/=- (it is sent as an HTTP header)"
+        )
     grafana = build(
         "grafana",
         GrafanaSettings,
@@ -500,12 +728,14 @@ def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
         http_port=ports["grafana"],
         admin_user=_str("grafana_admin_user", data["grafana_admin_user"]),
         root_url=_str("grafana_root_url", data["grafana_root_url"]),
+        cert_file=tls["grafana"].cert_file if "grafana" in tls else "",
+        cert_key=tls["grafana"].key_file if "grafana" in tls else "",
     )
     grafana_url = _str("grafana_archive_url", data["grafana_archive_url"])
     if grafana_url and not install["grafana"].archive_sha256:
         raise InventoryDataError("grafana_archive_url: set without grafana_archive_sha256 (needed to verify it)")
 
-    return StackSettings(
+    settings = StackSettings(
         bind_address=bind,
         arch=arch,
         artifact_base_url=_str("obsbox_artifact_base_url", data["obsbox_artifact_base_url"]).rstrip("/"),
@@ -515,13 +745,7 @@ def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
         ready_timeout=_int("obsbox_ready_timeout", data["obsbox_ready_timeout"], 1, 3600),
         ip_address_allow=tuple(_str("obsbox_ip_address_allow", a) for a in allow),
         # A checkout's own directories, also when pyinfra runs from deploy/ or the repository root.
-        rules_dir=_default_dir(
-            "obsbox_rules_dir",
-            _str("obsbox_rules_dir", data["obsbox_rules_dir"]),
-            _REPO_ROOT / "alert_rules",
-            Path("alert_rules"),
-            Path("../alert_rules"),
-        ),
+        rules_dir=rules_dir,
         dashboards_dir=_default_dir(
             "obsbox_dashboards_dir",
             _str("obsbox_dashboards_dir", data["obsbox_dashboards_dir"]),
@@ -534,6 +758,15 @@ def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
         prometheus=prometheus,
         prometheus_auth=_basic_auth(data, "prometheus"),
         alertmanager_auth=_basic_auth(data, "alertmanager"),
+        node_exporter_auth=_basic_auth(data, "node_exporter"),
+        tls=tls,
+        tls_ca_file=_str("obsbox_tls_ca_file", data["obsbox_tls_ca_file"]),
+        external_urls={
+            c: _external_url(data, c, install[c].url, host_name) for c in ("prometheus", "alertmanager")
+        },
+        allow_unauthenticated=tuple(allow_open),
+        slo_period=period,
+        otelcol_bearer_token=token,
         alertmanager_retention=_match(
             "alertmanager_retention", data["alertmanager_retention"], _DURATION, "a duration like 120h"
         ),
@@ -551,4 +784,28 @@ def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
         grafana=grafana,
         grafana_archive_url=grafana_url,
         service_targets=services,
+    )
+    check_receivers(settings, _bool("alertmanager_allow_no_receivers", data["alertmanager_allow_no_receivers"]))
+    check_exposure(settings)
+    return settings
+
+
+def grafana_pins_missing(settings: StackSettings) -> str:
+    """One line naming the keys to set when Grafana's archive is not pinned, else "".
+
+    Planning never asks grafana.com: a dry run must work without internet, and the build id in
+    Grafana 12+ archive names cannot be derived offline.
+    """
+    install = settings.install["grafana"]
+    if not install.enabled or install.method == "package":
+        return ""
+    if settings.grafana_archive_url and install.archive_sha256:
+        return ""
+    api = (
+        f"https://grafana.com/api/downloads/grafana/versions/{install.version}/packages/{settings.arch}/linux"
+    )
+    return (
+        "grafana_archive_url, grafana_archive_sha256: not set; Grafana archive names carry a build id that planning "
+        f"does not look up over the network: copy url and sha256 from {api} into the inventory "
+        "(or set grafana_enabled: false)"
     )

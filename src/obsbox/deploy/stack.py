@@ -14,12 +14,12 @@ from obsbox.deploy.components.tempo import deploy_tempo
 from obsbox.deploy.context import current_settings
 from obsbox.deploy.settings import StackSettings
 
-# Backends before what sends to them: Prometheus's promtool validates Alertmanager's web config,
-# the collector exports to Loki and Tempo, Grafana reads all of them.
+# Backends before what sends to them: Prometheus's promtool validates Alertmanager's and
+# node_exporter's web configs, the collector exports to Loki and Tempo, Grafana reads all of them.
 ORDER = (
-    ("node_exporter", deploy_node_exporter),
     ("prometheus", deploy_prometheus),
     ("alertmanager", deploy_alertmanager),
+    ("node_exporter", deploy_node_exporter),
     ("loki", deploy_loki),
     ("tempo", deploy_tempo),
     ("otelcol", deploy_otelcol),

@@ -88,6 +88,7 @@ def stack_data(
     if webhook_url:
         data["alertmanager_page_webhook_url"] = f"{webhook_url}/page"
         data["alertmanager_ticket_webhook_url"] = f"{webhook_url}/ticket"
+        data["alertmanager_watchdog_webhook_url"] = f"{webhook_url}/watchdog"
     if service_targets:
         data["prometheus_service_targets"] = dict(service_targets)
     data.update(extra or {})

@@ -30,13 +30,19 @@ SLO_LABEL = "slo"
 BURN_LABEL = "burn"
 
 
+# The settings fields holding each receiver's webhook; None leaves that receiver without a target.
+RECEIVER_URL_FIELDS = ("page_webhook_url", "ticket_webhook_url", "watchdog_webhook_url")
+
+
 @dataclass(frozen=True)
 class AlertmanagerSettings:
     """Everything alertmanager.yml depends on; every field has a working default."""
 
-    page_webhook_url: str = "http://127.0.0.1:5001/page"
-    ticket_webhook_url: str = "http://127.0.0.1:5001/ticket"
-    # None: the Watchdog is routed to a receiver that notifies nobody.
+    # None: the receiver has no target and notifies nobody. The deploy refuses that unless the
+    # inventory opts out explicitly (alertmanager_allow_no_receivers, obsbox.deploy.settings).
+    page_webhook_url: str | None = None
+    ticket_webhook_url: str | None = None
+    # The Watchdog heartbeat's target: a dead man's switch outside the stack.
     watchdog_webhook_url: str | None = None
     group_by: tuple[str, ...] = ("alertname", "job")
     group_wait: str = "30s"
@@ -52,16 +58,10 @@ class AlertmanagerSettings:
     extra_inhibit_equal: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        for name in ("page_webhook_url", "ticket_webhook_url"):
+        for name in RECEIVER_URL_FIELDS:
             value = getattr(self, name)
-            if not value.startswith(("http://", "https://")):
+            if value is not None and not (isinstance(value, str) and value.startswith(("http://", "https://"))):
                 raise ValueError(f"AlertmanagerSettings.{name}: {value!r} is not an http(s) URL")
-        if self.watchdog_webhook_url is not None and not self.watchdog_webhook_url.startswith(
-            ("http://", "https://")
-        ):
-            raise ValueError(
-                f"AlertmanagerSettings.watchdog_webhook_url: {self.watchdog_webhook_url!r} is not an http(s) URL"
-            )
         if not self.group_by:
             raise ValueError("AlertmanagerSettings.group_by: needs at least one label")
         if self.webhook_max_alerts < 0:
@@ -72,22 +72,24 @@ def _webhook(url: str, settings: AlertmanagerSettings) -> dict[str, Any]:
     return {"url": url, "send_resolved": settings.send_resolved, "max_alerts": settings.webhook_max_alerts}
 
 
+def _receiver(name: str, url: str | None, settings: AlertmanagerSettings) -> dict[str, Any]:
+    if url is None:
+        return {"name": name}
+    return {"name": name, "webhook_configs": [_webhook(url, settings)]}
+
+
+def unrouted_receivers(settings: AlertmanagerSettings) -> tuple[str, ...]:
+    """The settings fields whose receiver would notify nobody (no webhook URL)."""
+    return tuple(name for name in RECEIVER_URL_FIELDS if getattr(settings, name) is None)
+
+
 def _receivers(settings: AlertmanagerSettings) -> list[dict[str, Any]]:
-    receivers: list[dict[str, Any]] = [
-        {"name": RECEIVER_PAGE, "webhook_configs": [_webhook(settings.page_webhook_url, settings)]},
-        {"name": RECEIVER_TICKET, "webhook_configs": [_webhook(settings.ticket_webhook_url, settings)]},
+    return [
+        _receiver(RECEIVER_PAGE, settings.page_webhook_url, settings),
+        _receiver(RECEIVER_TICKET, settings.ticket_webhook_url, settings),
+        _receiver(RECEIVER_WATCHDOG, settings.watchdog_webhook_url, settings),
+        {"name": RECEIVER_NULL},
     ]
-    if settings.watchdog_webhook_url is None:
-        receivers.append({"name": RECEIVER_WATCHDOG})
-    else:
-        receivers.append(
-            {
-                "name": RECEIVER_WATCHDOG,
-                "webhook_configs": [_webhook(settings.watchdog_webhook_url, settings)],
-            }
-        )
-    receivers.append({"name": RECEIVER_NULL})
-    return receivers
 
 
 def _route(settings: AlertmanagerSettings) -> dict[str, Any]:

@@ -23,11 +23,18 @@ class GrafanaSettings:
     admin_user: str = "admin"
     # Read through $__file{}: the generated password is never in grafana.ini itself.
     admin_password_file: str = "/run/credentials/grafana.service/admin_password"
+    # Signs and encrypts Grafana's stored secrets; generated on the host, read the same way.
+    secret_key_file: str = "/run/credentials/grafana.service/secret_key"
     root_url: str = ""
+    # HTTPS: certificate and key files on the host (both or neither).
+    cert_file: str = ""
+    cert_key: str = ""
 
     def __post_init__(self) -> None:
         if not self.admin_user or self.admin_user.strip() != self.admin_user:
             raise ValueError(f"grafana admin_user {self.admin_user!r} is empty or has spaces")
+        if bool(self.cert_file) != bool(self.cert_key):
+            raise ValueError("grafana cert_file and cert_key go together (both or neither)")
 
 
 def _ini(sections: dict[str, dict[str, str]]) -> str:
@@ -43,6 +50,8 @@ def render_grafana_ini(settings: GrafanaSettings) -> str:
     """Render grafana.ini."""
     s = settings
     server = {"http_addr": s.listen_address, "http_port": str(s.http_port)}
+    if s.cert_file:
+        server.update({"protocol": "https", "cert_file": s.cert_file, "cert_key": s.cert_key})
     if s.root_url:
         server["root_url"] = s.root_url
     return _ini(
@@ -57,6 +66,7 @@ def render_grafana_ini(settings: GrafanaSettings) -> str:
             "security": {
                 "admin_user": s.admin_user,
                 "admin_password": f"$__file{{{s.admin_password_file}}}",
+                "secret_key": f"$__file{{{s.secret_key_file}}}",
                 "disable_gravatar": "true",
                 "cookie_samesite": "strict",
             },
@@ -92,6 +102,8 @@ class DatasourcesSettings:
     alertmanager_url: str = "http://127.0.0.1:9093"
     prometheus_auth: DatasourceAuth | None = None
     alertmanager_auth: DatasourceAuth | None = None
+    # CA certificate file (on the host) for https datasource URLs signed by a private CA.
+    tls_ca_file: str = ""
     # Span attribute / structured metadata key carrying the trace id in logs.
     trace_id_field: str = "trace_id"
 
@@ -102,11 +114,18 @@ class DatasourcesSettings:
                 raise ValueError(f"grafana datasource {name} {url!r} is not an http(s) URL")
 
 
+def _with_ca(source: dict[str, Any], ca_file: str) -> dict[str, Any]:
+    if ca_file and str(source["url"]).startswith("https://"):
+        source.setdefault("jsonData", {})["tlsAuthWithCACert"] = True
+        source.setdefault("secureJsonData", {})["tlsCACert"] = f"$__file{{{ca_file}}}"
+    return source
+
+
 def _with_auth(source: dict[str, Any], auth: DatasourceAuth | None) -> dict[str, Any]:
     if auth is not None:
         source["basicAuth"] = True
         source["basicAuthUser"] = auth.username
-        source["secureJsonData"] = {"basicAuthPassword": f"${{{auth.password_env}}}"}
+        source.setdefault("secureJsonData", {})["basicAuthPassword"] = f"${{{auth.password_env}}}"
     return source
 
 
@@ -172,7 +191,8 @@ def render_grafana_datasources(settings: DatasourcesSettings) -> str:
                 "datasourceUid": UID_PROMETHEUS,
                 "tags": [{"key": "service.name", "value": "job"}],
             },
-            "serviceMap": {"datasourceUid": UID_PROMETHEUS},
+            # No serviceMap: it reads the traces_service_graph_* series of Tempo's metrics
+            # generator, which this Tempo does not run. The node graph comes from the trace itself.
             "nodeGraph": {"enabled": True},
             "lokiSearch": {"datasourceUid": UID_LOKI},
         },
@@ -192,7 +212,7 @@ def render_grafana_datasources(settings: DatasourcesSettings) -> str:
     config = {
         "apiVersion": 1,
         "deleteDatasources": [],
-        "datasources": [prometheus, loki, tempo, alertmanager],
+        "datasources": [_with_ca(d, s.tls_ca_file) for d in (prometheus, loki, tempo, alertmanager)],
     }
     return dump_yaml(config, MANAGED_HEADER)
 

@@ -30,8 +30,14 @@ class OtelcolSettings:
     prometheus_exporter_port: int = 8889
     tempo_otlp_endpoint: str = "127.0.0.1:4417"
     loki_otlp_url: str = "http://127.0.0.1:3100/otlp"
+    # memory_limiter: limit and spike as percentages of memory_max_mib, the unit's MemoryMax.
     memory_limit_percentage: int = 80
     memory_spike_limit_percentage: int = 20
+    memory_max_mib: int = 1024
+    # Bearer token file for the OTLP receivers (bearertokenauth); empty: no authentication.
+    bearer_token_file: str = ""
+    # Persistent sending queues (file_storage): what waits for Tempo or Loki survives a restart.
+    queue_dir: str = "/var/lib/otelcol/queue"
     batch_timeout: str = "5s"
     batch_size: int = 8192
     metric_expiration: str = "5m"
@@ -64,10 +70,35 @@ def _endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
+def memory_limits_mib(settings: OtelcolSettings) -> tuple[int, int]:
+    """(limit_mib, spike_limit_mib) of the memory_limiter, below the unit's MemoryMax."""
+    limit = settings.memory_max_mib * settings.memory_limit_percentage // 100
+    spike = settings.memory_max_mib * settings.memory_spike_limit_percentage // 100
+    return limit, spike
+
+
+# Components this renderer uses; obsbox's collector distribution builds exactly these.
+COMPONENTS = {
+    "receivers": ("otlp",),
+    "processors": ("batch", "memory_limiter"),
+    "exporters": ("otlp", "otlphttp", "prometheus"),
+    "extensions": ("zpages", "health_check", "pprof", "file_storage", "bearertokenauth"),
+}
+
+
 def render_otelcol_config(settings: OtelcolSettings) -> str:
     """Render the collector's config.yaml."""
     s = settings
-    extensions: dict[str, Any] = {"health_check": {"endpoint": _endpoint(s.listen_address, s.health_port)}}
+    extensions: dict[str, Any] = {
+        "health_check": {"endpoint": _endpoint(s.listen_address, s.health_port)},
+        "file_storage": {"directory": s.queue_dir, "create_directory": True},
+    }
+    receiver_auth: dict[str, Any] = {}
+    if s.bearer_token_file:
+        extensions["bearertokenauth"] = {"filename": s.bearer_token_file}
+        receiver_auth = {"auth": {"authenticator": "bearertokenauth"}}
+    limit_mib, spike_mib = memory_limits_mib(s)
+    queue = {"enabled": True, "storage": "file_storage"}
     if s.debug_endpoints:
         extensions["pprof"] = {"endpoint": _endpoint("127.0.0.1", s.pprof_port)}
         extensions["zpages"] = {"endpoint": _endpoint("127.0.0.1", s.zpages_port)}
@@ -77,25 +108,27 @@ def render_otelcol_config(settings: OtelcolSettings) -> str:
         "receivers": {
             "otlp": {
                 "protocols": {
-                    "grpc": {"endpoint": _endpoint(s.listen_address, s.otlp_grpc_port)},
-                    "http": {"endpoint": _endpoint(s.listen_address, s.otlp_http_port)},
+                    "grpc": {"endpoint": _endpoint(s.listen_address, s.otlp_grpc_port), **receiver_auth},
+                    "http": {"endpoint": _endpoint(s.listen_address, s.otlp_http_port), **receiver_auth},
                 }
             }
         },
         "processors": {
             # First in every pipeline: refuses data before the process runs out of memory.
             "memory_limiter": {
+                # Absolute limits derived from the unit's MemoryMax, so the limiter refuses data
+                # before systemd's OOM kill would.
                 "check_interval": "1s",
-                "limit_percentage": s.memory_limit_percentage,
-                "spike_limit_percentage": s.memory_spike_limit_percentage,
+                "limit_mib": limit_mib,
+                "spike_limit_mib": spike_mib,
             },
             "batch": {"timeout": s.batch_timeout, "send_batch_size": s.batch_size},
         },
         "exporters": {
-            "otlp/tempo": {"endpoint": s.tempo_otlp_endpoint, "tls": {"insecure": True}},
+            "otlp/tempo": {"endpoint": s.tempo_otlp_endpoint, "tls": {"insecure": True}, "sending_queue": queue},
             # Loki 3 ingests OTLP natively; tenant.id stays a log attribute, which Loki keeps as
             # structured metadata (see the Loki renderer), never as a stream label.
-            "otlphttp/loki": {"endpoint": s.loki_otlp_url},
+            "otlphttp/loki": {"endpoint": s.loki_otlp_url, "sending_queue": queue},
             "prometheus": {
                 "endpoint": _endpoint(s.listen_address, s.prometheus_exporter_port),
                 # Exemplars (trace ids on histogram buckets) are only exposed in OpenMetrics.

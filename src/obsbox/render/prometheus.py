@@ -1,7 +1,8 @@
-"""Prometheus: prometheus.yml and the web config (TLS-less basic auth with bcrypt hashes)."""
+"""Prometheus: prometheus.yml and the exporter-toolkit web config (basic auth with bcrypt hashes, optional TLS)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +27,20 @@ class ScrapeJob:
     honor_labels: bool = False
     basic_auth: BasicAuthClient | None = None
     scrape_interval: str = ""
+    scheme: str = "http"
+    # CA file verifying an https target's certificate (empty: the system's CAs).
+    ca_file: str = ""
+    # Series of these jobs are dropped at scrape (the job label after honor_labels): services
+    # that another job already scrapes directly, so no service is counted twice.
+    drop_jobs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("scrape job with an empty name")
         if not self.targets:
             raise ValueError(f"scrape job {self.name!r} has no targets")
+        if self.scheme not in ("http", "https"):
+            raise ValueError(f"scrape job {self.name!r}: scheme {self.scheme!r} is not http or https")
         for target in self.targets:
             host, sep, port = target.rpartition(":")
             if not sep or not host or not port.isdigit():
@@ -44,6 +53,8 @@ class PrometheusSettings:
     rule_files: tuple[str, ...] = ()
     alertmanager_targets: tuple[str, ...] = ()
     alertmanager_basic_auth: BasicAuthClient | None = None
+    alertmanager_scheme: str = "http"
+    alertmanager_ca_file: str = ""
     scrape_interval: str = "15s"
     evaluation_interval: str = "15s"
     external_labels: tuple[tuple[str, str], ...] = ()
@@ -70,9 +81,17 @@ def _scrape_config(job: ScrapeJob) -> dict[str, Any]:
         config["metrics_path"] = job.metrics_path
     if job.honor_labels:
         config["honor_labels"] = True
+    if job.scheme != "http":
+        config["scheme"] = job.scheme
+        if job.ca_file:
+            config["tls_config"] = {"ca_file": job.ca_file}
     if job.basic_auth is not None:
         config["basic_auth"] = _basic_auth(job.basic_auth)
     config["static_configs"] = [{"targets": list(job.targets)}]
+    if job.drop_jobs:
+        config["metric_relabel_configs"] = [
+            {"source_labels": ["job"], "regex": "|".join(re.escape(name) for name in job.drop_jobs), "action": "drop"}
+        ]
     return config
 
 
@@ -88,6 +107,10 @@ def render_prometheus_config(settings: PrometheusSettings) -> str:
         config["global"]["external_labels"] = dict(settings.external_labels)
     if settings.alertmanager_targets:
         alertmanager: dict[str, Any] = {"static_configs": [{"targets": list(settings.alertmanager_targets)}]}
+        if settings.alertmanager_scheme != "http":
+            alertmanager["scheme"] = settings.alertmanager_scheme
+            if settings.alertmanager_ca_file:
+                alertmanager["tls_config"] = {"ca_file": settings.alertmanager_ca_file}
         if settings.alertmanager_basic_auth is not None:
             alertmanager["basic_auth"] = _basic_auth(settings.alertmanager_basic_auth)
         config["alerting"] = {"alertmanagers": [alertmanager]}
@@ -102,9 +125,11 @@ def render_prometheus_config(settings: PrometheusSettings) -> str:
 
 @dataclass(frozen=True)
 class WebConfigSettings:
-    """Users allowed in by basic auth, as (name, bcrypt hash) pairs."""
+    """Users allowed in by basic auth, as (name, bcrypt hash) pairs, and optional TLS files."""
 
     users: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    cert_file: str = ""
+    key_file: str = ""
 
     def __post_init__(self) -> None:
         for name, hashed in self.users:
@@ -112,11 +137,19 @@ class WebConfigSettings:
                 raise ValueError("basic auth user with an empty name")
             if not hashed.startswith(("$2a$", "$2b$", "$2y$")):
                 raise ValueError(f"basic auth user {name!r}: password is not a bcrypt hash")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("web config TLS needs both cert_file and key_file")
 
 
 def render_web_config(settings: WebConfigSettings) -> str:
     """Render the exporter-toolkit web config shared by Prometheus, Alertmanager and node_exporter."""
     config: dict[str, Any] = {}
+    if settings.cert_file:
+        config["tls_server_config"] = {
+            "cert_file": settings.cert_file,
+            "key_file": settings.key_file,
+            "min_version": "TLS12",
+        }
     if settings.users:
         config["basic_auth_users"] = dict(settings.users)
     return dump_yaml(config, MANAGED_HEADER)

@@ -35,6 +35,8 @@ class UnitSettings:
     # /proc's system files (meminfo) without other processes: ProcSubset=all, ProtectProc=invisible.
     system_proc: bool = False
     ip_address_allow: tuple[str, ...] = ()
+    # MemoryMax= in MiB (0: no limit); the collector's memory_limiter is derived from it.
+    memory_max_mib: int = 0
 
     def __post_init__(self) -> None:
         if not self.exec_start:

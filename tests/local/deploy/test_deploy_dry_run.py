@@ -85,9 +85,66 @@ def test_deploy_dry_run_package_method_uses_debian_packages(repo_root: Path) -> 
     """With install_method package the plan installs Debian's packages and replaces their units, downloading nothing."""
     data = {
         f"{c}_install_method": "package" for c in ("prometheus", "alertmanager", "node_exporter")
-    } | {f"{c}_enabled": False for c in ("loki", "tempo", "otelcol", "grafana")}
+    } | {f"{c}_enabled": False for c in ("loki", "tempo", "otelcol", "grafana")} | {"alertmanager_allow_no_receivers": True}
     plan = _dry_run(repo_root, data)
     for package in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):
         assert f"Install the Debian package {package}" in plan
         assert f"Upload /etc/systemd/system/{package}.service" in plan
     assert "Download " not in plan
+
+
+def test_deploy_dry_run_without_network_names_grafana_keys_in_one_line(
+    repo_root: Path, inventory_hosts: Callable[[str], dict[str, dict]]
+) -> None:
+    """Planning without Grafana pins and with no way out (proxies on a closed port) fails in one line naming the keys."""
+    import os
+
+    (data,) = inventory_hosts("all_in_one.py").values()
+    pyinfra = Path(sys.executable).parent / "pyinfra"
+    argv = [str(pyinfra), "@local", str(repo_root / "deploy" / "deploy.py"), "--dry"]
+    for key, value in data.items():
+        argv += ["--data", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
+    closed = "http://127.0.0.1:9"
+    env = {**os.environ, "https_proxy": closed, "http_proxy": closed, "HTTPS_PROXY": closed, "HTTP_PROXY": closed}
+    env.pop("no_proxy", None)
+    env.pop("NO_PROXY", None)
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300, cwd=repo_root / "deploy", env=env)
+    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if "grafana_archive_url" in line]
+    assert len(lines) == 1, output
+    assert "grafana_archive_sha256" in lines[0] and "grafana.com/api/downloads/grafana/versions/12.1.1" in lines[0]
+
+
+ROUTED = {
+    "alertmanager_page_webhook_url": "https://pager.example/page",
+    "alertmanager_ticket_webhook_url": "https://tickets.example/ticket",
+    "alertmanager_watchdog_webhook_url": "https://hc.example/watchdog",
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({}, "alertmanager_page_webhook_url, alertmanager_ticket_webhook_url, alertmanager_watchdog_webhook_url: not set"),
+        (
+            {**ROUTED, "obsbox_bind_address": "0.0.0.0"},
+            "node_exporter_basic_auth_password: not set, but node_exporter would listen on 0.0.0.0",
+        ),
+        ({**ROUTED, "prometheus_retention_time": "15d"}, "prometheus_retention_time: 15d is shorter than the 30d SLO period"),
+    ],
+    ids=["pages-to-nowhere", "open-bind", "short-retention"],
+)
+def test_deploy_dry_run_refuses_unsafe_data_in_one_line(repo_root: Path, data: dict, expected: str) -> None:
+    """Unrouted alerts, an open bind without auth and a retention below the SLO period stop the plan in one line."""
+    pyinfra = Path(sys.executable).parent / "pyinfra"
+    argv = [str(pyinfra), "@local", str(repo_root / "deploy" / "deploy.py"), "--dry"]
+    for key, value in data.items():
+        argv += ["--data", f"{key}={value}"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300, cwd=repo_root / "deploy")
+    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    (line,) = [line for line in output.splitlines() if expected in line]
+    assert "inventory data of host @local: " in line

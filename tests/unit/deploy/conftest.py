@@ -9,12 +9,32 @@ import pytest
 
 from obsbox.deploy.settings import StackSettings, settings_from_host_data
 
+# Every receiver routed somewhere: the deploy refuses an Alertmanager that notifies nobody.
+ROUTED = {
+    "alertmanager_page_webhook_url": "https://pager.example/page",
+    "alertmanager_ticket_webhook_url": "https://tickets.example/ticket",
+    "alertmanager_watchdog_webhook_url": "https://hc.example/watchdog",
+}
+# What the multi-host inventory reads from the environment of the machine running pyinfra.
+INVENTORY_SECRETS = {
+    "OBSBOX_PROMETHEUS_PASSWORD": "prom-secret",
+    "OBSBOX_ALERTMANAGER_PASSWORD": "am-secret",
+    "OBSBOX_NODE_EXPORTER_PASSWORD": "node-secret",
+    "OBSBOX_OTLP_TOKEN": "otlp-token-0123456789",
+}
+
+
+@pytest.fixture(autouse=True)
+def _inventory_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in INVENTORY_SECRETS.items():
+        monkeypatch.setenv(name, value)
+
 
 @pytest.fixture
 def make_settings() -> Callable[..., StackSettings]:
-    """Settings from inventory data given as keyword arguments (everything else defaulted)."""
+    """Settings from inventory data given as keyword arguments (receivers routed, everything else defaulted)."""
 
     def make(**data: Any) -> StackSettings:
-        return settings_from_host_data(data)
+        return settings_from_host_data({**ROUTED, **data})
 
     return make

@@ -43,4 +43,5 @@ def test_deploy_group_data_pins_every_version(repo_root: Path) -> None:
     data = {k: v for k, v in runpy.run_path(str(repo_root / "deploy" / "group_data" / "all.py")).items() if not k.startswith("_")}
     assert {f"{c}_version" for c in COMPONENTS} <= set(data)
     assert set(data) <= set(ALL_DEFAULTS)
-    settings_from_host_data(data)
+    # Group data pins versions only; a host's own data routes the alerts.
+    settings_from_host_data({**data, "alertmanager_allow_no_receivers": True})

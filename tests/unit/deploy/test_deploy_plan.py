@@ -53,7 +53,12 @@ def test_deploy_plan_disabled_components_not_scraped_here(make_settings: Callabl
 def test_deploy_plan_prometheus_flags(make_settings: Callable[..., StackSettings]) -> None:
     """Retention by time and size, exemplar storage, web config and listen address are flags."""
     plan = plan_for(
-        make_settings(obsbox_bind_address="10.0.0.11", prometheus_retention_time="30d", prometheus_retention_size="50GB"),
+        make_settings(
+            obsbox_bind_address="10.0.0.11",
+            obsbox_allow_unauthenticated=["node_exporter", "prometheus", "alertmanager", "loki", "tempo", "otelcol"],
+            prometheus_retention_time="30d",
+            prometheus_retention_size="50GB",
+        ),
         "prometheus",
     )
     argv = plan.unit.exec_start
@@ -105,7 +110,7 @@ def test_deploy_plan_alertmanager_single_instance_flags(make_settings: Callable[
 def test_deploy_plan_grafana_admin_password_generated_and_root_only(make_settings: Callable[..., StackSettings]) -> None:
     """Grafana's admin password is generated on the host and reaches it as a systemd credential."""
     plan = plan_for(make_settings(), "grafana")
-    assert plan.generated_secrets == (GRAFANA_ADMIN_PASSWORD_FILE,)
+    assert GRAFANA_ADMIN_PASSWORD_FILE in plan.generated_secrets
     assert ("admin_password", GRAFANA_ADMIN_PASSWORD_FILE) in plan.unit.credentials
     assert all("admin_password" not in f.content for f in _files(plan).values() if f.path.endswith(".yaml"))
 

@@ -13,7 +13,16 @@ from obsbox.cli import app
 def test_deploy_render_cli_writes_host_tree(tmp_path: Path) -> None:
     """The command writes configs and units under --out at their host paths."""
     data = tmp_path / "data.yaml"
-    data.write_text(yaml.safe_dump({"obsbox_bind_address": "10.0.0.11", "grafana_enabled": False}))
+    data.write_text(
+        yaml.safe_dump(
+            {
+                "obsbox_bind_address": "10.0.0.11",
+                "grafana_enabled": False,
+                "obsbox_allow_unauthenticated": ["node_exporter", "prometheus", "alertmanager", "loki", "tempo", "otelcol"],
+                "alertmanager_allow_no_receivers": True,
+            }
+        )
+    )
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["render", "--inventory-data", str(data), "--out", str(out), "--no-check"])
     assert result.exit_code == 0, result.output

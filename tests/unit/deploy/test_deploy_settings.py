@@ -27,7 +27,7 @@ def test_deploy_settings_every_component_has_its_keys() -> None:
 
 def test_deploy_settings_bind_address_flows_into_urls(make_settings: Callable[..., StackSettings]) -> None:
     """obsbox_bind_address becomes each component's listen address and default URL."""
-    settings = make_settings(obsbox_bind_address="10.0.0.11")
+    settings = make_settings(obsbox_bind_address="10.0.0.11", obsbox_allow_unauthenticated=list(COMPONENTS))
     assert settings.url("prometheus") == "http://10.0.0.11:9090"
     assert settings.loki.listen_address == "10.0.0.11"
 

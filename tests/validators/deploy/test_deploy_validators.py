@@ -12,6 +12,13 @@ from obsbox.deploy.localcheck import MAX_EXPOSURE, check_tree, unit_exposure
 from obsbox.deploy.rendered import render_host_files
 from obsbox.deploy.settings import COMPONENTS, StackSettings, settings_from_host_data
 
+# Every receiver routed somewhere: the deploy refuses an Alertmanager that notifies nobody.
+ROUTED = {
+    "alertmanager_page_webhook_url": "https://pager.example/page",
+    "alertmanager_ticket_webhook_url": "https://tickets.example/ticket",
+    "alertmanager_watchdog_webhook_url": "https://hc.example/watchdog",
+}
+
 
 def _write(settings: StackSettings, root: Path) -> None:
     for path, content in render_host_files(settings).items():
@@ -33,7 +40,7 @@ def _require(tool: str) -> None:
 @pytest.fixture
 def settings_with(repo_root: Path) -> Callable[..., StackSettings]:
     def make(**data: object) -> StackSettings:
-        return settings_from_host_data({"obsbox_rules_dir": str(repo_root / "alert_rules"), **data})
+        return settings_from_host_data({"obsbox_rules_dir": str(repo_root / "alert_rules"), **ROUTED, **data})
 
     return make
 
@@ -55,11 +62,15 @@ def test_deploy_promtool_accepts_repository_rules(settings_with, tmp_path: Path)
 
 
 def test_deploy_promtool_accepts_bcrypt_web_config(settings_with, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """promtool check web-config passes on web configs carrying bcrypt hashes for both services."""
+    """promtool check web-config passes on web configs carrying bcrypt hashes for the three services."""
     _require("promtool")
-    settings = settings_with(prometheus_basic_auth_password="s3cret", alertmanager_basic_auth_password="0ther")
+    settings = settings_with(
+        prometheus_basic_auth_password="s3cret",
+        alertmanager_basic_auth_password="0ther",
+        node_exporter_basic_auth_password="n0de",
+    )
     results = _results(settings, tmp_path, "promtool check web-config")
-    assert len(results) == 2
+    assert len(results) == 3
     assert all(r.ok for r in results), [r.output for r in results]
     assert "$2b$" in (tmp_path / "etc/prometheus/web-config.yml").read_text()
 

@@ -9,16 +9,16 @@ from collections.abc import Mapping
 from pyinfra import host
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File, FindFiles
-from pyinfra.operations import files, server
+from pyinfra.operations import apt, files, server
 
 from obsbox.deploy.auth import existing_hash
 from obsbox.deploy.components._common import system_user_and_dirs
 from obsbox.deploy.install import install_component
 from obsbox.deploy.layout import layout_for
 from obsbox.deploy.plan import ComponentPlan, FileGroup, plan_for, validator_command
-from obsbox.deploy.release import Release, release_for, resolve_grafana_release
+from obsbox.deploy.release import Release, release_for
 from obsbox.deploy.service import unit_and_service
-from obsbox.deploy.settings import COMPONENTS, StackSettings
+from obsbox.deploy.settings import COMPONENTS, InventoryDataError, StackSettings, grafana_pins_missing
 from obsbox.deploy.swap import ManagedFile, validate_and_swap
 
 
@@ -35,15 +35,24 @@ def _release(settings: StackSettings, component: str) -> Release | None:
     if settings.install[component].method == "package":
         return None
     if component == "grafana":
-        return resolve_grafana_release(settings)
+        missing = grafana_pins_missing(settings)
+        if missing:
+            raise InventoryDataError(missing)
     return release_for(settings, component)
 
 
+_AUTH = {
+    "prometheus": lambda s: s.prometheus_auth,
+    "alertmanager": lambda s: s.alertmanager_auth,
+    "node_exporter": lambda s: s.node_exporter_auth,
+}
+
+
 def _current_hash(settings: StackSettings, component: str) -> str:
-    auth = settings.prometheus_auth if component == "prometheus" else settings.alertmanager_auth
-    if component not in ("prometheus", "alertmanager") or auth is None:
+    auth = _AUTH[component](settings) if component in _AUTH else None
+    if auth is None:
         return ""
-    return existing_hash(f"/etc/{component}/web-config.yml", auth.username)
+    return existing_hash(f"{layout_for(settings, component).config_dir}/web-config.yml", auth.username)
 
 
 def _generate_secret(path: str) -> None:
@@ -74,6 +83,9 @@ def apply_plan(settings: StackSettings, plan: ComponentPlan, tools: Mapping[str,
     layout = plan.layout
     system_user_and_dirs(layout, plan.extra_dirs)
     restart_on = install_component(settings, layout, _release(settings, plan.component))
+    if plan.ready_url.startswith("https://"):
+        # The readiness probe speaks TLS through curl (bash's /dev/tcp only does plain HTTP).
+        apt.packages(name="Install curl for the HTTPS readiness probes", packages=["curl"])
 
     known = {layout.config_dir, layout.secrets_dir, layout.data_dir, *plan.extra_dirs}
     parents = sorted({posixpath.dirname(f.path) for g in plan.groups for f in g.files} - known)
