@@ -34,11 +34,11 @@ def _load_data(path: Path | None) -> dict[str, Any]:
 
 def render_command(
     out: Annotated[
-        Path, typer.Option("--out", help="Directory to write the host's files under (mirrors host paths).")
+        Path, typer.Option("--out", metavar="DIR", help="Directory to write the host's files under (mirrors host paths).")
     ],
     inventory_data: Annotated[
         Path | None,
-        typer.Option("--inventory-data", help="YAML/JSON mapping of inventory data keys (<component>_<setting>)."),
+        typer.Option("--inventory-data", metavar="FILE", help="YAML/JSON mapping of inventory data keys (<component>_<setting>)."),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check/--no-check", help="Run promtool, amtool and systemd-analyze here.")

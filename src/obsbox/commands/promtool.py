@@ -16,7 +16,7 @@ from obsbox.commands._exit import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED,
 
 
 def promtool_test(
-    files: Annotated[list[Path], typer.Argument(help="promtool unit-test files (the format of `promtool test rules`).")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="promtool unit-test files (the format of `promtool test rules`).")],
 ) -> None:
     """Run promtool unit-test files through obsbox's engine and report each test group."""
     from obsbox.promtool.runner import GroupResult, run_test_file
@@ -56,13 +56,13 @@ def promtool_test(
 
 
 def export_promtool(
-    rules: Annotated[list[Path], typer.Option("--rules", help="Rule file; repeat for more.")],
-    out: Annotated[Path, typer.Option("--out", help="The promtool test file to write.")],
+    rules: Annotated[list[Path], typer.Option("--rules", metavar="FILE", help="Rule file; repeat for more.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="The promtool test file to write.")],
     recording: Annotated[
-        Path | None, typer.Option("--recording", help="A recording manifest (YAML) or an OpenMetrics file.")
+        Path | None, typer.Option("--recording", metavar="FILE", help="A recording manifest (YAML) or an OpenMetrics file.")
     ] = None,
-    start: Annotated[str | None, typer.Option("--start", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
+    start: Annotated[str | None, typer.Option("--start", metavar="TIME", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
+    end: Annotated[str | None, typer.Option("--end", metavar="TIME", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
 ) -> None:
     """Replay a recording and write its alert timeline as a promtool test file, for promtool to check."""
     from obsbox.promtool.export import ExportCase, ExportError

@@ -12,7 +12,7 @@ EXIT_BAD_INPUT = 2
 DEFAULT_SLOS = Path("alert_rules/slos.yaml")
 DEFAULT_SLO_RULES = Path("alert_rules/slo.rules.yaml")
 
-rules_app = typer.Typer(help="Alert rules rendered from data.", no_args_is_help=True)
+rules_app = typer.Typer(help="Alert rules rendered from data.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -22,8 +22,8 @@ def _fail(message: str) -> typer.Exit:
 
 @rules_app.command("render")
 def rules_render(
-    slos: Annotated[Path, typer.Option("--slos", help="SLO definitions.")] = DEFAULT_SLOS,
-    out: Annotated[Path, typer.Option("--out", help="Rule file to write.")] = DEFAULT_SLO_RULES,
+    slos: Annotated[Path, typer.Option("--slos", metavar="FILE", help="SLO definitions.")] = DEFAULT_SLOS,
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Rule file to write.")] = DEFAULT_SLO_RULES,
     check: Annotated[bool, typer.Option("--check", help="Only report whether OUT is up to date.")] = False,
 ) -> None:
     """Render the SLO burn-rate rules from the SLO definitions."""
@@ -53,27 +53,27 @@ def _time(text: str, what: str) -> float:
 
 def record(
     prometheus: Annotated[
-        str, typer.Option("--prometheus", help="Prometheus base URL, e.g. http://127.0.0.1:9090.")
+        str, typer.Option("--prometheus", metavar="URL", help="Prometheus base URL, e.g. http://127.0.0.1:9090.")
     ],
-    match: Annotated[list[str], typer.Option("--match", help="Series selector to export; repeat for more.")],
-    start: Annotated[str, typer.Option("--start", help="RFC 3339 time or epoch seconds.")],
-    end: Annotated[str, typer.Option("--end", help="RFC 3339 time or epoch seconds.")],
-    name: Annotated[str, typer.Option("--name", help="Recording name (file stem).")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for <name>.om and <name>.yaml.")] = Path(
+    match: Annotated[list[str], typer.Option("--match", metavar="SELECTOR", help="Series selector to export; repeat for more.")],
+    start: Annotated[str, typer.Option("--start", metavar="TIME", help="RFC 3339 time or epoch seconds.")],
+    end: Annotated[str, typer.Option("--end", metavar="TIME", help="RFC 3339 time or epoch seconds.")],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="Recording name (file stem).")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory for <name>.om and <name>.yaml.")] = Path(
         "alert_rules/incidents"
     ),
-    kind: Annotated[str, typer.Option("--kind", help="incident or noise.")] = "noise",
-    description: Annotated[str, typer.Option("--description", help="What happened.")] = "TODO: describe",
-    source_detail: Annotated[str, typer.Option("--source-detail", help="How it was recorded.")] = "",
+    kind: Annotated[str, typer.Option("--kind", metavar="KIND", help="incident or noise.")] = "noise",
+    description: Annotated[str, typer.Option("--description", metavar="TEXT", help="What happened.")] = "TODO: describe",
+    source_detail: Annotated[str, typer.Option("--source-detail", metavar="TEXT", help="How it was recorded.")] = "",
     window: Annotated[
         list[str] | None,
-        typer.Option("--window", help="Impact window START/END (incidents); repeat for more."),
+        typer.Option("--window", metavar="START/END", help="Impact window START/END (incidents); repeat for more."),
     ] = None,
     expect_alert: Annotated[
-        str | None, typer.Option("--expect-alert", help="Alert an incident must fire.")
+        str | None, typer.Option("--expect-alert", metavar="ALERTNAME", help="Alert an incident must fire.")
     ] = None,
-    within: Annotated[str, typer.Option("--within", help="How soon after each window's start.")] = "10m",
-    chunk: Annotated[int, typer.Option("--chunk", help="Seconds of data per query.")] = 3600,
+    within: Annotated[str, typer.Option("--within", metavar="DURATION", help="How soon after each window's start.")] = "10m",
+    chunk: Annotated[int, typer.Option("--chunk", metavar="SECONDS", help="Seconds of data per query.")] = 3600,
 ) -> None:
     """Export raw samples from Prometheus as a recording: <name>.om plus a manifest."""
     from obsbox.recorder import RecordError, RecordRequest, fetch, manifest_skeleton

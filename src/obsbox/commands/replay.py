@@ -115,12 +115,12 @@ def _scratch_tmpdir() -> Iterator[None]:
 
 
 def replay(
-    rules: Annotated[list[Path], typer.Option("--rules", help="Rule file or directory of rule files; more paths may follow it, or repeat it.")],
-    incidents: Annotated[Path, typer.Option("--incidents", help="Directory of recordings (manifests + OpenMetrics).")],
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    rules: Annotated[list[Path], typer.Option("--rules", metavar="PATH", help="Rule file or directory of rule files; more paths may follow it, or repeat it.")],
+    incidents: Annotated[Path, typer.Option("--incidents", metavar="DIR", help="Directory of recordings (manifests + OpenMetrics).")],
+    json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the JSON report here.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Write the HTML report here.")] = None,
     more_rules: Annotated[
-        list[Path] | None, typer.Argument(help="More rule files, so that `--rules A B C` works.", show_default=False)
+        list[Path] | None, typer.Argument(metavar="PATH", help="More rule files, so that `--rules A B C` works.", show_default=False)
     ] = None,
 ) -> None:
     """Replay recorded incidents and noise through alert rules and score the rules."""
@@ -162,13 +162,15 @@ def replay(
         raise typer.Exit(EXIT_FAILED)
 
 
-import_app = typer.Typer(help="Turn other formats into recordings (manifest + OpenMetrics).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Turn other formats into recordings (manifest + OpenMetrics).", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @import_app.command("promtool")
 def import_promtool(
-    test_file: Annotated[Path, typer.Argument(help="A promtool rule test file.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory to write recordings into.")],
+    test_file: Annotated[Path, typer.Argument(metavar="FILE", help="A promtool rule test file.")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory to write recordings into.")],
 ) -> None:
     """Promtool test groups as incident recordings: each alert_rule_test time becomes a window."""
     from obsbox.importers.promtool import import_test_file
@@ -187,13 +189,13 @@ def import_promtool(
 
 @import_app.command("nab")
 def import_nab(
-    csv_file: Annotated[Path, typer.Argument(help="NAB-style CSV with a header timestamp,value.")],
-    windows: Annotated[Path, typer.Option("--windows", help="NAB labelled-windows JSON.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the recording into.")],
-    metric: Annotated[str, typer.Option("--metric", help="Metric name for the series.")] = "nab_value",
-    alert: Annotated[str | None, typer.Option("--expect-alert", help="Alert that must fire (default: any critical).")] = None,
-    severity: Annotated[str, typer.Option("--expect-severity", help="Severity that must fire when no alert is named.")] = "critical",
-    within: Annotated[str, typer.Option("--within", help="How soon after a window's start it must fire.")] = "15m",
+    csv_file: Annotated[Path, typer.Argument(metavar="CSV", help="NAB-style CSV with a header timestamp,value.")],
+    windows: Annotated[Path, typer.Option("--windows", metavar="FILE", help="NAB labelled-windows JSON.")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory to write the recording into.")],
+    metric: Annotated[str, typer.Option("--metric", metavar="NAME", help="Metric name for the series.")] = "nab_value",
+    alert: Annotated[str | None, typer.Option("--expect-alert", metavar="ALERTNAME", help="Alert that must fire (default: any critical).")] = None,
+    severity: Annotated[str, typer.Option("--expect-severity", metavar="SEVERITY", help="Severity that must fire when no alert is named.")] = "critical",
+    within: Annotated[str, typer.Option("--within", metavar="DURATION", help="How soon after a window's start it must fire.")] = "15m",
 ) -> None:
     """A NAB data file and its labelled anomaly windows as one recording."""
     from obsbox.importers.nab import NabOptions, import_nab_file
