@@ -1,6 +1,7 @@
 """One host runs the whole stack, every service on loopback.
 
-    pyinfra deploy/inventories/all_in_one.py deploy/deploy.py --ssh-user root
+    cd deploy   # so pyinfra finds group_data/ (pinned versions)
+    ../.venv/bin/pyinfra inventories/all_in_one.py deploy.py --ssh-user root
 
 Replace the address with your host's. Services listen on 127.0.0.1 only: reach Grafana through
 an SSH tunnel (ssh -L 3000:127.0.0.1:3000 HOST), or set obsbox_bind_address to an internal

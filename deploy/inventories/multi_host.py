@@ -1,6 +1,7 @@
 """Three hosts with roles on an internal network (10.0.0.0/24).
 
-    pyinfra deploy/inventories/multi_host.py deploy/deploy.py --ssh-user root
+    cd deploy   # so pyinfra finds group_data/ (pinned versions)
+    ../.venv/bin/pyinfra inventories/multi_host.py deploy.py --ssh-user root
 
 - metrics: Prometheus, Alertmanager
 - logs-traces: Loki, Tempo, the OpenTelemetry Collector (the services' OTLP endpoint)

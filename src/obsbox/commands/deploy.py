@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from obsbox.deploy.inventory_file import InventoryFileError, load_host
 from obsbox.deploy.localcheck import check_tree
 from obsbox.deploy.rendered import render_host_files
 from obsbox.deploy.settings import InventoryDataError, settings_from_host_data
@@ -32,6 +33,24 @@ def _load_data(path: Path | None) -> dict[str, Any]:
     return data
 
 
+def group_data_dirs(inventory: Path, extra: list[Path]) -> list[Path]:
+    """Where pyinfra finds group data for this inventory, in the order it applies them: the
+    current directory's and the inventory directory's ``group_data`` (pyinfra's own rule), the
+    one beside the inventory directory (``deploy/group_data`` for ``deploy/inventories/*.py``,
+    which pyinfra finds when run from ``deploy/``), and any given with --group-data."""
+    candidates = [
+        Path.cwd() / "group_data",
+        inventory.resolve().parent.parent / "group_data",
+        inventory.resolve().parent / "group_data",
+        *extra,
+    ]
+    out: list[Path] = []
+    for path in candidates:
+        if path.is_dir() and path.resolve() not in [p.resolve() for p in out]:
+            out.append(path)
+    return out
+
+
 def render_command(
     out: Annotated[
         Path, typer.Option("--out", metavar="DIR", help="Directory to write the host's files under (mirrors host paths).")
@@ -43,12 +62,45 @@ def render_command(
     check: Annotated[
         bool, typer.Option("--check/--no-check", help="Run promtool, amtool and systemd-analyze here.")
     ] = True,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            metavar="FILE",
+            help="A pyinfra inventory file (deploy/inventories/*.py), read with its group_data as pyinfra reads it.",
+        ),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", metavar="NAME", help="The inventory host to render (needed when it has several)."),
+    ] = None,
+    group_data: Annotated[
+        list[Path] | None,
+        typer.Option("--group-data", metavar="DIR", help="More group_data directories for --inventory; repeat for more."),
+    ] = None,
 ) -> None:
     """Render every config, unit, rule and dashboard the deploy would write, then validate them."""
+    raw: dict[str, Any] = {}
+    where = ""
+    if inventory is not None:
+        dirs = group_data_dirs(inventory, list(group_data or []))
+        try:
+            host, raw = load_host(inventory, host, dirs)
+        except InventoryFileError as error:
+            typer.echo(f"obsbox render: {error}", err=True)
+            raise typer.Exit(2) from error
+        where = f"{inventory} (host {host}): "
+        used = ", ".join(str(d) for d in dirs) or "none found"
+        typer.echo(f"host {host} of {inventory}; group data: {used}")
+    elif host is not None or group_data:
+        typer.echo("obsbox render: --host and --group-data need --inventory", err=True)
+        raise typer.Exit(2)
+    raw.update(_load_data(inventory_data))
     try:
-        settings = settings_from_host_data(_load_data(inventory_data))
+        settings = settings_from_host_data(raw)
     except InventoryDataError as error:
-        where = f"{inventory_data}: " if inventory_data else ""
+        if inventory_data:
+            where += f"{inventory_data}: "
         typer.echo(f"obsbox render: {where}{error}", err=True)
         raise typer.Exit(2) from error
     files = render_host_files(settings)
