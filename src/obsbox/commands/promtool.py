@@ -73,7 +73,7 @@ def export_promtool(
     if recording is None:
         raise fail("--recording is required (a manifest or an OpenMetrics file)")
     if not out.resolve().parent.is_dir():
-        raise fail(f"{out}:1: its directory does not exist")
+        raise fail(f"{out}: its directory does not exist")
     try:
         if recording.suffix in (".yaml", ".yml"):
             from obsbox.replay.recording import RecordingError, load_recording
@@ -95,7 +95,7 @@ def export_promtool(
     except (OpenMetricsError, EngineError, ExportError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"{getattr(exc, 'filename', None) or recording}:1: {exc.strerror or exc}") from None
+        raise fail(f"{getattr(exc, 'filename', None) or recording}: {exc.strerror or exc}") from None
     Console(highlight=False, soft_wrap=True).print(f"wrote {out}; check it with: promtool test rules {out}", markup=False)
 
 

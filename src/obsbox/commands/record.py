@@ -11,6 +11,8 @@ import yaml
 EXIT_BAD_INPUT = 2
 DEFAULT_SLOS = Path("alert_rules/slos.yaml")
 DEFAULT_SLO_RULES = Path("alert_rules/slo.rules.yaml")
+# Never the shipped corpus by default: a new recording is the user's until they add it there.
+DEFAULT_RECORDINGS = Path("recordings")
 
 rules_app = typer.Typer(help="Alert rules rendered from data.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -31,8 +33,10 @@ def rules_render(
 
     try:
         text = render_slo_rules(load_slos(slos))
-    except (SloError, OSError) as exc:
+    except SloError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or slos}: {exc.strerror or exc}") from None
     if check:
         if not out.exists() or out.read_text(encoding="utf-8") != text:
             raise _fail(f"{out} is not what {slos} renders to; run `obsbox rules render`")
@@ -59,10 +63,22 @@ def record(
     start: Annotated[str, typer.Option("--start", metavar="TIME", help="RFC 3339 time or epoch seconds.")],
     end: Annotated[str, typer.Option("--end", metavar="TIME", help="RFC 3339 time or epoch seconds.")],
     name: Annotated[str, typer.Option("--name", metavar="NAME", help="Recording name (file stem).")],
-    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory for <name>.om and <name>.yaml.")] = Path(
-        "alert_rules/incidents"
-    ),
-    kind: Annotated[str, typer.Option("--kind", metavar="KIND", help="incident or noise.")] = "noise",
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Directory for <name>.om and <name>.yaml (pass alert_rules/incidents to add to the shipped corpus).",
+        ),
+    ] = DEFAULT_RECORDINGS,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            metavar="KIND",
+            help="incident or noise; default: incident when --window or --expect-alert is given, else noise.",
+        ),
+    ] = None,
     description: Annotated[str, typer.Option("--description", metavar="TEXT", help="What happened.")] = "TODO: describe",
     source_detail: Annotated[str, typer.Option("--source-detail", metavar="TEXT", help="How it was recorded.")] = "",
     window: Annotated[
@@ -74,13 +90,22 @@ def record(
     ] = None,
     within: Annotated[str, typer.Option("--within", metavar="DURATION", help="How soon after each window's start.")] = "10m",
     chunk: Annotated[int, typer.Option("--chunk", metavar="SECONDS", help="Seconds of data per query.")] = 3600,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing recording of that name.")] = False,
 ) -> None:
     """Export raw samples from Prometheus as a recording: <name>.om plus a manifest."""
     from obsbox.recorder import RecordError, RecordRequest, fetch, manifest_skeleton
     from obsbox.replay.openmetrics import write_series
 
-    if kind not in ("incident", "noise"):
+    incident_flags = [flag for flag, given in (("--window", bool(window)), ("--expect-alert", expect_alert)) if given]
+    if kind is None:
+        kind = "incident" if incident_flags else "noise"
+    elif kind not in ("incident", "noise"):
         raise _fail(f"--kind must be incident or noise, not {kind!r}")
+    elif kind == "noise" and incident_flags:
+        raise _fail(f"a noise recording has no impact windows or expected alerts: drop {' and '.join(incident_flags)}, or use --kind incident")
+    existing = [p for p in (out / f"{name}.om", out / f"{name}.yaml") if p.exists()]
+    if existing and not force:
+        raise _fail(f"{existing[0]} already exists; choose another --name, or pass --force to overwrite it")
     windows = []
     for w in window or []:
         if "/" not in w:

@@ -134,7 +134,7 @@ def replay(
     errors = _input_errors()
     for out in (json_out, html_out):
         if out is not None and not out.resolve().parent.is_dir():
-            raise fail(f"{out}:1: its directory does not exist")
+            raise fail(f"{out}: its directory does not exist")
     try:
         with Progress(
             TextColumn("{task.description}"),
@@ -143,6 +143,9 @@ def replay(
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,
+            # Off a terminal (CI, a pipe, a log) a live bar only leaves a blank line before any
+            # error; on a terminal it is transient and erased.
+            disable=not sys.stderr.isatty(),
         ) as bar, _scratch_tmpdir():
             report = run_replay(rules, incidents, progress=_ProgressAdapter(bar))
         json_text = render_json(report.scores) if json_out is not None else None
@@ -156,7 +159,7 @@ def replay(
     except errors as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"{getattr(exc, 'filename', None) or '?'}:1: {exc.strerror or exc}") from None
+        raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
     print_scores(console, report)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)

@@ -45,7 +45,8 @@ class RecordingError(ValueError):
     """A bad recording; the message names the file and line."""
 
     def __init__(self, path: str | Path, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
+        # Line 0: the problem is the file as a whole (missing, unreadable), not one of its lines.
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
         self.path = str(path)
         self.line = line
 
@@ -247,7 +248,7 @@ def _compose(path: Path) -> yaml.Node:
         line = mark.line + 1 if mark is not None else 1
         raise RecordingError(path, line, f"not valid YAML: {exc.problem or exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(path, 1, f"cannot read: {exc}") from None
+        raise RecordingError(path, 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     if root is None:
         raise RecordingError(path, 1, "the manifest is empty")
     return root
@@ -395,7 +396,7 @@ def read_data(manifest: Manifest) -> list[Series]:
     try:
         return read_series(manifest.data_path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(manifest.data_path, 1, f"cannot read: {exc}") from None
+        raise RecordingError(manifest.data_path, 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def load_recording(path: Path | str) -> Recording:
@@ -408,10 +409,10 @@ def find_manifests(directory: Path | str) -> list[Path]:
     """Every manifest under a corpus directory, in a stable order."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise RecordingError(directory, 1, "not a directory of recordings")
+        raise RecordingError(directory, 0, "no such directory of recordings" if not directory.exists() else "not a directory of recordings")
     found = sorted(p for p in directory.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file())
     if not found:
-        raise RecordingError(directory, 1, "no recordings (*.yaml manifests) found")
+        raise RecordingError(directory, 0, "no recordings (*.yaml manifests) found")
     return found
 
 

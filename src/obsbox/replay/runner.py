@@ -47,12 +47,12 @@ def expand_rule_paths(paths: Sequence[Path | str]) -> list[Path]:
             conventional = [p for p in found if p.name.endswith(RULE_FILE_ENDINGS)]
             found = conventional or found
             if not found:
-                raise ReplayInputError(f"{path}:1: no rule files (*.yaml) in this directory")
+                raise ReplayInputError(f"{path}: no rule files (*.yaml) in this directory")
             out.extend(found)
         elif path.is_file():
             out.append(path)
         else:
-            raise ReplayInputError(f"{path}:1: no such rule file")
+            raise ReplayInputError(f"{path}: no such rule file")
     if not out:
         raise ReplayInputError("no rule files given (--rules PATH)")
     return out
