@@ -22,6 +22,8 @@ from obsbox.replay.openmetrics import read_series
 KINDS = ("incident", "noise")
 SOURCES = ("recorded", "generated", "imported")
 PAGE_SEVERITY = "critical"
+# Severities that notify no one (an always-firing Watchdog is "none" or "info").
+SILENT_SEVERITIES = frozenset({"info", "none"})
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 
 _TOP_KEYS = {
@@ -69,18 +71,31 @@ class FireExpectation:
     severity: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     line: int = 0
+    # Set by ``obsbox replay --score-by severity|labels``: what the manifest asked for (an alert's
+    # name, or a severity) before the expectation was rewritten to match by severity or labels.
+    stands_for: str | None = None
 
     def describe(self) -> str:
-        what = f"alert {self.alert}" if self.alert else f"severity {self.severity}"
+        if self.alert:
+            what = f"alert {self.alert}"
+        elif self.severity:
+            what = f"severity {self.severity}"
+        else:
+            what = "a notifying alert"
         if self.labels:
             what += " {" + ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items())) + "}"
+        if self.stands_for:
+            what += f" (for {self.stands_for})"
         return f"{what} within {format_duration(self.within_s)}"
 
     def matches(self, alert_labels: Mapping[str, str]) -> bool:
-        """Whether an alert instance with these labels satisfies this expectation."""
+        """Whether an alert instance with these labels satisfies this expectation (one with neither
+        alert nor severity, from ``--score-by labels``, wants an alert that notifies someone)."""
         if self.alert is not None and alert_labels.get("alertname") != self.alert:
             return False
         if self.severity is not None and alert_labels.get("severity") != self.severity:
+            return False
+        if self.alert is None and self.severity is None and alert_labels.get("severity", "") in SILENT_SEVERITIES:
             return False
         return all(alert_labels.get(k) == v for k, v in self.labels.items())
 
@@ -88,6 +103,8 @@ class FireExpectation:
         """Whether this expectation is about a rule (by its name or its static severity)."""
         if self.alert is not None:
             return self.alert == alertname
+        if self.severity is None:
+            return severity not in SILENT_SEVERITIES
         return self.severity == severity
 
 

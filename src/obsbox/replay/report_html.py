@@ -36,7 +36,17 @@ class Trace:
 
 
 def fmt_ratio(value: float | None) -> str:
-    return DASH if value is None else f"{value:.0%}" if value in (0, 1) else f"{value:.2f}"
+    """One format for every ratio in a column (0.00 .. 1.00), never a percentage beside a decimal."""
+    return DASH if value is None else f"{value:.2f}"
+
+
+def fmt_caught(rule: RuleScore) -> str:
+    """``caught of windows``; "no data" when every window naming the rule found its expression
+    empty; an em dash when no window is charged to the rule (never "0 of 0")."""
+    if rule.windows == 0:
+        return "no data" if rule.no_data_windows else DASH
+    text = f"{rule.caught} of {rule.windows}"
+    return f"{text} (+{rule.no_data_windows} no data)" if rule.no_data_windows else text
 
 
 def fmt_seconds(value: float | None) -> str:
@@ -237,7 +247,7 @@ def rules_table(rules: Sequence[RuleScore]) -> str:
             [
                 label,
                 r.severity or DASH,
-                f"{r.caught} of {r.windows}",
+                fmt_caught(r),
                 fmt_ratio(r.recall),
                 fmt_ratio(r.precision),
                 r.episodes,
