@@ -21,15 +21,21 @@ def _load_data(path: Path | None) -> dict[str, Any]:
     try:
         text = path.read_text()
     except OSError as error:
-        raise typer.BadParameter(f"{path}: {error.strerror}") from error
+        raise InventoryFileError(f"{path}: {error.strerror or error}") from error
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise typer.BadParameter(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}") from error
+    except json.JSONDecodeError as error:
+        raise InventoryFileError(f"{path}:{error.lineno}: not valid JSON: {error.msg}") from error
+    except yaml.MarkedYAMLError as error:
+        from obsbox.replay.rules import yaml_error_line, yaml_error_text
+
+        raise InventoryFileError(f"{path}:{yaml_error_line(error, text)}: not valid YAML: {yaml_error_text(error)}") from error
+    except yaml.YAMLError as error:
+        raise InventoryFileError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from error
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise typer.BadParameter(f"{path}: expected a mapping of inventory data keys, got {type(data).__name__}")
+        raise InventoryFileError(f"{path}: expected a mapping of inventory data keys, got {type(data).__name__}")
     return data
 
 
@@ -95,7 +101,11 @@ def render_command(
     elif host is not None or group_data:
         typer.echo("obsbox render: --host and --group-data need --inventory", err=True)
         raise typer.Exit(2)
-    raw.update(_load_data(inventory_data))
+    try:
+        raw.update(_load_data(inventory_data))
+    except InventoryFileError as error:
+        typer.echo(f"obsbox render: {error}", err=True)
+        raise typer.Exit(2) from error
     try:
         settings = settings_from_host_data(raw)
     except InventoryDataError as error:

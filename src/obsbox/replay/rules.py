@@ -76,16 +76,14 @@ def yaml_error_line(exc: yaml.MarkedYAMLError, text: str) -> int:
     """The 1-based line of a YAML error: the problem's, or, when the problem is the end of the
     file (an unclosed ``[`` or ``{``), the line where the unclosed construct opened."""
     last = len(text.splitlines()) or 1
-    problem, context = exc.problem_mark, exc.context_mark
-    if problem is not None and (problem.line < last or context is None):
-        return min(problem.line + 1, last)
-    if context is not None:
-        return context.line + 1
-    return 1
+    for mark in (exc.problem_mark, exc.context_mark):
+        if mark is not None and mark.line < last:
+            return int(mark.line) + 1
+    return last
 
 
 def yaml_error_text(exc: yaml.MarkedYAMLError) -> str:
-    if exc.context and exc.context_mark is not None:
+    if exc.context and exc.context_mark is not None and exc.context_mark != exc.problem_mark:
         return f"{exc.problem} ({exc.context} from line {exc.context_mark.line + 1})"
     return str(exc.problem or exc)
 

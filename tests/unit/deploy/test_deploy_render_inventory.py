@@ -93,3 +93,13 @@ def test_pyinfra_run_from_deploy_reads_group_data() -> None:
     pinned = re.search(r'^prometheus_version = "([^"]+)"', (ROOT / "deploy/group_data/all.py").read_text(), re.M)
     assert pinned is not None
     assert f'"prometheus_version": "{pinned.group(1)}"' in proc.stdout + proc.stderr  # pyinfra prints the data on stderr
+
+
+def test_render_names_the_line_of_a_yaml_error_in_one_line(tmp_path: Path) -> None:
+    """Broken --inventory-data YAML at line 6 is one stderr line naming line 6, exit 2."""
+    data = tmp_path / "host.yaml"
+    data.write_text("a: 1\nb: 2\nc: 3\nd: 4\ne: 5\nobsbox_ip_address_allow: [\n")
+    result = CliRunner().invoke(app, ["render", "--inventory-data", str(data), "--out", str(tmp_path / "o"), "--no-check"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"obsbox render: {data}:6: not valid YAML"), lines
