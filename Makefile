@@ -6,6 +6,7 @@ STAMP := $(VENV)/.obsbox-setup
 .PHONY: setup demo demo-down test lint unit bench e2e clean
 
 setup: $(STAMP)
+	$(BIN)/obsbox binaries build
 
 $(STAMP): scripts/setup.sh pyproject.toml instrumentation/pyproject.toml
 	bash scripts/setup.sh

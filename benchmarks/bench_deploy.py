@@ -12,7 +12,7 @@ import time
 from obsbox.hosts.host import boot_host, stop_host
 from obsbox.hosts.image import ensure_rootfs_tarball
 from obsbox.hosts.mirror import MIRROR_DIR, build_mirror, serve_mirror
-from obsbox.hosts.stack import converge_stack, install_debian_runtime, plan_stack, stack_data
+from obsbox.hosts.stack import converge_stack, plan_stack, stack_data
 
 
 def main() -> None:
@@ -25,7 +25,6 @@ def main() -> None:
     boot_s = time.monotonic() - started
     try:
         with serve_mirror(MIRROR_DIR, host.gateway) as mirror_url:
-            install_debian_runtime(host, mirror_url)
             data = stack_data(host, mirror_url, plan)
             first = converge_stack(host, data)
             if not first.ok:

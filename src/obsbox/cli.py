@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from obsbox.commands import binaries as binaries_commands
 from obsbox.commands import deploy as deploy_commands
 from obsbox.commands import promtool as promtool_commands
 from obsbox.commands import record as record_commands
@@ -66,7 +67,7 @@ def main(
     """obsbox's top level: only --version lives here."""
 
 
-for module in (replay_commands, promtool_commands, record_commands, deploy_commands):
+for module in (replay_commands, promtool_commands, record_commands, deploy_commands, binaries_commands):
     module.register(app)
 
 

@@ -26,7 +26,7 @@ from obsbox.hosts.stack import (
     FAST_ALERTING,
     PORTS,
     converge_stack,
-    install_debian_runtime,
+    otlp_http_endpoint,
     plan_stack,
     stack_data,
 )
@@ -106,27 +106,27 @@ def up() -> int:
         return versions, demo_app.prepare_mirror(MIRROR_DIR, REPO_ROOT)
 
     versions, examples_sha256 = step(
-        3, f"Local artifact mirror in {MIRROR_DIR} (release-layout archives from Debian's binaries, wheelhouse)", mirror
+        3,
+        f"Local artifact mirror in {MIRROR_DIR} (release archives built from the pinned Go modules, wheelhouse)",
+        mirror,
     )
     plan = plan_stack(MIRROR_DIR, versions)
     for component, version in plan.versions.items():
-        say(f"      will install {component} {version} (archive rebuilt from this machine's Debian package)")
+        say(f"      will install {component} {version} (release archive built from its Go module by `obsbox binaries`)")
     for component in plan.skipped:
         say(
-            f"      NOT installed: {component}: its release cannot be downloaded here (no internet, no Debian "
-            "package); its config is rendered and validated by the tests instead"
+            f"      NOT installed: {component}: no release of it can be had here (no internet, no Debian "
+            "package, AGPL module not built); its config is rendered and checked by the tests instead"
         )
 
     with serve_mirror(MIRROR_DIR, host.gateway) as mirror_url, webhook_receiver(host.gateway) as (hook_url, inbox):
 
         def deploy() -> None:
-            install_debian_runtime(host, mirror_url)
             data = stack_data(
                 host,
                 mirror_url,
                 plan,
                 webhook_url=hook_url,
-                service_targets={demo_app.SERVICE_JOB: [f"127.0.0.1:{demo_app.METRICS_PORT}"]},
                 # Listen on the host's address so this machine can open the UIs.
                 extra={**FAST_ALERTING, "obsbox_bind_address": host.address},
             )
@@ -139,12 +139,15 @@ def up() -> int:
         step(4, "Deploy the stack with pyinfra (deploy/deploy.py, artifacts from the mirror)", deploy)
 
         def demo_service() -> None:
-            result = demo_app.deploy_demo_app(host, mirror_url, examples_sha256)
+            result = demo_app.deploy_demo_app(host, mirror_url, examples_sha256, otlp_endpoint=otlp_http_endpoint(host.address))
             if not result.ok:
                 say(result.output[-4000:])
                 raise SystemExit("demo service deploy failed; the host is still up (make demo-down removes it)")
             demo_app.start_load(host, duration_s=3600, rps=20)
-            say(f"      invoicing-demo on {host.address}: app :{demo_app.APP_PORT} (loopback), metrics :{demo_app.METRICS_PORT}")
+            say(
+                f"      invoicing-demo on {host.address}: app :{demo_app.APP_PORT} (loopback); traces, metrics and "
+                f"logs over OTLP to the collector at {otlp_http_endpoint(host.address)}"
+            )
             say("      load generator running on the host for up to 1 h (unit obsbox-demo-load)")
 
         step(5, "Demo service on the host (multi-tenant invoicing API + payments dependency) with traffic", demo_service)
@@ -192,6 +195,7 @@ def up() -> int:
     say(f"  Prometheus    http://{host.address}:{PORTS['prometheus']}/alerts")
     say(f"  Alertmanager  http://{host.address}:{PORTS['alertmanager']}/#/alerts")
     say(f"  node_exporter http://{host.address}:{PORTS['node_exporter']}/metrics")
+    say(f"  collector     http://{host.address}:8889/metrics (service metrics that arrived over OTLP)")
     say(f"  ssh           {ssh_command_line(host)}")
     if REPORT.exists():
         say(f"  replay report {REPORT}")

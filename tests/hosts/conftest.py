@@ -16,7 +16,7 @@ from obsbox.hosts.stack import (
     FAST_ALERTING,
     StackHost,
     converge_stack,
-    install_debian_runtime,
+    otlp_http_endpoint,
     plan_stack,
     stack_data,
 )
@@ -60,20 +60,19 @@ def stack_host(repo_root: Path) -> Iterator[StackHost]:
         host = stack.enter_context(throwaway_host("obsbox-t4-stack"))
         mirror_url = stack.enter_context(serve_mirror(MIRROR_DIR, host.gateway))
         hook_url, inbox = stack.enter_context(webhook_receiver(host.gateway))
-        install_debian_runtime(host, mirror_url)
-        demo = demo_app.deploy_demo_app(host, mirror_url, examples_sha256)
-        assert demo.ok, demo.output
         data = stack_data(
             host,
             mirror_url,
             plan,
             webhook_url=hook_url,
-            service_targets={demo_app.SERVICE_JOB: [f"127.0.0.1:{demo_app.METRICS_PORT}"]},
             # Short intervals so an injected fault reaches the webhook in minutes, not tens of them.
             extra=FAST_ALERTING,
         )
         first = converge_stack(host, data)
         assert first.ok, first.output
+        # The demo service sends everything over OTLP to the collector the stack just installed.
+        demo = demo_app.deploy_demo_app(host, mirror_url, examples_sha256, otlp_endpoint=otlp_http_endpoint())
+        assert demo.ok, demo.output
         demo_app.start_load(host, duration_s=900)
         stack.callback(demo_app.stop_load, host)
         yield StackHost(host, mirror_url, data, first, inbox, plan.skipped)

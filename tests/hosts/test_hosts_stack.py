@@ -14,8 +14,13 @@ import pytest
 from obsbox.hosts import demo_app
 from obsbox.hosts.stack import INSTALLABLE, NOT_OBTAINABLE, PORTS, StackHost, converge_stack
 
-UNITS = {"prometheus": "prometheus.service", "alertmanager": "alertmanager.service", "node_exporter": "node_exporter.service"}
-READY_PATHS = {"prometheus": "/-/ready", "alertmanager": "/-/ready", "node_exporter": "/metrics"}
+UNITS = {
+    "prometheus": "prometheus.service",
+    "alertmanager": "alertmanager.service",
+    "node_exporter": "node_exporter.service",
+    "otelcol": "otelcol.service",
+}
+READY_PATHS = {"prometheus": "/-/ready", "alertmanager": "/-/ready", "node_exporter": "/metrics", "otelcol": "/"}
 EXPOSURE_TARGET = 3.0
 ALERT_TIMEOUT_S = 420.0
 
@@ -94,10 +99,11 @@ def test_broken_rule_file_is_refused_and_old_config_keeps_serving(stack_host: St
         assert restored.ok, restored.output
 
 
-def test_demo_service_is_scraped(stack_host: StackHost) -> None:
-    """Prometheus on the host scrapes the demo service and sees its HTTP request metrics."""
+def test_demo_service_metrics_arrive_through_the_collector(stack_host: StackHost) -> None:
+    """The demo service pushes OTLP to the collector on the host; Prometheus scrapes them from the
+    collector's exporter with the service's own job and instance, and scrapes nothing else for it."""
     query = f'sum(http_server_request_duration_seconds_count{{job="{demo_app.SERVICE_JOB}"}})'
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     value = 0.0
     while time.monotonic() < deadline:
         result = _query(stack_host, query)
@@ -106,8 +112,27 @@ def test_demo_service_is_scraped(stack_host: StackHost) -> None:
             break
         time.sleep(1)
     assert value > 0
-    up = _query(stack_host, f'up{{job="{demo_app.SERVICE_JOB}"}}')
+    (series,) = _query(stack_host, f'count by (job, instance) (http_server_request_duration_seconds_count{{job="{demo_app.SERVICE_JOB}"}})')
+    # instance is the service's service.instance.id, not the collector's address
+    assert not series["metric"]["instance"].endswith(":8889"), series
+    up = _query(stack_host, 'up{job="otelcol-otlp-metrics"}')
     assert [float(r["value"][1]) for r in up] == [1.0]
+    assert _query(stack_host, f'up{{job="{demo_app.SERVICE_JOB}"}}') == []
+    received = _query(stack_host, 'sum(otelcol_receiver_accepted_metric_points_total{receiver="otlp"})')
+    assert received and float(received[0]["value"][1]) > 0
+
+
+def test_pinned_versions_are_what_runs(stack_host: StackHost) -> None:
+    """The services on the host report the versions the deploy pins (built from their Go modules)."""
+    build = _query(stack_host, "prometheus_build_info")
+    assert build[0]["metric"]["version"] == stack_host.data["prometheus_version"]
+    versions = {
+        "alertmanager": stack_host.host.run("/usr/local/bin/alertmanager --version 2>&1 | head -1").stdout,
+        "node_exporter": stack_host.host.run("/usr/local/bin/node_exporter --version 2>&1 | head -1").stdout,
+        "otelcol": stack_host.host.run("/usr/local/bin/otelcol --version").stdout,
+    }
+    for component, out in versions.items():
+        assert str(stack_host.data[f"{component}_version"]) in out, (component, out)
 
 
 def test_injected_fault_alert_reaches_webhook(stack_host: StackHost) -> None:

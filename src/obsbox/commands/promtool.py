@@ -12,14 +12,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from obsbox.commands._engine import PrometheusOption, select_engine
 from obsbox.commands._exit import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, fail
 
 
 def promtool_test(
     files: Annotated[list[Path], typer.Argument(metavar="FILE", help="promtool unit-test files (the format of `promtool test rules`).")],
+    prometheus: PrometheusOption = None,
 ) -> None:
     """Run promtool unit-test files through obsbox's engine and report each test group."""
     from obsbox.promtool.runner import GroupResult, run_test_file
+
+    select_engine(prometheus)
 
     console = Console(highlight=False, soft_wrap=True)
     failed = False
@@ -63,6 +67,7 @@ def export_promtool(
     ] = None,
     start: Annotated[str | None, typer.Option("--start", metavar="TIME", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
     end: Annotated[str | None, typer.Option("--end", metavar="TIME", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
+    prometheus: PrometheusOption = None,
 ) -> None:
     """Replay a recording and write its alert timeline as a promtool test file, for promtool to check."""
     from obsbox.promtool.export import ExportCase, ExportError
@@ -72,6 +77,7 @@ def export_promtool(
 
     if recording is None:
         raise fail("--recording is required (a manifest or an OpenMetrics file)")
+    select_engine(prometheus)
     if not out.resolve().parent.is_dir():
         raise fail(f"{out}: its directory does not exist")
     try:

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from obsbox.commands._engine import PrometheusOption, select_engine
 from obsbox.commands._exit import EXIT_FAILED, EXIT_INTERRUPTED, fail
 
 
@@ -165,12 +166,17 @@ def replay(
     more_rules: Annotated[
         list[Path] | None, typer.Argument(metavar="PATH", help="More rule files, so that `--rules A B C` works.", show_default=False)
     ] = None,
+    prometheus: PrometheusOption = None,
 ) -> None:
     """Replay recorded incidents and noise through alert rules and score the rules."""
     rules = [*rules, *(more_rules or [])]
+    from obsbox.replay.engine_info import engine_info
     from obsbox.replay.report_html import load_plotly_js, render_html
     from obsbox.replay.report_json import render_json, write_atomically
     from obsbox.replay.runner import run_replay
+
+    select_engine(prometheus)
+    engine = engine_info()
 
     # Piped into a file or a log (CI, make demo), rich would cut the tables at 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=180)
@@ -193,8 +199,12 @@ def replay(
             disable=not sys.stderr.isatty(),
         ) as bar, _scratch_tmpdir():
             report = run_replay(rules, incidents, progress=_ProgressAdapter(bar), score_by=score_by)
-        json_text = render_json(report.scores) if json_out is not None else None
-        html_text = render_html(report.scores, report.pairs, plotly_js=load_plotly_js()) if html_out is not None else None
+        json_text = render_json(report.scores, engine=engine) if json_out is not None else None
+        html_text = (
+            render_html(report.scores, report.pairs, plotly_js=load_plotly_js(), engine=engine)
+            if html_out is not None
+            else None
+        )
         if json_out is not None and json_text is not None:
             write_atomically(json_out, json_text)
         if html_out is not None and html_text is not None:
@@ -206,6 +216,8 @@ def replay(
     except OSError as exc:
         raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
     print_scores(console, report)
+    if engine is not None:
+        console.print(engine.banner + (f" (warning: {engine.warning})" if engine.warning else ""), markup=False)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)
 

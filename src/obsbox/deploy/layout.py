@@ -67,7 +67,7 @@ ARCHIVE_BINARIES: dict[str, dict[str, str]] = {
     "alertmanager": {"alertmanager": "alertmanager", "amtool": "amtool"},
     "loki": {"loki": "loki-linux-{arch}"},
     "tempo": {"tempo": "tempo"},
-    "otelcol": {"otelcol": "otelcol-contrib"},
+    "otelcol": {"otelcol": "{distribution}"},
     "grafana": {"grafana": "bin/grafana"},
 }
 
@@ -100,7 +100,8 @@ def layout_for(settings: StackSettings, component: str) -> Layout:
     else:
         root = install_root(settings, component)
         binaries = {
-            name: f"{root}/{path.format(arch=settings.arch)}" for name, path in ARCHIVE_BINARIES[component].items()
+            name: f"{root}/{path.format(arch=settings.arch, distribution=settings.otelcol_distribution)}"
+            for name, path in ARCHIVE_BINARIES[component].items()
         }
     return Layout(
         component=component,

@@ -91,8 +91,8 @@ def check_tree(root: Path, settings: StackSettings) -> list[CheckResult]:
                 results.append(_run(group.check, paths[0], ["loki", "-verify-config", f"-config.file={paths[0]}"]))
             elif group.check == "tempo -config.verify":
                 results.append(_run(group.check, paths[0], ["tempo", "-config.verify", f"-config.file={paths[0]}"]))
-            elif group.check == "otelcol-contrib validate":
-                results.append(_run(group.check, paths[0], ["otelcol-contrib", "validate", f"--config={paths[0]}"]))
+            elif group.check == "otelcol validate":
+                results.append(_run(group.check, paths[0], ["otelcol", "validate", f"--config={paths[0]}"]))
         unit_file = root / unit_path(plan.unit.name).lstrip("/")
         exposure, output = unit_exposure(unit_file)
         if exposure is None:

@@ -43,7 +43,7 @@ CHECK_PROMTOOL_WEB = "promtool check web-config"
 CHECK_AMTOOL = "amtool check-config"
 CHECK_LOKI = "loki -verify-config"
 CHECK_TEMPO = "tempo -config.verify"
-CHECK_OTELCOL = "otelcol-contrib validate"
+CHECK_OTELCOL = "otelcol validate"
 
 RULES_SUFFIXES = (".rules.yaml", ".rules.yml")
 GRAFANA_ADMIN_PASSWORD_FILE = "/etc/grafana/admin_password"
@@ -346,7 +346,11 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
         f"{layout.config_dir}/config.yaml", render_otelcol_config(settings.otelcol), "root", layout.user
     )
     exec_start = (layout.binary, f"--config={config.path}")
-    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
+    # memory_limiter's percentages are of the machine's memory, read from /proc/meminfo when the
+    # unit sets no cgroup limit: with ProcSubset=pid the collector panics at start.
+    unit = _unit(
+        settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP", system_proc=True
+    )
     ready = f"http://{_listen(settings, 'otelcol')}:{settings.otelcol.health_port}/"
     return ComponentPlan("otelcol", layout, (FileGroup((config,), CHECK_OTELCOL),), unit, ready)
 

@@ -4,8 +4,9 @@ File names were checked against the upstream release pages: Prometheus, Alertman
 node_exporter publish ``<name>-<V>.linux-<arch>.tar.gz`` with ``sha256sums.txt``; Tempo
 ``tempo_<V>_linux_<arch>.tar.gz`` with ``SHA256SUMS``; Loki ``loki-linux-<arch>.zip`` (no version
 in the name, so the cache directory carries it) with ``SHA256SUMS``; the collector
-``otelcol-contrib_<V>_linux_<arch>.tar.gz`` with a goreleaser checksum file whose name changed
-over time (override with ``otelcol_checksums_file``); Grafana 12+ tarballs carry a build id, so
+``<distribution>_<V>_linux_<arch>.tar.gz`` (``otelcol-contrib`` upstream, or obsbox's own
+``otelcol-obsbox`` served from a mirror) with a goreleaser checksum file whose name changed over
+time (override with ``otelcol_checksums_file``); Grafana 12+ tarballs carry a build id, so
 their URL and sha256 come from grafana.com's downloads API or from inventory data.
 """
 
@@ -77,7 +78,7 @@ def release_for(settings: StackSettings, component: str) -> Release:
         "tempo": (f"tempo_{version}_linux_{arch}.tar.gz", "SHA256SUMS", "tar", 0),
         "loki": (f"loki-linux-{arch}.zip", "SHA256SUMS", "zip", 0),
         "otelcol": (
-            f"otelcol-contrib_{version}_linux_{arch}.tar.gz",
+            f"{settings.otelcol_distribution}_{version}_linux_{arch}.tar.gz",
             settings.otelcol_checksums_file or otelcol_checksums_name(version),
             "tar",
             0,

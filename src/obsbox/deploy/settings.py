@@ -119,7 +119,7 @@ TEMPO_DEFAULTS: dict[str, Any] = {
 }
 
 OTELCOL_DEFAULTS: dict[str, Any] = {
-    **_install_defaults("otelcol", "0.135.0"),
+    **_install_defaults("otelcol", "0.161.0"),
     "otelcol_otlp_grpc_port": 4317,
     "otelcol_otlp_http_port": 4318,
     "otelcol_health_port": 13133,
@@ -130,6 +130,10 @@ OTELCOL_DEFAULTS: dict[str, Any] = {
     "otelcol_debug_endpoints": False,
     # The release's checksum file; its name changed over the collector's history.
     "otelcol_checksums_file": "",
+    # Which collector distribution's release archive to install: the upstream contrib build, or
+    # obsbox's own (otelcol-obsbox: exactly the components obsbox's configs use), served from
+    # obsbox_artifact_base_url.
+    "otelcol_distribution": "otelcol-contrib",
     # Where the collector sends traces and logs; default this host's Tempo and Loki.
     "otelcol_tempo_otlp_endpoint": "",
     "otelcol_loki_otlp_url": "",
@@ -206,6 +210,7 @@ class StackSettings:
     tempo: TempoSettings
     otelcol: OtelcolSettings
     otelcol_checksums_file: str
+    otelcol_distribution: str
     grafana: GrafanaSettings
     grafana_archive_url: str
     service_targets: Mapping[str, tuple[str, ...]]
@@ -258,6 +263,7 @@ def _targets(key: str, value: Any) -> tuple[str, ...]:
 
 
 _DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+_DISTRIBUTION = re.compile(r"^otelcol(-[a-z0-9]+)*$")
 _SIZE = re.compile(r"^\d+(B|KB|MB|GB|TB|PB|EB)$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -536,6 +542,12 @@ def settings_from_host_data(raw: Mapping[str, Any]) -> StackSettings:
         tempo=tempo,
         otelcol=otelcol,
         otelcol_checksums_file=_str("otelcol_checksums_file", data["otelcol_checksums_file"]),
+        otelcol_distribution=_match(
+            "otelcol_distribution",
+            data["otelcol_distribution"],
+            _DISTRIBUTION,
+            "a collector distribution name like otelcol-contrib or otelcol-obsbox",
+        ),
         grafana=grafana,
         grafana_archive_url=grafana_url,
         service_targets=services,

@@ -26,7 +26,9 @@ def prepare_mirror(mirror_root: Path, repo_root: Path) -> str:
     return sha256_of(build_examples_archive(mirror_root, repo_root))
 
 
-def deploy_demo_app(host: Host, mirror_url: str, examples_sha256: str) -> ConvergeResult:
+def deploy_demo_app(host: Host, mirror_url: str, examples_sha256: str, otlp_endpoint: str = "") -> ConvergeResult:
+    """Install and start the demo; with `otlp_endpoint` it sends every signal to that collector
+    instead of serving /metrics."""
     return converge(
         host,
         DEPLOY_FILE,
@@ -36,6 +38,7 @@ def deploy_demo_app(host: Host, mirror_url: str, examples_sha256: str) -> Conver
             "obsbox_demo_port": APP_PORT,
             "obsbox_demo_metrics_port": METRICS_PORT,
             "obsbox_demo_payments_port": PAYMENTS_PORT,
+            "obsbox_demo_otlp_endpoint": otlp_endpoint,
         },
     )
 

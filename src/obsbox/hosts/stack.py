@@ -1,9 +1,10 @@
 """Converge the all-in-one stack (deploy/deploy.py) onto a throwaway host from the local mirror.
 
-Only the components whose release the mirror holds are enabled: Prometheus, Alertmanager and
-node_exporter, rebuilt from this machine's Debian packages. Grafana, Loki, Tempo and the
-collector have no release obtainable here (no Debian package, no internet); they are never faked,
-so they are switched off for the host and reported as such.
+Only the components whose release the mirror holds are enabled: Prometheus, Alertmanager,
+node_exporter and the collector (obsbox's distribution), built from their Go modules at the pinned
+versions. Grafana, Loki and Tempo have no release obtainable here (no Debian package, no internet,
+and their modules are not to be built); they are never faked, so they are switched off for the
+host and reported as such.
 """
 
 from __future__ import annotations
@@ -12,16 +13,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from obsbox.binaries.catalog import COLLECTOR_DISTRIBUTION
 from obsbox.hosts.converge import ConvergeResult, converge
 from obsbox.hosts.host import Host
-from obsbox.hosts.mirror import DEBIAN_RUNTIME_ARCHIVE, archive_name, release_dir
+from obsbox.hosts.mirror import archive_name, release_dir
 from obsbox.hosts.webhook import Inbox
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEPLOY_FILE = REPO_ROOT / "deploy" / "deploy.py"
-INSTALLABLE = ("node_exporter", "prometheus", "alertmanager")
-NOT_OBTAINABLE = ("loki", "tempo", "otelcol", "grafana")
-PORTS = {"prometheus": 9090, "alertmanager": 9093, "node_exporter": 9100}
+INSTALLABLE = ("node_exporter", "prometheus", "alertmanager", "otelcol")
+NOT_OBTAINABLE = ("loki", "tempo", "grafana")
+PORTS = {"prometheus": 9090, "alertmanager": 9093, "node_exporter": 9100, "otelcol": 13133}
+
+
+def otlp_http_endpoint(address: str = "127.0.0.1") -> str:
+    """The collector's OTLP/HTTP receiver when the stack listens on `address`."""
+    return f"http://{address}:4318"
+
+
 # Inventory data for the tests and the demo: scrape and evaluate every 2 s and let Alertmanager
 # send after 5 s, so an injected fault pages within the rules' own `for:` (2 min) plus seconds.
 FAST_ALERTING: dict[str, object] = {
@@ -71,7 +80,7 @@ def stack_data(
     service_targets: Mapping[str, list[str]] | None = None,
     extra: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    data: dict[str, object] = {"obsbox_artifact_base_url": mirror_url}
+    data: dict[str, object] = {"obsbox_artifact_base_url": mirror_url, "otelcol_distribution": COLLECTOR_DISTRIBUTION}
     for component, version in plan.versions.items():
         data[f"{component}_version"] = version
     for component in plan.skipped:
@@ -83,12 +92,6 @@ def stack_data(
         data["prometheus_service_targets"] = dict(service_targets)
     data.update(extra or {})
     return data
-
-
-def install_debian_runtime(host: Host, mirror_url: str) -> None:
-    """Put /usr/share/prometheus on the host: the mirror's binaries are Debian's builds, which read
-    their web assets and Alertmanager's default.tmpl from there (upstream binaries embed them)."""
-    host.run(f"curl -fsS {mirror_url}/{DEBIAN_RUNTIME_ARCHIVE} | tar -C / -xzf -")
 
 
 def converge_stack(host: Host, data: Mapping[str, object]) -> ConvergeResult:

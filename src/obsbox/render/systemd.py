@@ -32,6 +32,8 @@ class UnitSettings:
     working_directory: str = ""
     protect_home: str = "yes"
     full_proc: bool = False
+    # /proc's system files (meminfo) without other processes: ProcSubset=all, ProtectProc=invisible.
+    system_proc: bool = False
     ip_address_allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

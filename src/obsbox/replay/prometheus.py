@@ -8,7 +8,10 @@ protobuf carries the exact float bits; the TSDB's out-of-order window lets them 
 
 from __future__ import annotations
 
+import functools
 import operator
+import os
+import re
 import shutil
 import signal
 import socket
@@ -23,6 +26,7 @@ from pathlib import Path
 import orjson
 import requests
 
+from obsbox.binaries import locate
 from obsbox.replay.model import STALE_NAN_BITS, Series, is_stale
 
 # query_range refuses a range of more than 11,000 steps ((end - start) / step > 11000), so 11,000
@@ -36,6 +40,9 @@ WRITE_BATCH_SAMPLES = 20_000
 # retention and the out-of-order window, so data from 1970 (promtool tests) to 2262 is kept and
 # rule results can be written back at any time in it.
 LONGEST_DURATION = "106750d"
+# Select another engine than obsbox's pinned build (`--prometheus` on the commands sets it).
+PROMETHEUS_ENV = "OBSBOX_PROMETHEUS"
+PROMTOOL_ENV = "OBSBOX_PROMTOOL"
 
 
 class PrometheusError(RuntimeError):
@@ -43,7 +50,30 @@ class PrometheusError(RuntimeError):
 
 
 def find_binary(name: str) -> str | None:
-    return shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    """The engine's prometheus or promtool: OBSBOX_PROMETHEUS / OBSBOX_PROMTOOL when set (promtool
+    defaults to the one beside the chosen prometheus), else obsbox's pinned build, else PATH."""
+    chosen = os.environ.get(PROMETHEUS_ENV)
+    if name == "prometheus" and chosen:
+        return chosen
+    if name == "promtool":
+        explicit = os.environ.get(PROMTOOL_ENV)
+        if explicit:
+            return explicit
+        if chosen:
+            beside = Path(chosen).with_name("promtool")
+            return str(beside) if beside.is_file() else shutil.which("promtool")
+    return locate.tool(name)
+
+
+@functools.lru_cache(maxsize=16)
+def binary_version(binary: str) -> str:
+    """`3.5.0` from `prometheus --version` (or promtool's); "" when it does not say."""
+    try:
+        proc = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return ""
+    match = re.search(r"version (\d+\.\d+\.\d+\S*)", proc.stdout + proc.stderr)
+    return match.group(1) if match else ""
 
 
 def free_port() -> int:

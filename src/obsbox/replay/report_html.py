@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from obsbox.replay.engine_info import EngineInfo
 from obsbox.replay.model import AlertRuleResult, AlertState, Evaluation
 from obsbox.replay.openmetrics import format_series_name
 from obsbox.replay.recording import SILENT_SEVERITIES, Recording, format_duration, format_time
@@ -412,7 +413,20 @@ document.querySelectorAll("details.fold").forEach(function (d) {
 """
 
 
-def render_html(scores: Scores, pairs: Sequence[tuple[Recording, Evaluation]], *, plotly_js: str) -> str:
+def _engine_paragraph(engine: EngineInfo | None) -> str:
+    if engine is None:
+        return ""
+    warning = f' <strong class="warning">{_e(engine.warning)}</strong>' if engine.warning else ""
+    return f'<p class="engine">Evaluated by Prometheus {_e(engine.version or "(unknown version)")}.{warning}</p>'
+
+
+def render_html(
+    scores: Scores,
+    pairs: Sequence[tuple[Recording, Evaluation]],
+    *,
+    plotly_js: str,
+    engine: EngineInfo | None = None,
+) -> str:
     """The whole report page. ``plotly_js`` is the library's source, inlined for offline use."""
     figures: list[tuple[str, dict[str, Any]]] = []
     folded: list[tuple[str, dict[str, Any]]] = []
@@ -444,6 +458,7 @@ def render_html(scores: Scores, pairs: Sequence[tuple[Recording, Evaluation]], *
             "<script>" + plotly_js.replace("</script", "<\\/script") + "</script>",
             "</head><body>",
             "<h1>obsbox replay report</h1>",
+            _engine_paragraph(engine),
             table_of_contents(scores),
             '<h2 id="summary">Summary</h2>',
             summary_table(scores),

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from obsbox.replay.engine_info import EngineInfo
 from obsbox.replay.recording import format_time
 from obsbox.replay.scoring import Episode, RecordingResult, RuleScore, Scores, Stat, WindowResult
 
@@ -86,11 +87,12 @@ def _recording(r: RecordingResult) -> dict[str, Any]:
     }
 
 
-def to_document(scores: Scores) -> dict[str, Any]:
-    """The JSON document of a replay: summary, per-rule scores, per-recording results."""
+def to_document(scores: Scores, engine: EngineInfo | None = None) -> dict[str, Any]:
+    """The JSON document of a replay: the engine, summary, per-rule scores, per-recording results."""
     s = scores.summary
     return {
         "schema_version": SCHEMA_VERSION,
+        "engine": engine.as_dict() if engine is not None else None,
         "summary": {
             "recall": s.recall,
             "precision": s.precision,
@@ -116,8 +118,8 @@ def to_document(scores: Scores) -> dict[str, Any]:
     }
 
 
-def render_json(scores: Scores) -> str:
-    return json.dumps(to_document(scores), indent=2, allow_nan=False) + "\n"
+def render_json(scores: Scores, engine: EngineInfo | None = None) -> str:
+    return json.dumps(to_document(scores, engine), indent=2, allow_nan=False) + "\n"
 
 
 def write_atomically(path: Path | str, text: str) -> None:

@@ -44,7 +44,7 @@ def test_deploy_dry_run_plans_every_component_unit(all_in_one_plan: str) -> None
 
 def test_deploy_dry_run_checks_each_config_with_its_validator(all_in_one_plan: str) -> None:
     """Each config is staged and checked by its component's own validator before it is installed."""
-    for validator in ("promtool", "amtool", "loki", "tempo", "otelcol-contrib"):
+    for validator in ("promtool", "amtool", "loki", "tempo", "otelcol"):
         assert re.search(rf"Check /etc/\S+/\.obsbox-staging/\S+ with {re.escape(validator)}\b", all_in_one_plan), validator
     assert "Install the checked /etc/prometheus/prometheus.yml" in all_in_one_plan
 

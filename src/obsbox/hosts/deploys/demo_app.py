@@ -18,6 +18,9 @@ EXAMPLES_SHA256 = host.data.get("obsbox_demo_examples_sha256")
 PORT = int(host.data.get("obsbox_demo_port", 8000))
 METRICS_PORT = int(host.data.get("obsbox_demo_metrics_port", 9464))
 PAYMENTS_PORT = int(host.data.get("obsbox_demo_payments_port", 8081))
+# The collector on the host: when set, every signal goes there over OTLP and the service serves
+# no /metrics of its own (one path per service, so nothing is counted twice).
+OTLP_ENDPOINT = host.data.get("obsbox_demo_otlp_endpoint") or ""
 if not MIRROR or not EXAMPLES_SHA256:
     raise ValueError("obsbox_demo_mirror_url and obsbox_demo_examples_sha256 are required")
 
@@ -83,11 +86,22 @@ app_unit = files.put(
             {
                 "OTEL_SERVICE_NAME": "invoicing-demo",
                 "OTEL_SEMCONV_STABILITY_OPT_IN": "http",
-                # No collector runs here (no otelcol binary is obtainable): metrics are scraped.
-                "OTEL_TRACES_EXPORTER": "none",
-                "OTEL_LOGS_EXPORTER": "none",
-                "OTEL_METRICS_EXPORTER": "none",
-                "OBSBOX_PROMETHEUS_PORT": str(METRICS_PORT),
+                **(
+                    {
+                        "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
+                        "OTEL_TRACES_EXPORTER": "otlp",
+                        "OTEL_LOGS_EXPORTER": "otlp",
+                        "OTEL_METRICS_EXPORTER": "otlp",
+                        "OBSBOX_PROMETHEUS_ENABLED": "false",
+                    }
+                    if OTLP_ENDPOINT
+                    else {
+                        "OTEL_TRACES_EXPORTER": "none",
+                        "OTEL_LOGS_EXPORTER": "none",
+                        "OTEL_METRICS_EXPORTER": "none",
+                        "OBSBOX_PROMETHEUS_PORT": str(METRICS_PORT),
+                    }
+                ),
                 "OBSBOX_DEMO_PAYMENTS_URL": f"http://127.0.0.1:{PAYMENTS_PORT}",
                 "OBSBOX_DEMO_FAULTS_FILE": "/var/lib/obsbox-demo/faults.json",
                 "PROMETHEUS_MULTIPROC_DIR": "/var/lib/obsbox-demo/prometheus",
