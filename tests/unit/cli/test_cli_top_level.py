@@ -19,6 +19,8 @@ COMMANDS = [
     ["import", "nab"],
     ["import", "promtool"],
     ["rules", "render"],
+    ["binaries", "build"],
+    ["binaries", "list"],
 ]
 
 
