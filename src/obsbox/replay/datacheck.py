@@ -123,6 +123,11 @@ def sees_data(
     return False
 
 
+# Larger recordings are not read again just to say "no data" (the replay hands them to promtool
+# without parsing them in Python); their rules' windows are charged as before.
+MAX_SCAN_BYTES = 64 * 1024 * 1024
+
+
 class DataCheck:
     """Per recording (its data file) and rule expression: could the rule see any series?"""
 
@@ -133,6 +138,8 @@ class DataCheck:
     def __call__(self, expr: str, data_path: Path) -> bool | None:
         try:
             if data_path not in self._series:
+                if data_path.stat().st_size > MAX_SCAN_BYTES:
+                    return None
                 self._series[data_path] = series_labels(data_path)
         except (OSError, UnicodeDecodeError):
             return None

@@ -335,7 +335,11 @@ def _score_rule(
         this = next((r for r in evaluation.rules if rule_key(r) == key), None)
         label_sets = rule_label_sets(this) if this is not None else []
         seen: bool | None = bool(label_sets) if label_sets is not None else None
-        if label_sets is None and this is not None and data_check is not None:
+        # Reading the recording's series is only worth it where a window may be charged.
+        concerned = recording.kind == "incident" and any(
+            e.names_rule(rule.name, rule.severity) for e in recording.manifest.fire
+        )
+        if label_sets is None and this is not None and data_check is not None and concerned:
             seen = data_check(this, recording)
             if seen is False:
                 label_sets = []
