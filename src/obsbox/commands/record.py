@@ -118,7 +118,7 @@ def record(
         req = RecordRequest(
             prometheus, tuple(match), _time(start, "--start"), _time(end, "--end"), chunk_s=chunk
         )
-        series = fetch(req)
+        # The manifest first: a flag missing for an incident fails before any query.
         manifest = manifest_skeleton(
             name,
             f"{name}.om",
@@ -132,6 +132,7 @@ def record(
             expect_alert=expect_alert,
             within=within,
         )
+        series = fetch(req)
     except (RecordError, ValueError) as exc:
         raise _fail(str(exc)) from None
     if not series:
