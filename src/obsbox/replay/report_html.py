@@ -19,7 +19,7 @@ from obsbox.replay.engine_info import EngineInfo
 from obsbox.replay.model import AlertRuleResult, AlertState, Evaluation
 from obsbox.replay.openmetrics import format_series_name
 from obsbox.replay.recording import SILENT_SEVERITIES, Recording, format_duration, format_time
-from obsbox.replay.scoring import RecordingResult, RuleScore, Scores, Stat
+from obsbox.replay.scoring import RecordingResult, RuleScore, Scores, Stat, quiet_by_rule
 
 # Beyond this many points per trace the browser slows down; keep each bucket's extremes.
 MAX_POINTS_PER_TRACE = 4000
@@ -331,7 +331,14 @@ def _recording_section(
             )
         )
     if result.violations:
-        parts.append("<ul class=failures>" + "".join(f"<li>{_e(v)}</li>" for v in result.violations) + "</ul>")
+        # Missed windows one by one; episodes of a quiet severity summed up per rule (a noisy rule
+        # would otherwise list hundreds of lines).
+        items = [v for v in result.violations if not _is_quiet_violation(v, result)]
+        items += [
+            f"{q.alert} (severity {q.severity}) fired {q.episodes} time(s), but {q.severity} must stay quiet"
+            for q in quiet_by_rule([result])
+        ]
+        parts.append("<ul class=failures>" + "".join(f"<li>{_e(v)}</li>" for v in items) + "</ul>")
     windows = [(w.start_ms, w.end_ms) for w in recording.manifest.windows]
     shown: list[str] = []
     near: list[str] = []
@@ -369,6 +376,17 @@ def _recording_section(
         parts.append(f"<p class=quiet>No pending or firing alerts, nothing to plot: {_e(', '.join(quiet))}</p>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _is_quiet_violation(violation: str, result: RecordingResult) -> bool:
+    return violation.endswith("must stay quiet") and bool(result.quiet_episodes)
+
+
+def quiet_list(scores: Scores) -> str:
+    """One line per rule that fired at a severity that must stay quiet (pages on noise)."""
+    if not scores.summary.quiet:
+        return ""
+    return "<ul class=failures>" + "".join(f"<li>{_e(q.describe())}</li>" for q in scores.summary.quiet) + "</ul>"
 
 
 def table_of_contents(scores: Scores) -> str:
@@ -462,6 +480,7 @@ def render_html(
             table_of_contents(scores),
             '<h2 id="summary">Summary</h2>',
             summary_table(scores),
+            quiet_list(scores),
             '<h2 id="rules">Rules</h2>',
             rules_table(scores.rules),
             f'<p class="legend">{legend} dashed line: threshold (always inside the y axis; the title says how close the value came)</p>',

@@ -123,3 +123,13 @@ def test_threshold_is_inside_the_y_range_and_near_miss_is_named() -> None:
     low, high = fig["layout"]["yaxis"]["range"]
     assert low < 0.05 < high and low < 0.001
     assert "peak 0.048 vs threshold > 0.05 (96% of it)" in fig["layout"]["title"]["text"]
+
+
+def test_pages_on_noise_are_one_line_per_rule_in_the_page() -> None:
+    """A critical rule firing 3 times on noise: one line per rule on the page, not one per episode."""
+    rec = make_recording("night", kind="noise", windows=[])
+    ev = make_evaluation([make_rule("Noisy", states=states_firing(61, [(5, 6), (20, 21), (40, 41)]))])
+    page = render_html(score([(rec, ev)]), [(rec, ev)], plotly_js=FAKE_JS)
+    assert "Noisy: 3 pages on 1 noise recording" in page
+    assert "Noisy (severity critical) fired 3 time(s), but critical must stay quiet" in page
+    assert "fired 1970-01-01T00:05:00Z" not in page
