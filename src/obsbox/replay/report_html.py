@@ -351,7 +351,7 @@ def _recording_section(
         div_id = f"plot-{index}-{j}"
         fig = figure(f"{rule.name} ({rule.group})", evaluation.timestamps_for(rule), rule, windows, (result.start_ms, result.end_ms))
         div = f'<div class="plot" id="{div_id}"></div>'
-        named = any(e.names_rule(rule.name, rule.severity) and e.alert == rule.name for e in recording.manifest.fire)
+        named = any(e.alert == rule.name for e in recording.manifest.fire)
         if _silent(rule) and not named:
             silent.append(div)
             folded.append((div_id, fig))
