@@ -1,6 +1,7 @@
 """One host runs the whole stack, every service on loopback.
 
-    pyinfra deploy/inventories/all_in_one.py deploy/deploy.py --ssh-user root
+    cd deploy   # so pyinfra finds group_data/ (pinned versions)
+    ../.venv/bin/pyinfra inventories/all_in_one.py deploy.py --ssh-user root
 
 Replace the address with your host's, and the three webhook URLs with your own: the deploy
 refuses to run while any of them is unset, since alerts would then reach nobody. Services

@@ -1,7 +1,8 @@
 """Three hosts with roles on an internal network (10.0.0.0/24).
 
+    cd deploy   # so pyinfra finds group_data/ (pinned versions)
     OBSBOX_PROMETHEUS_PASSWORD=... OBSBOX_ALERTMANAGER_PASSWORD=... OBSBOX_NODE_EXPORTER_PASSWORD=... \\
-    OBSBOX_OTLP_TOKEN=... pyinfra deploy/inventories/multi_host.py deploy/deploy.py --ssh-user root
+    OBSBOX_OTLP_TOKEN=... ../.venv/bin/pyinfra inventories/multi_host.py deploy.py --ssh-user root
 
 - metrics: Prometheus, Alertmanager
 - logs-traces: Loki, Tempo, the OpenTelemetry Collector (the services' OTLP endpoint)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from obsbox.commands import binaries as binaries_commands
@@ -10,13 +12,60 @@ from obsbox.commands import promtool as promtool_commands
 from obsbox.commands import record as record_commands
 from obsbox.commands import replay as replay_commands
 
+# Plain click help: typer's rich help prints type names as metavars (`--help <bool>`,
+# `--rules <list[Path]>`), which are no part of the command line a user types.
+MARKUP_MODE = None
+
+
+def _no_argument_types() -> None:
+    """Typer 0.2x appends a type name to every argument in help (`FILE <path>`), with no option
+    to turn it off; the metavar each argument declares is what a user types."""
+    argument = getattr(typer.core, "TyperArgument", None)
+    if argument is not None and hasattr(argument, "display_type_rich"):
+        argument.display_type_rich = lambda self, ctx: None
+
+
+_no_argument_types()
+
 app = typer.Typer(
     name="obsbox",
-    help="Observability in a box: deploy the stack, instrument services, replay incidents to tune alerts.",
+    help=(
+        "Observability in a box: replay recorded incidents to tune alert rules, record new ones, "
+        "and render and check every file the stack deploy writes (the deploy itself runs with "
+        "pyinfra: deploy/deploy.py)."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=MARKUP_MODE,
 )
+
+
+def version_string() -> str:
+    """``obsbox X.Y.Z``: the installed distribution's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"obsbox {version('obsbox')}"
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "obsbox (version unknown: not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(version_string())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print obsbox's version and exit.", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    """obsbox's top level: only --version lives here."""
+
 
 for module in (replay_commands, promtool_commands, record_commands, deploy_commands, binaries_commands):
     module.register(app)

@@ -40,7 +40,11 @@ class RecordRequest:
         if not self.selectors:
             raise ValueError("at least one --match selector is needed")
         if self.end_s <= self.start_s:
-            raise ValueError(f"end {self.end_s} is not after start {self.start_s}")
+            from obsbox.replay.recording import format_time
+
+            raise ValueError(
+                f"end {format_time(round(self.end_s * 1000))} is not after start {format_time(round(self.start_s * 1000))}"
+            )
         if self.chunk_s <= 0:
             raise ValueError("chunk must be positive")
 

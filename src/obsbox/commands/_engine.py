@@ -15,6 +15,7 @@ PrometheusOption = Annotated[
     Path | None,
     typer.Option(
         "--prometheus",
+        metavar="FILE",
         help="The prometheus binary to evaluate with (promtool beside it is used too). Default: obsbox's "
         "build of the deploy's pinned version, else prometheus on PATH. Also OBSBOX_PROMETHEUS.",
         show_default=False,

@@ -23,7 +23,7 @@ binaries_app = typer.Typer(
 def build_command(
     only: Annotated[
         list[str] | None,
-        typer.Option("--only", help="Build just this component (repeatable): prometheus, alertmanager, node_exporter, otelcol."),
+        typer.Option("--only", metavar="COMPONENT", help="Build just this component (repeatable): prometheus, alertmanager, node_exporter, otelcol."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Build again even when the cached build is current.")] = False,
 ) -> None:

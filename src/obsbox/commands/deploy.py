@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from obsbox.deploy.inventory_file import InventoryFileError, load_host
 from obsbox.deploy.localcheck import check_tree
 from obsbox.deploy.rendered import render_host_files
 from obsbox.deploy.settings import InventoryDataError, settings_from_host_data
@@ -20,35 +21,96 @@ def _load_data(path: Path | None) -> dict[str, Any]:
     try:
         text = path.read_text()
     except OSError as error:
-        raise typer.BadParameter(f"{path}: {error.strerror}") from error
+        raise InventoryFileError(f"{path}: {error.strerror or error}") from error
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise typer.BadParameter(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}") from error
+    except json.JSONDecodeError as error:
+        raise InventoryFileError(f"{path}:{error.lineno}: not valid JSON: {error.msg}") from error
+    except yaml.MarkedYAMLError as error:
+        from obsbox.replay.rules import yaml_error_line, yaml_error_text
+
+        raise InventoryFileError(f"{path}:{yaml_error_line(error, text)}: not valid YAML: {yaml_error_text(error)}") from error
+    except yaml.YAMLError as error:
+        raise InventoryFileError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from error
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise typer.BadParameter(f"{path}: expected a mapping of inventory data keys, got {type(data).__name__}")
+        raise InventoryFileError(f"{path}: expected a mapping of inventory data keys, got {type(data).__name__}")
     return data
+
+
+def group_data_dirs(inventory: Path, extra: list[Path]) -> list[Path]:
+    """Where pyinfra finds group data for this inventory, in the order it applies them: the
+    current directory's and the inventory directory's ``group_data`` (pyinfra's own rule), the
+    one beside the inventory directory (``deploy/group_data`` for ``deploy/inventories/*.py``,
+    which pyinfra finds when run from ``deploy/``), and any given with --group-data."""
+    candidates = [
+        Path.cwd() / "group_data",
+        inventory.resolve().parent.parent / "group_data",
+        inventory.resolve().parent / "group_data",
+        *extra,
+    ]
+    out: list[Path] = []
+    for path in candidates:
+        if path.is_dir() and path.resolve() not in [p.resolve() for p in out]:
+            out.append(path)
+    return out
 
 
 def render_command(
     out: Annotated[
-        Path, typer.Option("--out", help="Directory to write the host's files under (mirrors host paths).")
+        Path, typer.Option("--out", metavar="DIR", help="Directory to write the host's files under (mirrors host paths).")
     ],
     inventory_data: Annotated[
         Path | None,
-        typer.Option("--inventory-data", help="YAML/JSON mapping of inventory data keys (<component>_<setting>)."),
+        typer.Option("--inventory-data", metavar="FILE", help="YAML/JSON mapping of inventory data keys (<component>_<setting>)."),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check/--no-check", help="Run promtool, amtool and systemd-analyze here.")
     ] = True,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            metavar="FILE",
+            help="A pyinfra inventory file (deploy/inventories/*.py), read with its group_data as pyinfra reads it.",
+        ),
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", metavar="NAME", help="The inventory host to render (needed when it has several)."),
+    ] = None,
+    group_data: Annotated[
+        list[Path] | None,
+        typer.Option("--group-data", metavar="DIR", help="More group_data directories for --inventory; repeat for more."),
+    ] = None,
 ) -> None:
     """Render every config, unit, rule and dashboard the deploy would write, then validate them."""
+    raw: dict[str, Any] = {}
+    where = ""
+    if inventory is not None:
+        dirs = group_data_dirs(inventory, list(group_data or []))
+        try:
+            host, raw = load_host(inventory, host, dirs)
+        except InventoryFileError as error:
+            typer.echo(f"obsbox render: {error}", err=True)
+            raise typer.Exit(2) from error
+        where = f"{inventory} (host {host}): "
+        used = ", ".join(str(d) for d in dirs) or "none found"
+        typer.echo(f"host {host} of {inventory}; group data: {used}")
+    elif host is not None or group_data:
+        typer.echo("obsbox render: --host and --group-data need --inventory", err=True)
+        raise typer.Exit(2)
     try:
-        settings = settings_from_host_data(_load_data(inventory_data))
+        raw.update(_load_data(inventory_data))
+    except InventoryFileError as error:
+        typer.echo(f"obsbox render: {error}", err=True)
+        raise typer.Exit(2) from error
+    try:
+        settings = settings_from_host_data(raw)
     except InventoryDataError as error:
-        where = f"{inventory_data}: " if inventory_data else ""
+        if inventory_data:
+            where += f"{inventory_data}: "
         typer.echo(f"obsbox render: {where}{error}", err=True)
         raise typer.Exit(2) from error
     files = render_host_files(settings)

@@ -17,7 +17,7 @@ from obsbox.commands._exit import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED,
 
 
 def promtool_test(
-    files: Annotated[list[Path], typer.Argument(help="promtool unit-test files (the format of `promtool test rules`).")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="promtool unit-test files (the format of `promtool test rules`).")],
     prometheus: PrometheusOption = None,
 ) -> None:
     """Run promtool unit-test files through obsbox's engine and report each test group."""
@@ -60,13 +60,13 @@ def promtool_test(
 
 
 def export_promtool(
-    rules: Annotated[list[Path], typer.Option("--rules", help="Rule file; repeat for more.")],
-    out: Annotated[Path, typer.Option("--out", help="The promtool test file to write.")],
+    rules: Annotated[list[Path], typer.Option("--rules", metavar="FILE", help="Rule file; repeat for more.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="The promtool test file to write.")],
     recording: Annotated[
-        Path | None, typer.Option("--recording", help="A recording manifest (YAML) or an OpenMetrics file.")
+        Path | None, typer.Option("--recording", metavar="FILE", help="A recording manifest (YAML) or an OpenMetrics file.")
     ] = None,
-    start: Annotated[str | None, typer.Option("--start", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
+    start: Annotated[str | None, typer.Option("--start", metavar="TIME", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
+    end: Annotated[str | None, typer.Option("--end", metavar="TIME", help="With an OpenMetrics file: RFC 3339 or epoch seconds.")] = None,
     prometheus: PrometheusOption = None,
 ) -> None:
     """Replay a recording and write its alert timeline as a promtool test file, for promtool to check."""
@@ -79,7 +79,7 @@ def export_promtool(
         raise fail("--recording is required (a manifest or an OpenMetrics file)")
     select_engine(prometheus)
     if not out.resolve().parent.is_dir():
-        raise fail(f"{out}:1: its directory does not exist")
+        raise fail(f"{out}: its directory does not exist")
     try:
         if recording.suffix in (".yaml", ".yml"):
             from obsbox.replay.recording import RecordingError, load_recording
@@ -101,7 +101,7 @@ def export_promtool(
     except (OpenMetricsError, EngineError, ExportError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"{getattr(exc, 'filename', None) or recording}:1: {exc.strerror or exc}") from None
+        raise fail(f"{getattr(exc, 'filename', None) or recording}: {exc.strerror or exc}") from None
     Console(highlight=False, soft_wrap=True).print(f"wrote {out}; check it with: promtool test rules {out}", markup=False)
 
 

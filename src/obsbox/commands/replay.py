@@ -47,31 +47,51 @@ def _input_errors() -> tuple[type[BaseException], ...]:
 
 
 def print_scores(console: Console, report: Any) -> None:
-    from obsbox.replay.report_html import DASH, fmt_ratio, fmt_stat, rule_labels
+    from rich.measure import Measurement
+
+    from obsbox.replay.report_html import DASH, fmt_caught, fmt_ratio, fmt_stat, rule_labels
 
     scores = report.scores
-    rules = Table(title="Per rule", title_justify="left")
-    for column in ("alert", "severity", "caught", "recall", "precision", "noise episodes", "detection med/max", "reset med/max"):
-        rules.add_column(column)
-    for r, label in zip(scores.rules, rule_labels(scores.rules)):
-        rules.add_row(
+    labels = rule_labels(scores.rules)
+    head = ("alert", "severity", "caught", "recall", "precision", "noise episodes", "detection med/max", "reset med/max")
+    rows = [
+        (
             label,
             r.severity or DASH,
-            f"{r.caught} of {r.windows}",
+            fmt_caught(r),
             fmt_ratio(r.recall),
             fmt_ratio(r.precision),
             str(r.noise_episodes),
             fmt_stat(r.detection_s),
             fmt_stat(r.reset_s),
         )
-    console.print(rules)
+        for r, label in zip(scores.rules, labels)
+    ]
+    rules = Table(title="Per rule", title_justify="left")
+    for column in head:
+        rules.add_column(column, no_wrap=True)
+    for row in rows:
+        rules.add_row(*row)
+    if Measurement.get(console, console.options.update_width(10**5), rules).maximum <= console.width:
+        console.print(rules)
+    else:
+        # Too narrow for the table: rather than cut names until rows look alike, one block per
+        # rule, its name whole on a line of its own.
+        console.print("Per rule", markup=False, highlight=False)
+        for row in rows:
+            console.print(row[0], markup=False, highlight=False)
+            console.print(
+                "    " + " · ".join(f"{name} {value}" for name, value in zip(head[1:], row[1:])),
+                markup=False,
+                highlight=False,
+            )
     s = scores.summary
     overall = Table(title="Overall", title_justify="left")
     for column in ("recordings", "caught", "recall", "precision", "noise pages", "detection med/max", "reset med/max"):
-        overall.add_column(column)
+        overall.add_column(column, overflow="fold")
     overall.add_row(
         str(s.recordings),
-        f"{s.caught} of {s.windows}",
+        f"{s.caught} of {s.windows}" if s.windows else DASH,
         fmt_ratio(s.recall),
         fmt_ratio(s.precision),
         str(s.noise_pages),
@@ -79,9 +99,19 @@ def print_scores(console: Console, report: Any) -> None:
         fmt_stat(s.reset_s),
     )
     console.print(overall)
-    for failure in s.failures:
+    for failure in s.window_failures:
         console.print(f"FAIL {failure}", markup=False, highlight=False)
-    console.print("all expectations hold" if s.passed else f"{len(s.failures)} expectation(s) failed", markup=False)
+    # Pages on noise: one line per rule, not one per episode.
+    for quiet in s.quiet:
+        console.print(f"FAIL {quiet.describe()}", markup=False, highlight=False)
+    if s.passed:
+        console.print("all expectations hold", markup=False)
+    else:
+        quiet = sum(q.episodes for q in s.quiet)
+        parts = [f"{len(s.window_failures)} incident expectation(s) failed"] if s.window_failures else []
+        if quiet:
+            parts.append(f"{quiet} episode(s) of a severity that must stay quiet")
+        console.print(f"{len(s.failures)} expectation(s) failed: " + ", ".join(parts), markup=False)
 
 
 class _ProgressAdapter:
@@ -116,12 +146,25 @@ def _scratch_tmpdir() -> Iterator[None]:
 
 
 def replay(
-    rules: Annotated[list[Path], typer.Option("--rules", help="Rule file or directory of rule files; more paths may follow it, or repeat it.")],
-    incidents: Annotated[Path, typer.Option("--incidents", help="Directory of recordings (manifests + OpenMetrics).")],
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    rules: Annotated[list[Path], typer.Option("--rules", metavar="PATH", help="Rule file or directory of rule files; more paths may follow it, or repeat it.")],
+    incidents: Annotated[Path, typer.Option("--incidents", metavar="DIR", help="Directory of recordings (manifests + OpenMetrics).")],
+    json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the JSON report here.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Write the HTML report here.")] = None,
+    score_by: Annotated[
+        str,
+        typer.Option(
+            "--score-by",
+            metavar="name|severity|labels",
+            help=(
+                "How incidents' expectations match alerts: by the alert name they give (default); by "
+                "severity (any alert of the named alert's severity, for testing rules of your own "
+                "against the shipped corpus); or by labels (any notifying alert carrying the "
+                "expectation's labels)."
+            ),
+        ),
+    ] = "name",
     more_rules: Annotated[
-        list[Path] | None, typer.Argument(help="More rule files, so that `--rules A B C` works.", show_default=False)
+        list[Path] | None, typer.Argument(metavar="PATH", help="More rule files, so that `--rules A B C` works.", show_default=False)
     ] = None,
     prometheus: PrometheusOption = None,
 ) -> None:
@@ -138,9 +181,11 @@ def replay(
     # Piped into a file or a log (CI, make demo), rich would cut the tables at 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=180)
     errors = _input_errors()
+    if score_by not in ("name", "severity", "labels"):
+        raise fail(f"--score-by must be name, severity or labels, not {score_by!r}")
     for out in (json_out, html_out):
         if out is not None and not out.resolve().parent.is_dir():
-            raise fail(f"{out}:1: its directory does not exist")
+            raise fail(f"{out}: its directory does not exist")
     try:
         with Progress(
             TextColumn("{task.description}"),
@@ -149,8 +194,11 @@ def replay(
             TimeElapsedColumn(),
             console=Console(stderr=True),
             transient=True,
+            # Off a terminal (CI, a pipe, a log) a live bar only leaves a blank line before any
+            # error; on a terminal it is transient and erased.
+            disable=not sys.stderr.isatty(),
         ) as bar, _scratch_tmpdir():
-            report = run_replay(rules, incidents, progress=_ProgressAdapter(bar))
+            report = run_replay(rules, incidents, progress=_ProgressAdapter(bar), score_by=score_by)
         json_text = render_json(report.scores, engine=engine) if json_out is not None else None
         html_text = (
             render_html(report.scores, report.pairs, plotly_js=load_plotly_js(), engine=engine)
@@ -166,7 +214,7 @@ def replay(
     except errors as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"{getattr(exc, 'filename', None) or '?'}:1: {exc.strerror or exc}") from None
+        raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
     print_scores(console, report)
     if engine is not None:
         console.print(engine.banner + (f" (warning: {engine.warning})" if engine.warning else ""), markup=False)
@@ -174,13 +222,15 @@ def replay(
         raise typer.Exit(EXIT_FAILED)
 
 
-import_app = typer.Typer(help="Turn other formats into recordings (manifest + OpenMetrics).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Turn other formats into recordings (manifest + OpenMetrics).", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @import_app.command("promtool")
 def import_promtool(
-    test_file: Annotated[Path, typer.Argument(help="A promtool rule test file.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory to write recordings into.")],
+    test_file: Annotated[Path, typer.Argument(metavar="FILE", help="A promtool rule test file.")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory to write recordings into.")],
 ) -> None:
     """Promtool test groups as incident recordings: each alert_rule_test time becomes a window."""
     from obsbox.importers.promtool import import_test_file
@@ -199,13 +249,13 @@ def import_promtool(
 
 @import_app.command("nab")
 def import_nab(
-    csv_file: Annotated[Path, typer.Argument(help="NAB-style CSV with a header timestamp,value.")],
-    windows: Annotated[Path, typer.Option("--windows", help="NAB labelled-windows JSON.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the recording into.")],
-    metric: Annotated[str, typer.Option("--metric", help="Metric name for the series.")] = "nab_value",
-    alert: Annotated[str | None, typer.Option("--expect-alert", help="Alert that must fire (default: any critical).")] = None,
-    severity: Annotated[str, typer.Option("--expect-severity", help="Severity that must fire when no alert is named.")] = "critical",
-    within: Annotated[str, typer.Option("--within", help="How soon after a window's start it must fire.")] = "15m",
+    csv_file: Annotated[Path, typer.Argument(metavar="CSV", help="NAB-style CSV with a header timestamp,value.")],
+    windows: Annotated[Path, typer.Option("--windows", metavar="FILE", help="NAB labelled-windows JSON.")],
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory to write the recording into.")],
+    metric: Annotated[str, typer.Option("--metric", metavar="NAME", help="Metric name for the series.")] = "nab_value",
+    alert: Annotated[str | None, typer.Option("--expect-alert", metavar="ALERTNAME", help="Alert that must fire (default: any critical).")] = None,
+    severity: Annotated[str, typer.Option("--expect-severity", metavar="SEVERITY", help="Severity that must fire when no alert is named.")] = "critical",
+    within: Annotated[str, typer.Option("--within", metavar="DURATION", help="How soon after a window's start it must fire.")] = "15m",
 ) -> None:
     """A NAB data file and its labelled anomaly windows as one recording."""
     from obsbox.importers.nab import NabOptions, import_nab_file

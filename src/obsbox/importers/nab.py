@@ -80,7 +80,7 @@ def read_nab_csv(path: Path) -> tuple[list[int], list[float]]:
                 timestamps.append(ts)
                 values.append(value)
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(path, 1, f"cannot read: {exc}") from None
+        raise RecordingError(path, 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     if not timestamps:
         raise RecordingError(path, 1, "the CSV has no rows: an empty recording")
     return timestamps, values
@@ -95,7 +95,7 @@ def windows_for(windows_path: Path, csv_path: Path) -> tuple[list[tuple[int, int
     except json.JSONDecodeError as exc:
         raise RecordingError(windows_path, exc.lineno, f"not valid JSON: {exc.msg}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(windows_path, 1, f"cannot read: {exc}") from None
+        raise RecordingError(windows_path, 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     if not isinstance(document, dict):
         raise RecordingError(windows_path, 1, "expected an object mapping data files to window lists")
     keys = [k for k in document if k == str(csv_path) or k == csv_path.name or k.endswith("/" + csv_path.name)]

@@ -12,6 +12,7 @@ import math
 import re
 
 from obsbox.replay.model import is_stale, stale
+from obsbox.replay.openmetrics import parse_number as _parse_number
 
 __all__ = ["NotationError", "STALE", "expand_values", "is_stale", "parse_metric"]
 
@@ -40,7 +41,15 @@ def _parse_value(text: str) -> float:
         return -math.inf
     if lowered == "nan":
         return math.nan
-    return float(text)
+    return parse_number(text)
+
+
+def parse_number(text: str) -> float:
+    """A number as Go reads it; NotationError for one out of float64's range (``1e999``)."""
+    try:
+        return _parse_number(text)
+    except ValueError as exc:
+        raise NotationError(f"cannot read series value: {exc}") from None
 
 
 def expand_values(text: str | int | float) -> list[float | None]:
@@ -62,7 +71,7 @@ def expand_values(text: str | int | float) -> list[float | None]:
         step_text = match.group("step")
         if step_text is not None and is_stale(value):
             raise NotationError(f"cannot step a staleness marker: {item!r}")
-        step = float(step_text) if step_text is not None else 0.0
+        step = parse_number(step_text) if step_text is not None else 0.0
         current = value
         for _ in range(int(times_text) + 1):
             out.append(current)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from obsbox.promtool.notation import NotationError, expand_values, parse_metric
+from obsbox.replay.openmetrics import parse_number
 
 
 class TestFileError(ValueError):
@@ -97,7 +98,7 @@ def parse_float(text: object) -> float:
     """A YAML float as Go reads it (``.inf``, ``-.Inf``, ``.nan`` included)."""
     s = str(text).strip()
     special = {".inf": "inf", "+.inf": "inf", "-.inf": "-inf", ".nan": "nan"}
-    return float(special.get(s.lower(), s))
+    return parse_number(special.get(s.lower(), s))
 
 
 def parse_duration_ms(text: object) -> int:
@@ -157,7 +158,7 @@ def load_yaml_with_lines(path: Path) -> Any:
         line = mark.line + 1 if mark is not None else 1
         raise TestFileError(f"{path}:{line}: {exc.problem or exc}") from None
     except OSError as exc:
-        raise TestFileError(f"{path}:1: {exc.strerror}") from None
+        raise TestFileError(f"{path}: {exc.strerror or exc}") from None
 
 
 def _line(node: object, default: int) -> int:

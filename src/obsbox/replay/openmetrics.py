@@ -35,7 +35,7 @@ class OpenMetricsError(ValueError):
     """Bad OpenMetrics input; the message names the file and line."""
 
     def __init__(self, path: str, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
         self.path = path
         self.line = line
 
@@ -64,11 +64,28 @@ def _parse_labels(text: str, path: str, line: int) -> dict[str, str]:
     return labels
 
 
+_INFINITIES = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+
+
+def parse_number(text: str) -> float:
+    """A float as Prometheus (Go's strconv.ParseFloat) reads it: ValueError for text that is not
+    a number, and for a finite spelling out of float64's range (``1e999``), which Python would
+    silently turn into infinity."""
+    value = float(text)
+    if math.isinf(value) and text.strip().lower() not in _INFINITIES:
+        raise ValueError(f"{text!r} is out of range for a 64-bit float")
+    return value
+
+
 def _parse_value(text: str, path: str, line: int) -> float:
     try:
-        return float(text)
+        float(text)
     except ValueError:
         raise OpenMetricsError(path, line, f"value {text!r} is not a number") from None
+    try:
+        return parse_number(text)
+    except ValueError as exc:
+        raise OpenMetricsError(path, line, f"value {exc}") from None
 
 
 def read_series(path: Path | str) -> list[Series]:
@@ -127,13 +144,13 @@ def _read_series_strict(path: Path | str) -> list[Series]:
             previous = acc.timestamps_ms[-1]
             if ts_ms == previous:
                 raise OpenMetricsError(
-                    path_str, lineno, f"duplicate sample at {ts_s:g} for {format_series_name(labels)} (line {acc.last_line})"
+                    path_str, lineno, f"duplicate sample at {_time(ts_ms)} for {format_series_name(labels)} (line {acc.last_line})"
                 )
             if ts_ms < previous:
                 raise OpenMetricsError(
                     path_str,
                     lineno,
-                    f"sample at {ts_s:g} is before the previous one for {format_series_name(labels)} "
+                    f"sample at {_time(ts_ms)} is before the previous one for {format_series_name(labels)} "
                     f"at line {acc.last_line}: samples of a series must be in time order",
                 )
             acc.timestamps_ms.append(ts_ms)
@@ -191,6 +208,8 @@ def _read_series_fast(path: Path) -> list[Series] | None:
                 ts_s = float(ts_text)
             except ValueError:
                 return None
+            if math.isinf(value) and value_text.lower() not in _INFINITIES:  # 1e999: refused by the strict reader
+                return None
             if not (0 <= ts_s <= MAX_PLAUSIBLE_SECONDS):  # also false for NaN
                 return None
             ts_ms = round(ts_s * 1000)
@@ -234,12 +253,20 @@ def normalise(series: Iterable[Series]) -> list[Series]:
                 if vs[-1] == v or (math.isnan(vs[-1]) and math.isnan(v)):
                     continue
                 raise ValueError(
-                    f"{format_series_name(s.labels)}: two different values at {t / 1000:g}: {vs[-1]!r} and {v!r}"
+                    f"{format_series_name(s.labels)}: two different values at {_time(t)}: {vs[-1]!r} and {v!r}"
                 )
             ts.append(t)
             vs.append(v)
         out.append(Series(dict(s.labels), ts, vs))
     return out
+
+
+def _time(ms: int) -> str:
+    """RFC 3339 UTC, as every message spells times (never ``1.79517e+09``)."""
+    from datetime import UTC, datetime
+
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds" if ms % 1000 else "seconds").replace("+00:00", "Z")
 
 
 def format_series_name(labels: Mapping[str, str]) -> str:
@@ -275,7 +302,7 @@ def iter_lines(series: Iterable[Series], *, shift_ms: int = 0) -> Iterator[str]:
         previous: int | None = None
         for ts, value in zip(s.timestamps_ms, s.values):
             if previous is not None and ts <= previous:
-                raise ValueError(f"{prefix}: samples not strictly increasing at {ts / 1000:g}")
+                raise ValueError(f"{prefix}: samples not strictly increasing at {_time(ts)}")
             previous = ts
             t = ts + shift_ms
             yield f"{prefix} {_format_value(value)} {t // 1000}.{t % 1000:03d}\n"

@@ -22,6 +22,8 @@ from obsbox.replay.openmetrics import read_series
 KINDS = ("incident", "noise")
 SOURCES = ("recorded", "generated", "imported")
 PAGE_SEVERITY = "critical"
+# Severities that notify no one (an always-firing Watchdog is "none" or "info").
+SILENT_SEVERITIES = frozenset({"info", "none"})
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 
 _TOP_KEYS = {
@@ -45,7 +47,8 @@ class RecordingError(ValueError):
     """A bad recording; the message names the file and line."""
 
     def __init__(self, path: str | Path, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
+        # Line 0: the problem is the file as a whole (missing, unreadable), not one of its lines.
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
         self.path = str(path)
         self.line = line
 
@@ -68,18 +71,31 @@ class FireExpectation:
     severity: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     line: int = 0
+    # Set by ``obsbox replay --score-by severity|labels``: what the manifest asked for (an alert's
+    # name, or a severity) before the expectation was rewritten to match by severity or labels.
+    stands_for: str | None = None
 
     def describe(self) -> str:
-        what = f"alert {self.alert}" if self.alert else f"severity {self.severity}"
+        if self.alert:
+            what = f"alert {self.alert}"
+        elif self.severity:
+            what = f"severity {self.severity}"
+        else:
+            what = "a notifying alert"
         if self.labels:
             what += " {" + ", ".join(f"{k}={v}" for k, v in sorted(self.labels.items())) + "}"
+        if self.stands_for:
+            what += f" (for {self.stands_for})"
         return f"{what} within {format_duration(self.within_s)}"
 
     def matches(self, alert_labels: Mapping[str, str]) -> bool:
-        """Whether an alert instance with these labels satisfies this expectation."""
+        """Whether an alert instance with these labels satisfies this expectation (one with neither
+        alert nor severity, from ``--score-by labels``, wants an alert that notifies someone)."""
         if self.alert is not None and alert_labels.get("alertname") != self.alert:
             return False
         if self.severity is not None and alert_labels.get("severity") != self.severity:
+            return False
+        if self.alert is None and self.severity is None and alert_labels.get("severity", "") in SILENT_SEVERITIES:
             return False
         return all(alert_labels.get(k) == v for k, v in self.labels.items())
 
@@ -87,6 +103,8 @@ class FireExpectation:
         """Whether this expectation is about a rule (by its name or its static severity)."""
         if self.alert is not None:
             return self.alert == alertname
+        if self.severity is None:
+            return severity not in SILENT_SEVERITIES
         return self.severity == severity
 
 
@@ -247,7 +265,7 @@ def _compose(path: Path) -> yaml.Node:
         line = mark.line + 1 if mark is not None else 1
         raise RecordingError(path, line, f"not valid YAML: {exc.problem or exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(path, 1, f"cannot read: {exc}") from None
+        raise RecordingError(path, 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     if root is None:
         raise RecordingError(path, 1, "the manifest is empty")
     return root
@@ -395,7 +413,7 @@ def read_data(manifest: Manifest) -> list[Series]:
     try:
         return read_series(manifest.data_path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(manifest.data_path, 1, f"cannot read: {exc}") from None
+        raise RecordingError(manifest.data_path, 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def load_recording(path: Path | str) -> Recording:
@@ -408,10 +426,10 @@ def find_manifests(directory: Path | str) -> list[Path]:
     """Every manifest under a corpus directory, in a stable order."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise RecordingError(directory, 1, "not a directory of recordings")
+        raise RecordingError(directory, 0, "no such directory of recordings" if not directory.exists() else "not a directory of recordings")
     found = sorted(p for p in directory.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file())
     if not found:
-        raise RecordingError(directory, 1, "no recordings (*.yaml manifests) found")
+        raise RecordingError(directory, 0, "no recordings (*.yaml manifests) found")
     return found
 
 

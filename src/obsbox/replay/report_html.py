@@ -18,8 +18,8 @@ from typing import Any
 from obsbox.replay.engine_info import EngineInfo
 from obsbox.replay.model import AlertRuleResult, AlertState, Evaluation
 from obsbox.replay.openmetrics import format_series_name
-from obsbox.replay.recording import Recording, format_duration, format_time
-from obsbox.replay.scoring import RecordingResult, RuleScore, Scores, Stat
+from obsbox.replay.recording import SILENT_SEVERITIES, Recording, format_duration, format_time
+from obsbox.replay.scoring import RecordingResult, RuleScore, Scores, Stat, quiet_by_rule
 
 # Beyond this many points per trace the browser slows down; keep each bucket's extremes.
 MAX_POINTS_PER_TRACE = 4000
@@ -37,7 +37,17 @@ class Trace:
 
 
 def fmt_ratio(value: float | None) -> str:
-    return DASH if value is None else f"{value:.0%}" if value in (0, 1) else f"{value:.2f}"
+    """One format for every ratio in a column (0.00 .. 1.00), never a percentage beside a decimal."""
+    return DASH if value is None else f"{value:.2f}"
+
+
+def fmt_caught(rule: RuleScore) -> str:
+    """``caught of windows``; "no data" when every window naming the rule found its expression
+    empty; an em dash when no window is charged to the rule (never "0 of 0")."""
+    if rule.windows == 0:
+        return "no data" if rule.no_data_windows else DASH
+    text = f"{rule.caught} of {rule.windows}"
+    return f"{text} (+{rule.no_data_windows} no data)" if rule.no_data_windows else text
 
 
 def fmt_seconds(value: float | None) -> str:
@@ -140,7 +150,19 @@ def figure(
     # Windows last and outlined, so a firing band over the same time does not hide them.
     for start, end in windows:
         shapes.append({**_band(start, end, _COLOURS["window"]), "line": {"color": "rgb(40, 90, 200)", "width": 1, "dash": "dot"}})
+    yaxis: dict[str, Any] = {"title": {"text": "value"}}
+    title_text = title
     if threshold is not None and math.isfinite(threshold):
+        # The threshold is always inside the y range, so a value that came close without crossing
+        # shows as a near miss instead of the dashed line sitting off the chart.
+        finite = [v for t in data for v in t["y"] if v is not None]
+        closest = near_miss(finite, rule.plot.op if rule.plot is not None else ">", threshold)
+        if finite:
+            low, high = min([*finite, threshold]), max([*finite, threshold])
+            pad = (high - low) * 0.08 or abs(threshold) * 0.1 or 1.0
+            yaxis["range"] = [low - pad, high + pad]
+        if closest is not None:
+            title_text = f"{title} \u2014 {closest}"
         shapes.append(
             {
                 "type": "line",
@@ -157,16 +179,29 @@ def figure(
         # An axis with nothing on it still shows the bands; give plotly a point to lay it out.
         data.append({"type": "scatter", "mode": "lines", "name": "no result", "x": [_iso(x_range[0])], "y": [None]})
     layout = {
-        "title": {"text": title, "font": {"size": 14}},
+        "title": {"text": title_text, "font": {"size": 14}},
         "height": 280,
         "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
         "xaxis": {"type": "date", "range": [_iso(x_range[0]), _iso(x_range[1])]},
-        "yaxis": {"title": {"text": "value"}},
+        "yaxis": yaxis,
         "shapes": shapes,
         "showlegend": len(data) > 1,
         "legend": {"orientation": "h"},
     }
     return {"data": data, "layout": layout}
+
+
+def near_miss(values: Sequence[float], op: str, threshold: float) -> str | None:
+    """How close the value came to the threshold: ``peak 0.048 vs threshold > 0.05 (96%)``."""
+    if not values:
+        return None
+    upward = op in (">", ">=")
+    if not upward and op not in ("<", "<="):
+        return None
+    extreme = max(values) if upward else min(values)
+    word = "peak" if upward else "lowest"
+    share = f" ({extreme / threshold:.0%} of it)" if threshold and extreme / threshold > 0 else ""
+    return f"{word} {extreme:.4g} vs threshold {op} {threshold:.4g}{share}"
 
 
 def _band(start_ms: int, end_ms: int, colour: str) -> dict[str, Any]:
@@ -238,7 +273,7 @@ def rules_table(rules: Sequence[RuleScore]) -> str:
             [
                 label,
                 r.severity or DASH,
-                f"{r.caught} of {r.windows}",
+                fmt_caught(r),
                 fmt_ratio(r.recall),
                 fmt_ratio(r.precision),
                 r.episodes,
@@ -251,12 +286,32 @@ def rules_table(rules: Sequence[RuleScore]) -> str:
     )
 
 
+def _active(rule: AlertRuleResult) -> bool:
+    return any(state is not AlertState.INACTIVE for alert in rule.alerts for state in alert.states)
+
+
+def _silent(rule: AlertRuleResult) -> bool:
+    return rule.severity in SILENT_SEVERITIES
+
+
+def _anchor(index: int) -> str:
+    return f"rec-{index}"
+
+
 def _recording_section(
-    index: int, recording: Recording, evaluation: Evaluation, result: RecordingResult, figures: list[tuple[str, dict[str, Any]]]
+    index: int,
+    recording: Recording,
+    evaluation: Evaluation,
+    result: RecordingResult,
+    figures: list[tuple[str, dict[str, Any]]],
+    folded: list[tuple[str, dict[str, Any]]],
 ) -> str:
+    """One recording: its windows and failures; plots of the rules that were pending or firing, or
+    that its expectations name; folded (drawn when opened): rules that stayed inactive but have a
+    value to show (a near miss), and always-firing info/none alerts such as a Watchdog."""
     status = "passed" if result.passed else "failed"
     parts = [
-        f'<section class="recording {status}"><h2>{_e(result.name)} <small>({_e(result.kind)}, {status})</small></h2>',
+        f'<section class="recording {status}" id="{_anchor(index)}"><h2>{_e(result.name)} <small>({_e(result.kind)}, {status})</small></h2>',
         f"<p>{_e(result.description)}</p>",
         f"<p>{_e(format_time(result.start_ms))} .. {_e(format_time(result.end_ms))}</p>",
     ]
@@ -276,22 +331,74 @@ def _recording_section(
             )
         )
     if result.violations:
-        parts.append("<ul class=failures>" + "".join(f"<li>{_e(v)}</li>" for v in result.violations) + "</ul>")
+        # Missed windows one by one; episodes of a quiet severity summed up per rule (a noisy rule
+        # would otherwise list hundreds of lines).
+        items = [v for v in result.violations if not _is_quiet_violation(v, result)]
+        items += [
+            f"{q.alert} (severity {q.severity}) fired {q.episodes} time(s), but {q.severity} must stay quiet"
+            for q in quiet_by_rule([result])
+        ]
+        parts.append("<ul class=failures>" + "".join(f"<li>{_e(v)}</li>" for v in items) + "</ul>")
     windows = [(w.start_ms, w.end_ms) for w in recording.manifest.windows]
+    shown: list[str] = []
+    near: list[str] = []
+    silent: list[str] = []
     quiet = []
     for j, rule in enumerate(evaluation.rules):
         if not _worth_plotting(rule, recording):
             quiet.append(rule.name)
             continue
         div_id = f"plot-{index}-{j}"
-        figures.append(
-            (div_id, figure(f"{rule.name} ({rule.group})", evaluation.timestamps_for(rule), rule, windows, (result.start_ms, result.end_ms)))
+        fig = figure(f"{rule.name} ({rule.group})", evaluation.timestamps_for(rule), rule, windows, (result.start_ms, result.end_ms))
+        div = f'<div class="plot" id="{div_id}"></div>'
+        named = any(e.alert == rule.name for e in recording.manifest.fire)
+        if _silent(rule) and not named:
+            silent.append(div)
+            folded.append((div_id, fig))
+        elif _active(rule) or named:
+            shown.append(div)
+            figures.append((div_id, fig))
+        else:
+            near.append(div)
+            folded.append((div_id, fig))
+    parts.extend(shown)
+    if near:
+        parts.append(
+            f'<details class="fold inactive"><summary>{len(near)} rule(s) never pending or firing here '
+            "(open to see how close each came to its threshold)</summary>" + "".join(near) + "</details>"
         )
-        parts.append(f'<div class="plot" id="{div_id}"></div>')
+    if silent:
+        parts.append(
+            f'<details class="fold silent"><summary>{len(silent)} info/none alert(s) that notify no one '
+            "(a Watchdog fires all the time by design)</summary>" + "".join(silent) + "</details>"
+        )
     if quiet:
-        parts.append(f"<p class=quiet>No pending or firing alerts: {_e(', '.join(quiet))}</p>")
+        parts.append(f"<p class=quiet>No pending or firing alerts, nothing to plot: {_e(', '.join(quiet))}</p>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def _is_quiet_violation(violation: str, result: RecordingResult) -> bool:
+    return violation.endswith("must stay quiet") and bool(result.quiet_episodes)
+
+
+def quiet_list(scores: Scores) -> str:
+    """One line per rule that fired at a severity that must stay quiet (pages on noise)."""
+    if not scores.summary.quiet:
+        return ""
+    return "<ul class=failures>" + "".join(f"<li>{_e(q.describe())}</li>" for q in scores.summary.quiet) + "</ul>"
+
+
+def table_of_contents(scores: Scores) -> str:
+    """Links to the summary, the rules and every recording, failed ones marked."""
+    items = ['<li><a href="#summary">Summary</a></li>', '<li><a href="#rules">Rules</a></li>']
+    recs = []
+    for i, r in enumerate(scores.recordings):
+        mark = "" if r.passed else ' <strong class="failed">failed</strong>'
+        episodes = f"{len(r.episodes)} episode(s)"
+        recs.append(f'<li><a href="#{_anchor(i)}">{_e(r.name)}</a> ({_e(r.kind)}, {episodes}){mark}</li>')
+    items.append("<li>Recordings<ol>" + "".join(recs) + "</ol></li>")
+    return '<nav id="toc"><h2>Contents</h2><ul>' + "".join(items) + "</ul></nav>"
 
 
 _STYLE = """
@@ -299,9 +406,28 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
 th { background: #f3f3f3; }
-section.failed h2 { color: #b00; }
+section.failed h2, strong.failed { color: #b00; }
 .legend span { display: inline-block; padding: 0 0.6em; margin-right: 0.5em; }
 .failures { color: #b00; }
+details.fold { margin: 0.5em 0; }
+details.fold summary { cursor: pointer; color: #555; }
+#toc ol { columns: 2; }
+"""
+
+# Folded plots are drawn when their section is first opened: a closed <details> has no size,
+# and hundreds of plots nobody opens need not be laid out at load.
+_LAZY = """
+document.querySelectorAll("details.fold").forEach(function (d) {
+  d.addEventListener("toggle", function () {
+    if (!d.open) return;
+    d.querySelectorAll(".plot").forEach(function (div) {
+      var fig = FOLDED[div.id];
+      if (fig && !div.classList.contains("js-plotly-plot")) {
+        Plotly.newPlot(div.id, fig[0], fig[1], {"displaylogo": false, "responsive": true});
+      }
+    });
+  });
+});
 """
 
 
@@ -321,14 +447,21 @@ def render_html(
 ) -> str:
     """The whole report page. ``plotly_js`` is the library's source, inlined for offline use."""
     figures: list[tuple[str, dict[str, Any]]] = []
+    folded: list[tuple[str, dict[str, Any]]] = []
     sections = [
-        _recording_section(i, recording, evaluation, result, figures)
+        _recording_section(i, recording, evaluation, result, figures, folded)
         for i, ((recording, evaluation), result) in enumerate(zip(pairs, scores.recordings))
     ]
     calls = "\n".join(
         f"Plotly.newPlot({json.dumps(div_id)}, {_script_json(fig['data'])}, {_script_json(fig['layout'])}, "
         '{"displaylogo": false, "responsive": true});'
         for div_id, fig in figures
+    )
+    lazy = (
+        "var FOLDED = {"
+        + ",\n".join(f"{json.dumps(div_id)}: [{_script_json(fig['data'])}, {_script_json(fig['layout'])}]" for div_id, fig in folded)
+        + "};\n"
+        + _LAZY
     )
     legend = "".join(
         f'<span style="background:{colour}">{_e(name)}</span>'
@@ -344,13 +477,15 @@ def render_html(
             "</head><body>",
             "<h1>obsbox replay report</h1>",
             _engine_paragraph(engine),
-            "<h2>Summary</h2>",
+            table_of_contents(scores),
+            '<h2 id="summary">Summary</h2>',
             summary_table(scores),
-            "<h2>Rules</h2>",
+            quiet_list(scores),
+            '<h2 id="rules">Rules</h2>',
             rules_table(scores.rules),
-            f'<p class="legend">{legend} dashed line: threshold</p>',
+            f'<p class="legend">{legend} dashed line: threshold (always inside the y axis; the title says how close the value came)</p>',
             *sections,
-            f"<script>\n{calls}\n</script>",
+            f"<script>\n{calls}\n{lazy}</script>",
             "</body></html>",
         ]
     )

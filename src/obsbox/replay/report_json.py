@@ -35,6 +35,8 @@ def _rule(rule: RuleScore) -> dict[str, Any]:
         "episodes": rule.episodes,
         "relevant_episodes": rule.relevant_episodes,
         "noise_episodes": rule.noise_episodes,
+        "no_data_windows": rule.no_data_windows,
+        "has_data": rule.has_data,
     }
 
 
@@ -105,6 +107,11 @@ def to_document(scores: Scores, engine: EngineInfo | None = None) -> dict[str, A
             "recordings": s.recordings,
             "passed": s.passed,
             "failures": list(s.failures),
+            "quiet_violations": [
+                {"alert": q.alert, "severity": q.severity, "episodes": q.episodes, "recordings": list(q.recordings)}
+                for q in s.quiet
+            ],
+            "score_by": getattr(scores, "score_by", "name"),
         },
         "rules": [_rule(r) for r in scores.rules],
         "recordings": [_recording(r) for r in scores.recordings],

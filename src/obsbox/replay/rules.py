@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from obsbox.promtool.testfile import TestFileError, load_yaml_with_lines, parse_duration_ms
 from obsbox.replay.prometheus import find_binary
 
@@ -62,12 +64,68 @@ def check_rules(rule_files: Sequence[Path]) -> None:
         raise RuleFileError("no promtool binary found (install Debian's prometheus package)")
     for path in rule_files:
         if not Path(path).is_file():
-            raise RuleFileError(f"{path}:1: rule file not found")
+            raise RuleFileError(f"{path}: no such rule file")
     proc = subprocess.run(
         [promtool, "check", "rules", *map(str, rule_files)], capture_output=True, text=True, timeout=120, check=False
     )
     if proc.returncode != 0:
-        raise RuleFileError(first_promtool_error(proc.stdout + "\n" + proc.stderr))
+        raise RuleFileError(with_true_line(first_promtool_error(proc.stdout + "\n" + proc.stderr), rule_files))
+
+
+def yaml_error_line(exc: yaml.MarkedYAMLError, text: str) -> int:
+    """The 1-based line of a YAML error: the problem's, or, when the problem is the end of the
+    file (an unclosed ``[`` or ``{``), the line where the unclosed construct opened."""
+    last = len(text.splitlines()) or 1
+    for mark in (exc.problem_mark, exc.context_mark):
+        if mark is not None and mark.line < last:
+            return int(mark.line) + 1
+    return last
+
+
+def yaml_error_text(exc: yaml.MarkedYAMLError) -> str:
+    if exc.context and exc.context_mark is not None and exc.context_mark != exc.problem_mark:
+        return f"{exc.problem} ({exc.context} from line {exc.context_mark.line + 1})"
+    return str(exc.problem or exc)
+
+
+_GO_YAML_SYNTAX = re.compile(r"^(?P<file>.+?):(?P<line>\d+): yaml: line \d+: (?P<msg>.*)$")
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def with_true_line(message: str, rule_files: Sequence[Path]) -> str:
+    """promtool's first complaint with the line a user should look at.
+
+    Go's YAML parser reports a syntax error at the line where the enclosing block starts (an
+    indentation slip at line 7 is "line 1"); PyYAML's mark is the line of the problem itself.
+    Some complaints carry no line at all (``not a valid duration string: "1x"``): when the quoted
+    value occurs on exactly one line of the file, that line is named.
+    """
+    files = {str(p): Path(p) for p in rule_files}
+    syntax = _GO_YAML_SYNTAX.match(message)
+    if syntax and syntax["file"] in files:
+        try:
+            text = files[syntax["file"]].read_text(encoding="utf-8")
+            yaml.compose(text)
+        except yaml.MarkedYAMLError as exc:
+            return f"{syntax['file']}:{yaml_error_line(exc, text)}: not valid YAML: {yaml_error_text(exc)}"
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            pass
+        return message
+    for name, path in files.items():
+        prefix = f"{name}: "
+        if not message.startswith(prefix):  # "file:12: ..." already has its line
+            continue
+        quoted = _QUOTED.findall(message)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return message
+        for value in quoted:
+            hits = [i for i, text in enumerate(lines, start=1) if value in text]
+            if len(hits) == 1:
+                return f"{name}:{hits[0]}: {message[len(prefix):]}"
+        return message
+    return message
 
 
 _POSITIONED = re.compile(r"^(?P<file>.+?): (?P<line>\d+):(?P<col>\d+): (?P<msg>.*)$")

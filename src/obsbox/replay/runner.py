@@ -7,6 +7,7 @@ bad data; see ``engine.FileCase``); bad data still fails with file and line befo
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,9 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from obsbox.replay.model import Evaluation
-from obsbox.replay.recording import Recording, RecordingError, load_manifests, read_data, resolve_range
+from obsbox.replay.recording import (
+    FireExpectation,
+    Manifest,
+    Recording,
+    RecordingError,
+    load_manifests,
+    read_data,
+    resolve_range,
+)
 from obsbox.replay.scoring import Scores, score
 
+SCORE_BY = ("name", "severity", "labels")
 RULE_SUFFIXES = (".yaml", ".yml")
 RULE_FILE_ENDINGS = (".rules.yaml", ".rules.yml")
 
@@ -47,12 +57,12 @@ def expand_rule_paths(paths: Sequence[Path | str]) -> list[Path]:
             conventional = [p for p in found if p.name.endswith(RULE_FILE_ENDINGS)]
             found = conventional or found
             if not found:
-                raise ReplayInputError(f"{path}:1: no rule files (*.yaml) in this directory")
+                raise ReplayInputError(f"{path}: no rule files (*.yaml) in this directory")
             out.extend(found)
         elif path.is_file():
             out.append(path)
         else:
-            raise ReplayInputError(f"{path}:1: no such rule file")
+            raise ReplayInputError(f"{path}: no such rule file")
     if not out:
         raise ReplayInputError("no rule files given (--rules PATH)")
     return out
@@ -63,6 +73,7 @@ def run_replay(
     incidents_dir: Path | str,
     *,
     progress: Callable[..., Any] | None = None,
+    score_by: str = "name",
 ) -> ReplayReport:
     """Replay every recording under ``incidents_dir`` through the rules and score them.
 
@@ -71,8 +82,12 @@ def run_replay(
     """
     from obsbox.replay import engine  # imported late: the engine pulls in process handling
 
+    if score_by not in SCORE_BY:
+        raise ReplayInputError(f"--score-by must be one of {', '.join(SCORE_BY)}, not {score_by!r}")
     rules = expand_rule_paths(rule_paths)
     manifests = load_manifests(incidents_dir)
+    if score_by != "name":
+        manifests = rescore_manifests(manifests, score_by, rules, Path(incidents_dir))
     # The data files are read by the engine: the largest goes to promtool as it is (millions of
     # samples need never pass through Python), and any bad data still fails with file and line.
     cases = [
@@ -84,4 +99,72 @@ def run_replay(
     # The series stay in the TSDB; scores and reports need the manifests and the replay ranges.
     recordings = [Recording(m, (), e.start_ms, e.end_ms) for m, e in zip(manifests, evaluations)]
     pairs = list(zip(recordings, evaluations))
-    return ReplayReport(score(pairs), pairs)
+    scores = dataclasses.replace(score(pairs, data_check=_data_check(rules)), score_by=score_by)
+    return ReplayReport(scores, pairs)
+
+
+def corpus_rule_files(incidents_dir: Path) -> list[Path]:
+    """The rule files beside a corpus (``alert_rules/*.rules.yaml`` for ``alert_rules/incidents``):
+    the rules its manifests name."""
+    parent = incidents_dir.resolve().parent
+    return sorted(p for p in parent.iterdir() if p.is_file() and p.name.endswith(RULE_FILE_ENDINGS))
+
+
+def rescore_manifests(manifests: Sequence[Manifest], score_by: str, rules: Sequence[Path], incidents_dir: Path) -> list[Manifest]:
+    """Manifests whose expectations match alerts by severity or by labels instead of by name.
+
+    Incidents name the alerts of the rules they were written for; a rule of one's own never has
+    those names. ``severity``: an expectation is met by any alert of the named alert's severity
+    (looked up in the replayed rule files, then in the rule files beside the corpus), whatever its
+    name and labels. ``labels``: by any alert that notifies someone (not info/none) and carries the
+    expectation's labels.
+    """
+    from obsbox.replay.rules import RuleFileError, load_rule_groups
+
+    severities: dict[str, str] = {}
+    if score_by == "severity":
+        for files in (corpus_rule_files(incidents_dir), rules):  # the replayed rules win
+            try:
+                groups = load_rule_groups(files)
+            except RuleFileError:
+                continue
+            for group in groups:
+                for rule in group.rules:
+                    if rule.alert:
+                        severities[rule.alert] = str(rule.labels.get("severity", ""))
+    out = []
+    for manifest in manifests:
+        fire = []
+        for e in manifest.fire:
+            asked = f"alert {e.alert}" if e.alert else f"severity {e.severity}"
+            if e.labels:
+                asked += " {" + ", ".join(f"{k}={v}" for k, v in sorted(e.labels.items())) + "}"
+            if score_by == "labels":
+                fire.append(FireExpectation(e.within_s, labels=dict(e.labels), line=e.line, stands_for=asked))
+                continue
+            severity = e.severity
+            if e.alert is not None:
+                if e.alert not in severities:
+                    raise ReplayInputError(
+                        f"{manifest.path}:{e.line}: --score-by severity: alert {e.alert} is in none of the rule "
+                        f"files (the replayed ones, or *.rules.yaml beside {incidents_dir}); add its file with --rules"
+                    )
+                severity = severities[e.alert]
+            stands_for = asked if e.alert is not None or e.labels else None
+            fire.append(FireExpectation(e.within_s, severity=severity, line=e.line, stands_for=stands_for))
+        out.append(dataclasses.replace(manifest, fire=tuple(fire)))
+    return out
+
+
+def _data_check(rule_files: Sequence[Path]) -> Callable[[Any, Recording], bool | None]:
+    """Whether a rule's selectors (through recording rules) match any series of a recording."""
+    from obsbox.replay.datacheck import DataCheck
+    from obsbox.replay.rules import load_rule_groups
+
+    recorded: dict[str, list[str]] = {}
+    for group in load_rule_groups(rule_files):
+        for rule in group.rules:
+            if rule.record:
+                recorded.setdefault(rule.record, []).append(rule.expr)
+    check = DataCheck(recorded)
+    return lambda rule, recording: check(rule.expr, recording.manifest.data_path)

@@ -146,10 +146,15 @@ def parse_slos(data: Any, source: str = "slos.yaml") -> SloSettings:
 def load_slos(path: Path | str) -> SloSettings:
     """SLO settings from a slos.yaml file."""
     with open(path, encoding="utf-8") as handle:
-        try:
-            data = yaml.safe_load(handle)
-        except yaml.YAMLError as exc:
-            raise SloError(f"{path}: not valid YAML: {exc}") from None
+        text = handle.read()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        from obsbox.replay.rules import yaml_error_line, yaml_error_text
+
+        raise SloError(f"{path}:{yaml_error_line(exc, text)}: not valid YAML: {yaml_error_text(exc)}") from None
+    except yaml.YAMLError as exc:
+        raise SloError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     return parse_slos(data, str(path))
 
 

@@ -11,7 +11,7 @@ from obsbox.replay import openmetrics, recording, runner, tsdb
 from obsbox.replay.engine import Case, evaluate_many
 from obsbox.replay.model import AlertState, Evaluation
 from obsbox.replay.openmetrics import OpenMetricsError
-from obsbox.replay.recording import RecordingError, load_corpus
+from obsbox.replay.recording import RecordingError, format_time, load_corpus
 from obsbox.replay.runner import run_replay
 
 T0 = 1_795_000_000
@@ -58,7 +58,7 @@ def test_unsorted_samples_fail_with_file_and_line(replay_rules: Path, tmp_path: 
     message = _refused(replay_rules, tmp_path / "corpus")
     assert fast_results == [False]
     assert message == (
-        f'{data}:12: sample at {T0 + 10 * 15:g} is before the previous one for up{{job="j0"}} at line 11: '
+        f'{data}:12: sample at {format_time((T0 + 10 * 15) * 1000)} is before the previous one for up{{job="j0"}} at line 11: '
         "samples of a series must be in time order"
     ), message
 
@@ -70,7 +70,7 @@ def test_duplicate_samples_fail_with_file_and_line(replay_rules: Path, tmp_path:
     data = _corpus(tmp_path / "corpus", lines)
     message = _refused(replay_rules, tmp_path / "corpus")
     assert fast_results == [False]
-    assert message == f'{data}:22: duplicate sample at {T0 + 20 * 15:g} for up{{job="j0"}} (line 21)', message
+    assert message == f'{data}:22: duplicate sample at {format_time((T0 + 20 * 15) * 1000)} for up{{job="j0"}} (line 21)', message
 
 
 def test_millisecond_timestamps_fail_with_file_and_line(replay_rules: Path, tmp_path: Path, fast_results: list[bool]) -> None:
@@ -246,7 +246,7 @@ def test_sample_moved_across_the_cut_is_still_refused(
     data = _corpus(tmp_path / "corpus", lines)
     message = _refused(replay_rules, tmp_path / "corpus")
     assert split_everything[0] == (2, 5) and split_everything[1][0] == 1  # j0 in both halves
-    assert message.startswith(f"{data}:{len(lines)}: sample at {T0 + 75:g} is before the previous one"), message
+    assert message.startswith(f"{data}:{len(lines)}: sample at {format_time((T0 + 75) * 1000)} is before the previous one"), message
 
 
 def test_duplicate_across_the_cut_of_a_time_major_file_is_refused(

@@ -38,13 +38,38 @@ def test_html_report_renders_in_chromium_without_errors(
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.on("request", lambda r: problems.append(f"request {r.url}") if not r.url.startswith(("file:", "data:", "blob:")) else None)
             page.goto(report.as_uri(), wait_until="load")
-            page.wait_for_function("document.querySelectorAll('.plot .main-svg').length >= 4")
-            plots = page.locator(".plot.js-plotly-plot").count()
+            page.wait_for_function("document.querySelectorAll('.plot .main-svg').length >= 2")
+            drawn_at_load = page.locator(".plot.js-plotly-plot").count()
             firing_bands = page.locator(".plot .shapelayer path").count()
             title = page.title()
+            # The table of contents links every recording to its section.
+            toc = page.eval_on_selector_all("#toc a", "as => as.map(a => a.getAttribute('href'))")
+            missing = page.evaluate("hrefs => hrefs.filter(h => !document.querySelector(h))", toc)
+            # The noise recording's rules stayed inactive: folded, drawn only when opened.
+            folded = page.locator("details.fold").count()
+            for summary in page.locator("details.fold > summary").all():
+                summary.click()
+            page.wait_for_function("document.querySelectorAll('.plot .main-svg').length >= 4")
+            drawn_after_opening = page.locator(".plot.js-plotly-plot").count()
+            # Every threshold lies inside its plot's y range, and the title says how close the value came.
+            thresholds = page.evaluate(
+                """() => Array.from(document.querySelectorAll('.plot.js-plotly-plot')).map(gd => {
+                    const line = (gd.layout.shapes || []).find(s => s.type === 'line');
+                    return {id: gd.id, threshold: line ? line.y0 : null, range: gd._fullLayout.yaxis.range,
+                            title: gd._fullLayout.title.text};
+                })"""
+            )
         finally:
             browser.close()
     assert problems == []
-    assert plots == 4  # 2 recordings x 2 rules
+    assert drawn_at_load == 2  # http-5xx-spike: both rules fired
+    assert folded == 1 and drawn_after_opening == 4  # quiet-night: 2 rules that never fired, folded
     assert firing_bands > 0
     assert title == "obsbox replay report"
+    assert len(toc) == 2 + 2 and missing == []
+    with_threshold = [t for t in thresholds if t["threshold"] is not None]
+    assert len(with_threshold) == 4
+    for t in with_threshold:
+        low, high = t["range"]
+        assert low < t["threshold"] < high, t
+        assert "vs threshold >" in t["title"], t

@@ -73,3 +73,15 @@ def test_rules_render_check_detects_stale_file(tmp_path: Path) -> None:
     slos = str(REPO / "alert_rules" / "slos.yaml")
     result = CliRunner().invoke(app, ["rules", "render", "--slos", slos, "--out", str(out), "--check"])
     assert result.exit_code == 2 and "is not what" in result.output
+
+
+def test_record_window_without_expected_alert_fails_before_any_query(tmp_path: Path) -> None:
+    """--window alone makes an incident that needs --expect-alert: refused before Prometheus is asked."""
+    result = CliRunner().invoke(
+        app,
+        ["record", "--prometheus", "http://127.0.0.1:9", "--match", "up", "--start", "0", "--end", "60",
+         "--name", "x", "--out", str(tmp_path), "--window", "10/20"],
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: an incident recording needs --window START/END and --expect-alert"
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -84,3 +85,51 @@ def test_rules_sharing_a_name_are_told_apart() -> None:
     ev = make_evaluation([make_rule("A", group="g1"), make_rule("A", group="g2"), make_rule("B")])
     labels = rule_labels(score([(rec, ev)]).rules)
     assert labels == ["A (rules.yaml: g1)", "A (rules.yaml: g2)", "B"]
+
+
+def test_watchdog_and_inactive_rules_are_folded_and_drawn_on_opening() -> None:
+    """An always-firing info/none alert and a rule that never fired go into folded sections whose
+    plots are drawn when opened; the firing rule is drawn at load; a table of contents links each
+    recording."""
+    from obsbox.replay.model import ExpressionPlot, PlotSeries
+
+    rec = make_recording("spike")
+    firing = make_rule("HighErrors", states=states_firing(61, [(12, 20)]))
+    watchdog = make_rule("Watchdog", states=states_firing(61, [(0, 60)]), severity="none")
+    quiet = make_rule("SlowRequests", severity="warning")
+    quiet = dataclasses.replace(quiet, plot=ExpressionPlot("latency", ">", 0.5, (PlotSeries({}, [0.45] * 61),)))
+    ev = make_evaluation([firing, watchdog, quiet])
+    page = render_html(score([(rec, ev)]), [(rec, ev)], plotly_js=FAKE_JS)
+    eager = [div_id for div_id, _, _ in _plots(page)]
+    assert eager == ["plot-0-0"]
+    folded = re.findall(r'<details class="fold (\w+)">.*?</details>', page)
+    assert folded == ["inactive", "silent"]
+    silent = re.search(r'<details class="fold silent">(.*?)</details>', page)
+    assert silent is not None and 'id="plot-0-1"' in silent.group(1)
+    assert '"plot-0-2": [' in page and '"plot-0-1": [' in page  # drawn lazily from FOLDED
+    assert '<a href="#rec-0">spike</a>' in page and 'id="rec-0"' in page
+
+
+def test_threshold_is_inside_the_y_range_and_near_miss_is_named() -> None:
+    """A value peaking at 0.048 under a 0.05 threshold: the y axis includes 0.05 and the title
+    names the near miss."""
+    from obsbox.replay.model import ExpressionPlot, PlotSeries
+    from obsbox.replay.report_html import figure
+
+    rule = make_rule("HighErrors", severity="critical")
+    values: list[float | None] = [0.001] * 60 + [0.048]
+    rule = dataclasses.replace(rule, plot=ExpressionPlot("ratio", ">", 0.05, (PlotSeries({}, values),)))
+    fig = figure("HighErrors", [i * MIN for i in range(61)], rule, [], (0, 60 * MIN))
+    low, high = fig["layout"]["yaxis"]["range"]
+    assert low < 0.05 < high and low < 0.001
+    assert "peak 0.048 vs threshold > 0.05 (96% of it)" in fig["layout"]["title"]["text"]
+
+
+def test_pages_on_noise_are_one_line_per_rule_in_the_page() -> None:
+    """A critical rule firing 3 times on noise: one line per rule on the page, not one per episode."""
+    rec = make_recording("night", kind="noise", windows=[])
+    ev = make_evaluation([make_rule("Noisy", states=states_firing(61, [(5, 6), (20, 21), (40, 41)]))])
+    page = render_html(score([(rec, ev)]), [(rec, ev)], plotly_js=FAKE_JS)
+    assert "Noisy: 3 pages on 1 noise recording" in page
+    assert "Noisy (severity critical) fired 3 time(s), but critical must stay quiet" in page
+    assert "fired 1970-01-01T00:05:00Z" not in page

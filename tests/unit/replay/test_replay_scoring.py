@@ -121,14 +121,17 @@ def test_every_expectation_must_hold_for_every_window() -> None:
 
 
 def test_rule_recall_counts_only_windows_naming_the_rule() -> None:
-    """A rule no expectation names has recall None even when it fires during a window."""
+    """A rule no expectation names has recall None, and no detection time, even when it fires
+    during a window (its firing there counts in its precision instead)."""
     rec = make_recording()
     named = make_rule("HighErrors", states=states_firing(61, [(12, 20)]))
     other = make_rule("Other", states=states_firing(61, [(12, 20)]), severity="warning")
     rules = {r.alert: r for r in score([(rec, make_evaluation([named, other]))]).rules}
     assert rules["HighErrors"].recall == 1.0
     assert rules["Other"].recall is None
-    assert rules["Other"].detection_s == Stat(120.0, 120.0)
+    assert rules["Other"].windows == 0
+    assert rules["Other"].detection_s == Stat(None, None)
+    assert rules["Other"].relevant_episodes == 1
 
 
 def test_detection_median_and_max_over_windows() -> None:
