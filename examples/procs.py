@@ -67,6 +67,7 @@ class ManagedProcess:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    cwd: Path = REPO_ROOT
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +76,7 @@ class ManagedProcess:
             self.proc = subprocess.Popen(
                 list(self.argv),
                 env=dict(self.env),
-                cwd=REPO_ROOT,
+                cwd=self.cwd,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -62,6 +62,9 @@ def isolated_globals(tmp_path: Any) -> Iterator[None]:
     from obsbox_instrumentation.asgi import unpatch_starlette
 
     unpatch_starlette()
+    from obsbox_instrumentation.djangohook import unpatch_django
+
+    unpatch_django()
     os.environ.clear()
     os.environ.update(saved_env)
 

@@ -71,3 +71,31 @@ def test_asgi_request_metric_and_error_status(configure_obsbox: Any) -> None:
     assert 'http_response_status_code="500",http_route="/boom"' in text
     errors = [s for s in configured.finished_spans() if s.status.status_code.name == "ERROR"]
     assert len(errors) == 1
+
+
+def test_starlette_app_created_before_configure_is_instrumented(configure_obsbox: Any) -> None:
+    """An app built before configure() records its requests once configure() has run."""
+    app = make_app()
+    configured = configure_obsbox()
+    assert call(app, "/v2/orders/9", headers={"X-Tenant-ID": "acme"}) == 200
+    (span,) = [s for s in configured.finished_spans() if s.kind.name == "SERVER"]
+    assert span.name == "GET /v2/orders/{order_id}"
+
+
+def test_instrument_asgi_on_fastapi_before_routes_keeps_the_app(configure_obsbox: Any) -> None:
+    """instrument_asgi(FastAPI()) returns the app itself: routes declared afterwards work and are recorded once."""
+    fastapi = pytest.importorskip("fastapi", reason="FastAPI (a dev dependency; the [fastapi] extra) is not installed in this venv")
+    import obsbox_instrumentation as obsbox
+
+    app = obsbox.instrument_asgi(fastapi.FastAPI())
+    assert isinstance(app, fastapi.FastAPI)
+
+    @app.get("/v1/items/{item_id}")
+    async def item(item_id: int) -> dict[str, Any]:
+        return {"tenant": obsbox.current_tenant()}
+
+    configured = configure_obsbox()
+    assert call(app, "/v1/items/3", headers={"X-Tenant-ID": "acme"}) == 200
+    spans = [s for s in configured.finished_spans() if s.kind.name == "SERVER"]
+    assert [s.name for s in spans] == ["GET /v1/items/{item_id}"]
+    assert spans[0].attributes["tenant.id"] == "acme"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import urllib.error
 import urllib.request
 from typing import Any
 
 import obsbox_instrumentation as obsbox
+import pytest
 from obsbox_instrumentation.logs import ObsboxJsonHandler
 
 
@@ -78,3 +80,24 @@ def test_shutdown_removes_the_directory_it_created(configure_obsbox: Any) -> Non
     assert directory and os.path.isdir(directory)
     assert obsbox.shutdown(timeout=2.0) is True
     assert not os.path.exists(directory)
+
+
+def test_metrics_endpoint_serves_only_metrics_with_process_metrics(configure_obsbox: Any) -> None:
+    """/metrics carries process_* metrics; any other path on the port is a 404."""
+    host, port = configure_obsbox().runtime.prometheus_address
+    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as resp:
+        body = resp.read().decode()
+    assert "\nprocess_resident_memory_bytes " in body
+    for path in ("/", "/other"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=5)
+        assert err.value.code == 404
+
+
+def test_metrics_port_is_never_shared(configure_obsbox: Any) -> None:
+    """A second endpoint on a port one already holds fails to bind instead of splitting the scrapes."""
+    from obsbox_instrumentation.promserver import MetricsServer
+
+    host, port = configure_obsbox().runtime.prometheus_address
+    with pytest.raises(OSError):
+        MetricsServer(host, port, lambda accept: (b"", "text/plain"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
 
+import pytest
 from obsbox_instrumentation.export import BoundedBatcher
 from opentelemetry.sdk.trace.export import SpanExportResult
 
@@ -161,3 +163,49 @@ def test_shutdown_after_failures_does_not_wait_for_retries() -> None:
     started = time.monotonic()
     batcher.shutdown(5.0)
     assert time.monotonic() - started < 2.0
+
+
+# Created at import, as the OTLP exporter modules create theirs.
+_EXPORTER_LOG = logging.getLogger("opentelemetry.exporter.otlp.proto.http.trace_exporter")
+
+
+class RefusedExporter:
+    """Fails like an OTLP exporter with no collector listening: logs its own complaint, returns FAILURE."""
+
+    _endpoint = "http://127.0.0.1:9/v1/traces"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.ok = False
+
+    def export(self, batch: list[Any]) -> SpanExportResult:
+        self.calls += 1
+        if self.ok:
+            return SpanExportResult.SUCCESS
+        _EXPORTER_LOG.warning("Failed to export span batch due to: ConnectionRefusedError")
+        return SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_failing_export_logs_one_line_until_it_works_again(caplog: pytest.LogCaptureFixture) -> None:
+    """Repeated failures give one warning (endpoint, reason, how to turn export off) and mute the exporter's own lines; recovery gives one info line."""
+    exporter = RefusedExporter()
+    sink = CountingSink()
+    batcher = BoundedBatcher("traces", lambda: exporter, sink, max_queue_size=10, max_batch_size=1, schedule_delay_s=0.01)
+    with caplog.at_level(logging.INFO):
+        for i in range(5):
+            batcher.put(i)
+            assert wait_for(lambda n=i: exporter.calls == n + 1)
+        exporter.ok = True
+        batcher.put("after")
+        assert wait_for(lambda: exporter.calls == 6)
+        assert wait_for(lambda: any("works again" in r.getMessage() for r in caplog.records))
+    batcher.shutdown(1.0)
+    messages = [r.getMessage() for r in caplog.records]
+    (warning,) = [m for m in messages if "cannot export" in m]
+    assert "http://127.0.0.1:9/v1/traces" in warning and "ConnectionRefusedError" in warning
+    assert "OTEL_TRACES_EXPORTER=none" in warning
+    assert not any(m.startswith("Failed to export") for m in messages)
+    assert sink.failures == 5

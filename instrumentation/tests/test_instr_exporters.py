@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 from typing import Any
 
+import obsbox_instrumentation as obsbox
 import pytest
 import requests
-from obsbox_instrumentation.settings import resolve_settings
+from obsbox_instrumentation.settings import SettingsError, resolve_settings
 from obsbox_instrumentation.setup import _otlp_factory, _timeout
 
 
@@ -33,15 +33,29 @@ def test_exporter_none_disables_a_signal() -> None:
     assert _otlp_factory("logs", resolve_settings({})) is None
 
 
-def test_grpc_without_the_extra_falls_back_with_a_clear_error(caplog: pytest.LogCaptureFixture) -> None:
-    """OTEL_EXPORTER_OTLP_PROTOCOL=grpc without the [grpc] extra logs how to fix it and uses HTTP."""
+def test_grpc_without_the_extra_is_an_error_naming_the_fix() -> None:
+    """OTEL_EXPORTER_OTLP_PROTOCOL=grpc without the [grpc] extra stops configure() with the pip command."""
     if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is not None:
-        pytest.skip("the [grpc] extra is installed in this venv, so the missing-exporter fallback cannot occur")
+        pytest.skip("the [grpc] extra is installed in this venv, so the gRPC exporter cannot be missing")
     os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
-    with caplog.at_level(logging.ERROR, logger="obsbox_instrumentation"):
-        exporter = _otlp_factory("traces", resolve_settings({}))()  # type: ignore[misc]
-    assert "obsbox-instrumentation[grpc]" in caplog.text
-    assert type(exporter).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
+    with pytest.raises(SettingsError, match=r"OTEL_EXPORTER_OTLP_PROTOCOL='grpc'.*obsbox-instrumentation\[grpc\]"):
+        obsbox.configure(service_name="svc")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("OTEL_TRACES_EXPORTER", "otpl"), ("OTEL_LOGS_EXPORTER", "console,jaeger"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")],
+)
+def test_bad_otel_exporter_value_is_an_error_like_a_bad_obsbox_value(name: str, value: str) -> None:
+    """A typo in an OTEL_* exporter variable stops configure() naming the variable, as a bad OBSBOX_* value does."""
+    os.environ[name] = value
+    with pytest.raises(SettingsError, match=rf"^{name}='{value}': expected one of "):
+        obsbox.configure(service_name="svc")
+    assert obsbox.runtime.get() is None
+    os.environ.pop(name)
+    os.environ["OBSBOX_TENANT_TOP_N"] = "lots"
+    with pytest.raises(SettingsError, match=r"^OBSBOX_TENANT_TOP_N='lots': expected an integer"):
+        obsbox.configure(service_name="svc")
 
 
 def test_refused_outgoing_call_is_status_zero_and_still_raises(configure_obsbox: Any) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from obsbox_instrumentation.resource import ensure_instance_id, project_name, resource_attributes
+import pytest
+from obsbox_instrumentation.resource import (
+    default_service_name,
+    ensure_instance_id,
+    project_name,
+    resource_attributes,
+)
 
 
 def test_service_name_argument_wins() -> None:
@@ -24,6 +30,30 @@ def test_service_name_from_pyproject(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "billing-api"\n')
     assert project_name(tmp_path, "/usr/bin/gunicorn") == "billing-api"
     assert project_name(tmp_path / "missing", "/srv/app/worker.py") == "worker"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["/venv/bin/gunicorn", "-c", "python:obsbox_instrumentation.gunicorn", "-b", "127.0.0.1:8000", "-w", "4", "billing.app:app"], "billing"),
+        (["/venv/bin/gunicorn", "--log-level", "info", "shop.wsgi"], "shop"),
+        (["/venv/bin/uvicorn", "ledger.main:app", "--port", "8000"], "ledger"),
+        (["/venv/bin/celery", "-A", "reports", "worker"], "reports"),
+        (["/venv/bin/opentelemetry-instrument", "gunicorn", "orders_api:app"], "orders_api"),
+    ],
+)
+def test_service_name_under_a_server_is_the_app_module(tmp_path: Path, argv: list[str], expected: str) -> None:
+    """Without a pyproject, a server's command line names the service after the app module, never the server."""
+    assert default_service_name(tmp_path, argv)[0] == expected
+
+
+def test_service_name_falls_back_to_the_directory(tmp_path: Path) -> None:
+    """A server given only `app:app` in a directory without pyproject.toml takes the directory's name."""
+    where = tmp_path / "billing-api"
+    where.mkdir()
+    assert default_service_name(where, ["/venv/bin/gunicorn", "app:app"]) == (
+        "billing-api", f"the working directory {str(where)!r}",
+    )
 
 
 def test_user_instance_id_is_respected() -> None:

@@ -210,3 +210,25 @@ def test_failing_telemetry_never_reaches_the_app(configure_obsbox: Any, kind: st
     resp = get(make_app(), "/orders")
     assert resp.status_code == 200 and resp.get_data() == b"ok"
     configured.runtime.tracer_provider.force_flush()
+
+
+def test_flask_app_created_before_configure_is_instrumented_on_first_request(configure_obsbox: Any) -> None:
+    """An app built before configure() (the module did it first) still records its requests."""
+    app = make_app()
+    configured = configure_obsbox()
+    get(app, "/v1/orders/7", **{"X-Tenant-ID": "acme"})
+    span = server_span(configured)
+    assert span.name == "GET /v1/orders/<int:order_id>"
+    assert span.attributes["tenant.id"] == "acme"
+
+
+def test_flask_app_also_wrapped_by_hand_records_each_request_once(configure_obsbox: Any) -> None:
+    """instrument_wsgi around an app obsbox already hooks gives one server span per request, not two."""
+    from obsbox_instrumentation import instrument_wsgi
+
+    configured = configure_obsbox()
+    app = make_app()
+    wrapped = instrument_wsgi(app.wsgi_app)
+    app.wsgi_app = instrument_wsgi(lambda environ, start_response: wrapped(environ, start_response))
+    span = server_span(get(app, "/v1/orders/7") and configured)
+    assert span.name == "GET /v1/orders/<int:order_id>"

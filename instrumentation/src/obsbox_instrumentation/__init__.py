@@ -30,8 +30,8 @@ Public API (stable; the demo service and the tier-2 tests code against exactly t
     runtime.prometheus_address       # (host, port) this process serves /metrics on, or None
     runtime.recorder.exposition()     # (body, content_type) of the Prometheus page
     obsbox.shutdown(timeout=None) -> bool    # bounded flush; also registered with atexit
-    obsbox.instrument_flask(app) / obsbox.instrument_wsgi(wsgi_app)   # automatic for Flask
-    obsbox.instrument_asgi(asgi_app)  # automatic for Starlette/FastAPI apps
+    obsbox.instrument_flask(app) / obsbox.instrument_wsgi(wsgi_app, route_resolver=None)   # automatic for Flask, Django
+    obsbox.instrument_asgi(asgi_app, route_resolver=None)  # automatic for Starlette/FastAPI (hooked in place)
     obsbox.tenant_context(tenant_id)  # context manager: run a block as a tenant
     obsbox.current_tenant() -> str | None
     obsbox.jobs.track_job(queue, job_name, *, tenant_id=None, carrier=None) as job: job.retry() / job.fail()
@@ -40,9 +40,9 @@ Public API (stable; the demo service and the tier-2 tests code against exactly t
     obsbox.gunicorn                   # gunicorn -c python:obsbox_instrumentation.gunicorn ...
     obsbox_instrumentation.prefork.prepare_master()   # other pre-fork masters: once before forking
 
-Automatic with auto_instrument: Flask and Starlette/FastAPI apps created after configure(),
-outgoing ``requests`` and ``httpx`` calls (obsbox's own hooks), every other installed upstream
-instrumentation. Server spans use a lean Span implementation that only obsbox's export
+Automatic with auto_instrument: Flask, Django, Starlette and FastAPI apps, created before or
+after configure(), outgoing ``requests`` and ``httpx`` calls (obsbox's own hooks), every other
+installed upstream instrumentation whose library is installed. Server spans use a lean Span implementation that only obsbox's export
 pipeline receives (see leanspan.py).
 
 Zero code: ``obsbox-instrument <command...>`` (or ``opentelemetry-instrument`` with

@@ -67,7 +67,15 @@ class ObsboxDistro(BaseDistro):
 
         if entry_point.name in REPLACED_INSTRUMENTATIONS:
             return  # obsbox's own hooks (applied by the configurator) cover these
-        super().load_instrumentor(entry_point, **kwargs)
+        # opentelemetry-instrument checks dependencies per distribution only, then skips the
+        # instrumentor's own check: an instrumentor for an absent library (httpx2 beside httpx)
+        # would fail at every start.
+        from .setup import instruments_installed_library
+
+        instrumentor = entry_point.load()()
+        if not instruments_installed_library(instrumentor, entry_point.name):
+            return
+        instrumentor.instrument(**kwargs)
 
 
 class ObsboxConfigurator(_BaseConfigurator):

@@ -7,17 +7,23 @@ only. :class:`BoundedBatcher` counts every item it drops into ``obsbox_telemetry
 ``obsbox_telemetry_export_failures_total``, scrubs on the export thread (off the request path),
 restarts its thread and rebuilds its exporter after ``fork()`` (gRPC channels and pooled HTTP
 connections do not survive a fork), and bounds shutdown by a deadline.
+
+A collector that is down (the usual case on a developer's machine) must not flood the app's log:
+the exporters' own retry and failure lines are muted while obsbox exports, and
+:class:`FailureReporter` says once per signal where export failed, why, and how to turn it off,
+then stays quiet (the counters keep counting) until an export succeeds again.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
@@ -62,6 +68,92 @@ class NullSink:
         pass
 
 
+class _ExportScope(threading.local):
+    active = False
+    reason: str | None = None
+
+
+_export_scope = _ExportScope()
+_MUTED_PREFIXES = ("opentelemetry.exporter", "urllib3")
+
+
+class _MuteDuringExport(logging.Filter):
+    """Drops exporter log records emitted inside obsbox's export calls, keeping the last as the
+    reason for :class:`FailureReporter`'s one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _export_scope.active:
+            return True
+        if record.levelno >= logging.WARNING:
+            with contextlib.suppress(Exception):
+                _export_scope.reason = record.getMessage()
+        return False
+
+
+_MUTE = _MuteDuringExport()
+
+
+_loggers_seen = [0]
+
+
+def mute_exporter_loggers() -> None:
+    """Put the filter on every exporter and urllib3 logger that exists now (logger filters apply
+    only to records created on that logger, so each one needs it); called after an exporter is
+    built and whenever loggers were added since (an exporter may import more modules later)."""
+    known = logging.Logger.manager.loggerDict
+    if len(known) == _loggers_seen[0]:
+        return
+    _loggers_seen[0] = len(known)
+    for name in list(known):
+        if name.startswith(_MUTED_PREFIXES):
+            logger = logging.getLogger(name)
+            if _MUTE not in logger.filters:
+                logger.addFilter(_MUTE)
+
+
+@contextlib.contextmanager
+def exporting() -> Iterator[None]:
+    """Mark this thread as inside an obsbox export (exporter log lines are muted)."""
+    mute_exporter_loggers()
+    _export_scope.active = True
+    _export_scope.reason = None
+    try:
+        yield
+    finally:
+        _export_scope.active = False
+
+
+class FailureReporter:
+    """One log line per signal when export starts failing, one when it works again."""
+
+    def __init__(self, signal: str) -> None:
+        self.signal = signal
+        self.failing = False
+
+    def report(self, ok: bool, exporter: Any, error: BaseException | None = None) -> None:
+        if ok:
+            if self.failing:
+                self.failing = False
+                _log.info("obsbox: %s export to %s works again", self.signal, _endpoint(exporter))
+            return
+        if self.failing:
+            return
+        self.failing = True
+        reason = repr(error) if error is not None else _export_scope.reason or "the exporter reported a failure"
+        _log.warning(
+            "obsbox: cannot export %s to %s: %s. obsbox keeps trying and counts what is lost in "
+            "obsbox_telemetry_export_failures_total and obsbox_telemetry_dropped_total{signal=\"%s\"}; "
+            "no further lines until export works again. No collector here? "
+            "Set OTEL_%s_EXPORTER=none to turn %s export off.",
+            self.signal, _endpoint(exporter), reason[:300], self.signal, self.signal.upper(), self.signal,
+        )
+
+
+def _endpoint(exporter: Any) -> str:
+    endpoint = getattr(exporter, "_endpoint", None)
+    return str(endpoint) if endpoint else f"the {type(exporter).__name__} endpoint"
+
+
 def _is_success(result: Any) -> bool:
     # SpanExportResult / LogExportResult / LogRecordExportResult all name success SUCCESS.
     return getattr(result, "name", None) == "SUCCESS"
@@ -101,11 +193,13 @@ class BoundedBatcher:
         self._pid = os.getpid()
         # False after a failed export: shutdown then does not wait for a collector that is down.
         self.healthy = True
+        self._reporter = FailureReporter(signal)
 
     @property
     def exporter(self) -> Any:
         if self._exporter is None:
             self._exporter = self._factory()
+            mute_exporter_loggers()
         return self._exporter
 
     def put(self, item: Any) -> None:
@@ -163,14 +257,20 @@ class BoundedBatcher:
                     self._idle.notify_all()
 
     def _export(self, batch: list[Any]) -> None:
+        error: BaseException | None = None
+        exporter = None
         try:
             if self._prepare is not None:
                 self._prepare(batch)
-            result = self.exporter.export(batch)
+            exporter = self.exporter
+            with exporting():
+                result = exporter.export(batch)
             ok = _is_success(result)
-        except Exception:
+        except Exception as exc:
             _log.debug("obsbox: %s export raised", self.signal, exc_info=True)
             ok = False
+            error = exc
+        self._reporter.report(ok, exporter, error)
         self.healthy = ok
         if not ok:
             self._sink.export_failed(self.signal)
@@ -225,7 +325,8 @@ class BoundedBatcher:
         if self._exporter is None:
             return
         try:
-            self._exporter.shutdown()
+            with exporting():
+                self._exporter.shutdown()
         except Exception:
             _log.debug("obsbox: %s exporter shutdown raised", self.signal, exc_info=True)
 
@@ -349,6 +450,7 @@ class SafeMetricExporter(MetricExporter):
         self._inner: MetricExporter | None = None
         self._pid = os.getpid()
         self._sink = sink
+        self._reporter = FailureReporter(SIGNAL_METRICS)
         source = preferences if preferences is not None else self._get_inner()
         super().__init__(
             preferred_temporality=getattr(source, "_preferred_temporality", None),
@@ -359,21 +461,28 @@ class SafeMetricExporter(MetricExporter):
         if self._inner is None or self._pid != os.getpid():
             self._pid = os.getpid()
             self._inner = self._factory()
+            mute_exporter_loggers()
         return self._inner
 
     def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
         if count_points(metrics_data) == 0:
             return MetricExportResult.SUCCESS  # nothing to say; do not wake the exporter
         token = otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        error: BaseException | None = None
+        inner = None
         try:
-            result = self._get_inner().export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+            inner = self._get_inner()
+            with exporting():
+                result = inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
             ok = result is MetricExportResult.SUCCESS
-        except Exception:
+        except Exception as exc:
             _log.debug("obsbox: metric export raised", exc_info=True)
             ok = False
+            error = exc
             result = MetricExportResult.FAILURE
         finally:
             otel_context.detach(token)
+        self._reporter.report(ok, inner, error)
         if not ok:
             self._sink.export_failed(SIGNAL_METRICS)
             self._sink.dropped(SIGNAL_METRICS, REASON_EXPORT_FAILED, count_points(metrics_data))
@@ -391,7 +500,8 @@ class SafeMetricExporter(MetricExporter):
         if self._inner is None:
             return
         try:
-            self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+            with exporting():
+                self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
         except Exception:
             _log.debug("obsbox: metric exporter shutdown raised", exc_info=True)
 

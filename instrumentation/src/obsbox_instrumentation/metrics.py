@@ -8,6 +8,12 @@ per-process, which is why it is not used for pull. Exemplars: OTLP carries them 
 exemplar filter); the Prometheus endpoint carries them only in single-process mode
 (``OBSBOX_PROMETHEUS_MULTIPROC=false``) and only in OpenMetrics exposition, because
 prometheus_client's multiprocess files have no room for exemplars.
+
+The page also carries prometheus_client's ``process_*`` metrics (CPU seconds, resident and
+virtual memory, open file descriptors, start time) of the process that serves it. In
+multiprocess mode that is the serving process only (the pre-fork master under the launcher or
+the gunicorn hooks): prometheus_client cannot add up other processes' resource usage, so
+workers' usage is not on the page.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import weakref
 from typing import Any
 
 import prometheus_client
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client import values as prom_values
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -87,6 +93,7 @@ class Recorder:
             reg: CollectorRegistry | None = None
         else:
             reg = self.registry
+        ProcessCollector(registry=self.registry)
         spec = c.HTTP_SERVER_REQUEST_DURATION
         self._p_http_server = prometheus_client.Histogram(
             spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg

@@ -14,11 +14,12 @@ import glob
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
@@ -53,11 +54,13 @@ def fresh_multiproc_dir(env: MutableMapping[str, str]) -> tuple[str, bool]:
 
 
 def multiprocess_exposition(directory: str):  # type: ignore[no-untyped-def]
-    """An exposition callable over every process's files in ``directory``."""
+    """An exposition callable over every process's files in ``directory``, plus the ``process_*``
+    metrics of the process serving it (the master)."""
 
     def exposition(accept: str) -> tuple[bytes, str]:
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=directory)
+        ProcessCollector(registry=registry)
         encoder, content_type = choose_encoder(accept)
         return encoder(registry), content_type
 
@@ -96,3 +99,45 @@ def finish_master(state: MasterState) -> None:
         state.server.close()
     if state.owns_dir:
         shutil.rmtree(state.multiproc_dir, ignore_errors=True)
+
+
+def prefork_worker_kind() -> str | None:
+    """``"gunicorn"`` or ``"uvicorn"`` when this process is one of several (more than one)
+    workers of a server, else None.
+
+    A gunicorn worker imports the app from ``Worker.init_process`` (found on the call stack while
+    configure() runs at import); ``uvicorn --workers N`` starts each worker through
+    ``uvicorn._subprocess.subprocess_started``. Without the launcher or the gunicorn hooks such
+    a worker has no shared metrics directory and no master serving /metrics: each worker would
+    count alone.
+    """
+    gunicorn_base = sys.modules.get("gunicorn.workers.base")
+    worker_cls = getattr(gunicorn_base, "Worker", None)
+    frame = sys._getframe(1)
+    while frame is not None:
+        worker = frame.f_locals.get("self") if frame.f_code.co_name == "init_process" else None
+        if worker_cls is not None and isinstance(worker, worker_cls):
+            # A single worker (gunicorn's default) holds all the counts: it may serve them.
+            workers = getattr(getattr(worker, "cfg", None), "workers", 2)
+            return "gunicorn" if not isinstance(workers, int) or workers > 1 else None
+        if frame.f_code.co_name == "subprocess_started" and frame.f_globals.get("__name__") == "uvicorn._subprocess":
+            return "uvicorn"
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def unwired_message(kind: str) -> str:
+    """The one warning for a pre-fork worker without the multi-process wiring."""
+    hooks = (
+        "or add obsbox's gunicorn hooks (gunicorn -c python:obsbox_instrumentation.gunicorn ..., or "
+        "`from obsbox_instrumentation.gunicorn import on_starting, child_exit, on_exit` in your "
+        "gunicorn.conf.py)"
+        if kind == "gunicorn"
+        else "or run a single uvicorn process per port"
+    )
+    return (
+        f"obsbox: not serving /metrics: this is a {kind} worker and nothing prepared the metrics "
+        "shared by all workers, so each worker would serve only its own counts (and workers "
+        "sharing the port would answer scrapes at random). Start the server with "
+        f"`obsbox-instrument {kind} ...` {hooks}. OTLP export is not affected."
+    )

@@ -1,9 +1,9 @@
 """The Prometheus pull endpoint: ``GET /metrics`` on OBSBOX_PROMETHEUS_HOST:OBSBOX_PROMETHEUS_PORT.
 
 Served by one daemon thread in the process that configured first (the pre-fork master when
-obsbox-instrument or the gunicorn hooks are used). The socket sets SO_REUSEPORT so that, when
-every worker configures on its own, each worker can bind the same port and the kernel spreads
-scrapes over them; every one answers with the same aggregated multiprocess view.
+obsbox-instrument or the gunicorn hooks are used). The port is never shared (no SO_REUSEPORT):
+a second process binding it would answer a share of the scrapes with its own numbers, so a busy
+port is an error the caller reports. Only ``/metrics`` answers; every other path is a 404.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ _log = logging.getLogger(__name__)
 Exposition = Callable[[str], "tuple[bytes, str]"]
 
 
-class _ReusePortServer(ThreadingHTTPServer):
+class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
@@ -27,11 +27,9 @@ class _ReusePortServer(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__(address, handler)
 
-    def server_bind(self) -> None:
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        super().server_bind()
+    # SO_REUSEADDR only (http.server's default): a restart may rebind at once over TIME_WAIT.
+    allow_reuse_address = True
+    allow_reuse_port = False
 
 
 class MetricsServer:
@@ -40,7 +38,7 @@ class MetricsServer:
     def __init__(self, host: str, port: int, exposition: Exposition) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server naming)
-                if self.path.split("?", 1)[0] not in ("/metrics", "/"):
+                if self.path.split("?", 1)[0] != "/metrics":
                     self.send_error(404, "only /metrics here")
                     return
                 try:
@@ -58,7 +56,7 @@ class MetricsServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass  # scrapes every 15 s would flood the service's logs
 
-        self._server = _ReusePortServer((host, port), Handler)
+        self._server = _Server((host, port), Handler)
         self.address: tuple[str, int] = self._server.server_address[:2]  # type: ignore[assignment]
         self._thread = threading.Thread(target=self._server.serve_forever, name="obsbox-metrics", daemon=True)
         self._thread.start()

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import sys
 import uuid
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -53,8 +54,53 @@ def parse_resource_attributes(raw: str | None) -> dict[str, str]:
     return result
 
 
-def project_name(cwd: Path, argv0: str) -> str:
-    """The project's name: [project].name of ./pyproject.toml, else the program's file stem."""
+# Programs that serve or run someone else's code: their name says nothing about the service.
+SERVER_PROGRAMS = frozenset((
+    "gunicorn", "uvicorn", "hypercorn", "daphne", "granian", "uwsgi", "waitress-serve", "celery",
+    "rq", "dramatiq", "huey_consumer", "flask", "django-admin", "manage", "opentelemetry-instrument",
+    "obsbox-instrument", "python", "python3", "-c", "-m", "__main__", "pytest", "ipython",
+))
+# Trailing module names that say where the app object lives, not what the service is.
+_GENERIC_MODULES = frozenset(("app", "application", "main", "wsgi", "asgi", "server", "api", "web", "__main__"))
+_APP_SPEC = re.compile(r"^([A-Za-z_][\w.]*)(?::[A-Za-z_][\w.]*(?:\(.*\))?)?$")
+_OPTIONS_WITH_VALUES = frozenset(("-c", "--config", "-b", "--bind", "-k", "--worker-class", "--chdir", "--pythonpath"))
+
+
+def app_module(argv: Sequence[str]) -> str | None:
+    """The app module a server command line names: ``pkg.mod`` of ``gunicorn ... pkg.mod:app``,
+    of ``uvicorn pkg.mod:app`` or of ``celery -A pkg.mod worker``; None when there is none."""
+    args = list(argv[1:])
+    for flag in ("-A", "--app"):
+        if flag in args[:-1]:
+            match = _APP_SPEC.match(args[args.index(flag) + 1])
+            if match:
+                return match.group(1)
+    candidates = []
+    for index, arg in enumerate(args):
+        if arg.startswith("-") or (index and args[index - 1] in _OPTIONS_WITH_VALUES):
+            continue
+        # "pkg.mod:app", or gunicorn's "pkg.wsgi" (application implied); a bare word may be an
+        # option's value ("--log-level info"), so it does not count.
+        if ":" in arg or "." in arg:
+            match = _APP_SPEC.match(arg)
+            if match:
+                candidates.append(match.group(1))
+    return candidates[-1] if candidates else None
+
+
+def service_name_from_module(module: str) -> str | None:
+    """``examples.billing.app`` -> ``billing``: the innermost package that is not a generic name."""
+    parts = [p for p in module.split(".") if p and p not in _GENERIC_MODULES]
+    return parts[-1] if parts else None
+
+
+def default_service_name(cwd: Path, argv: Sequence[str]) -> tuple[str, str]:
+    """(name, where it came from) when neither configure() nor OTEL_* names the service.
+
+    In order: ``[project].name`` of ./pyproject.toml; the program's name unless it is a server
+    or launcher (``gunicorn``, ``uvicorn``, ``celery``, ``python``, ...); the app module the
+    server was told to load; the working directory's name.
+    """
     pyproject = cwd / "pyproject.toml"
     try:
         if tomllib is None:
@@ -62,13 +108,26 @@ def project_name(cwd: Path, argv0: str) -> str:
         with pyproject.open("rb") as fh:
             name = tomllib.load(fh).get("project", {}).get("name")
         if isinstance(name, str) and name:
-            return name
+            return name, str(pyproject)
     except (OSError, tomllib.TOMLDecodeError):
         pass
+    argv0 = argv[0] if argv else ""
     stem = Path(argv0).stem if argv0 else ""
-    if stem and stem not in ("-c", "python", "python3", "__main__", "pytest", ""):
-        return stem
-    return UNKNOWN_SERVICE
+    if stem and stem not in SERVER_PROGRAMS and not stem.startswith("python"):
+        return stem, f"the program name {argv0!r}"
+    module = app_module(argv)
+    if module:
+        name = service_name_from_module(module)
+        if name:
+            return name, f"the app module {module!r}"
+    if cwd.name:
+        return cwd.name, f"the working directory {str(cwd)!r}"
+    return UNKNOWN_SERVICE, "nothing"
+
+
+def project_name(cwd: Path, argv0: str) -> str:
+    """The default service name for a program started as ``argv0`` in ``cwd``."""
+    return default_service_name(cwd, [argv0])[0]
 
 
 def ensure_instance_id(env: MutableMapping[str, str]) -> str:

@@ -7,6 +7,7 @@ endpoints, sampler, resource); see :func:`otel_defaults` for the few OTEL_* defa
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -150,10 +151,53 @@ class Settings:
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+OTEL_EXPORTER_CHOICES = ("otlp", "console", "none")
+OTEL_PROTOCOL_CHOICES = ("http/protobuf", "grpc")
+SIGNALS = ("traces", "metrics", "logs")
+
+
+def check_otel_exporter_settings(env: Mapping[str, str]) -> None:
+    """The OTEL_* exporter variables obsbox reads itself follow obsbox's rule for OBSBOX_*
+    variables: a value obsbox cannot honour is a SettingsError naming the variable.
+
+    Why an error and not upstream's warning-and-fall-back-to-OTLP: a typo such as
+    ``OTEL_TRACES_EXPORTER=none,`` or ``=consol`` would otherwise send telemetry to a collector
+    the user did not choose, and one warning among start-up lines is easily missed.
+    """
+    for signal in SIGNALS:
+        name = f"OTEL_{signal.upper()}_EXPORTER"
+        value = _env_str(env, name)
+        if value is None:
+            continue
+        items = [item.strip().lower() for item in value.split(",")]
+        if any(item not in OTEL_EXPORTER_CHOICES for item in items):
+            raise SettingsError(f"{name}={value!r}: expected one of {', '.join(OTEL_EXPORTER_CHOICES)}")
+    for signal in SIGNALS:
+        name = f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL"
+        value = _env_str(env, name)
+        if value is None:
+            name = "OTEL_EXPORTER_OTLP_PROTOCOL"
+            value = _env_str(env, name)
+        if value is None:
+            continue
+        # "http" is not in the specification but was accepted before; it means http/protobuf.
+        if value not in (*OTEL_PROTOCOL_CHOICES, "http"):
+            raise SettingsError(f"{name}={value!r}: expected one of {', '.join(OTEL_PROTOCOL_CHOICES)}")
+        exporter = (_env_str(env, f"OTEL_{signal.upper()}_EXPORTER") or "otlp").split(",")[0].strip().lower()
+        if (
+            value == "grpc"
+            and exporter == "otlp"
+            and importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is None
+        ):
+            raise SettingsError(
+                f"{name}='grpc': the gRPC exporter is not installed; "
+                "pip install 'obsbox-instrumentation[grpc]' or use http/protobuf"
+            )
 
 
 def resolve_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     """Merge explicit arguments (non-None wins) over OBSBOX_* variables over defaults."""
+    check_otel_exporter_settings(env)
     patterns_env = _env_str(env, OBSBOX_SCRUB_PATTERNS)
     patterns = (
         tuple(p.strip().lower() for p in patterns_env.split(",") if p.strip())

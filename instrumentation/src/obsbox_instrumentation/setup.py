@@ -36,14 +36,16 @@ from .export import (
 from .leanspan import LeanTracer
 from .logs import JsonFormatter, ObsboxJsonHandler
 from .metrics import Recorder, otel_attribute_keys
+from .prefork import prefork_worker_kind, unwired_message
 from .promserver import MetricsServer
-from .resource import ensure_instance_id, project_name, resource_attributes
+from .resource import SERVICE_NAME, default_service_name, ensure_instance_id, resource_attributes
 from .scrub import Scrubber
 from .settings import (
     OBSBOX_DISABLED,
     OBSBOX_METRICS_SERVER_PID,
     PROMETHEUS_MULTIPROC_DIR,
     Settings,
+    SettingsError,
     apply_otel_defaults,
     env_bool,
     env_int,
@@ -54,7 +56,9 @@ from .tenant import TenantCap
 _log = logging.getLogger("obsbox_instrumentation")
 _lock = threading.RLock()
 # Instrumentations obsbox replaces with its own leaner code (see wsgi.py, httpclient.py).
-REPLACED_INSTRUMENTATIONS = frozenset(("flask", "wsgi", "requests", "httpx", "starlette", "fastapi", "asgi"))
+REPLACED_INSTRUMENTATIONS = frozenset(
+    ("flask", "wsgi", "requests", "httpx", "starlette", "fastapi", "asgi", "django")
+)
 
 
 def configure(
@@ -106,9 +110,10 @@ def configure(
             log_level=log_level, shutdown_timeout_s=shutdown_timeout,
         )
         instance_id = ensure_instance_id(env)
+        default_name, source = default_service_name(Path.cwd(), list(getattr(sys, "argv", []) or []))
         attrs = resource_attributes(
             env, service_name=service_name, service_version=service_version, environment=environment,
-            instance_id=instance_id, default_name=project_name(Path.cwd(), sys.argv[0] if sys.argv else ""),
+            instance_id=instance_id, default_name=default_name,
         )
         resource = Resource.create(attrs)
         multiproc_dir, owns_dir = _multiproc_dir(settings)
@@ -143,6 +148,11 @@ def configure(
             pid=os.getpid(),
         )
         _install_logging(runtime, otel_handler, log_stream)
+        if attrs[SERVICE_NAME] == default_name and not service_name and not env.get("OTEL_SERVICE_NAME"):
+            _log.info(
+                "obsbox: service.name=%s, taken from %s; set OTEL_SERVICE_NAME (or configure(service_name=)) to choose",
+                default_name, source,
+            )
         rt.set_current(runtime)
         os.register_at_fork(after_in_child=_keep_identity_after_fork)
         if settings.prometheus_enabled:
@@ -234,8 +244,7 @@ def _otlp_factory(signal: str, settings: Settings) -> Callable[[], Any] | None:
         return None
     if choice == "console":
         return _console_factory(signal)
-    if choice != "otlp":
-        _log.warning("OTEL_%s_EXPORTER=%s is not supported by obsbox; using otlp", signal.upper(), choice)
+    # Any other value was refused by resolve_settings (check_otel_exporter_settings).
     timeout = _timeout(signal, settings)
     kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     protocol = _protocol(signal)
@@ -252,12 +261,11 @@ def _otlp_factory(signal: str, settings: Settings) -> Callable[[], Any] | None:
                     OTLPLogExporter as Exp,
                 )
             return lambda: Exp(**kwargs)
-        except ImportError:
-            _log.error(
-                "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs `pip install obsbox-instrumentation[grpc]`; using http/protobuf"
-            )
-    elif protocol not in ("http/protobuf", "http"):
-        _log.warning("OTEL_EXPORTER_OTLP_PROTOCOL=%s is not supported; using http/protobuf", protocol)
+        except ImportError as exc:
+            raise SettingsError(
+                "OTEL_EXPORTER_OTLP_PROTOCOL='grpc': the gRPC exporter is not installed; "
+                "pip install 'obsbox-instrumentation[grpc]' or use http/protobuf"
+            ) from exc
     if signal == "traces":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExp
     elif signal == "metrics":
@@ -398,16 +406,40 @@ def _start_metrics_server(settings: Settings, recorder: Recorder) -> MetricsServ
     owner = os.environ.get(OBSBOX_METRICS_SERVER_PID)
     if owner and owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner)):
         return None
+    kind = prefork_worker_kind()
+    if kind is not None:
+        _warn_unwired_once(kind)
+        return None
     try:
         server = MetricsServer(settings.prometheus_host, settings.prometheus_port, recorder.exposition)
     except OSError as exc:
         _log.warning(
-            "obsbox: cannot serve metrics on %s:%s (%s); set OBSBOX_PROMETHEUS_PORT",
+            "obsbox: not serving /metrics: cannot bind %s:%s (%s); another process holds the port, "
+            "and obsbox never shares it. Set OBSBOX_PROMETHEUS_PORT to a free port "
+            "(or OBSBOX_PROMETHEUS_ENABLED=false)",
             settings.prometheus_host, settings.prometheus_port, exc,
         )
         return None
     os.environ[OBSBOX_METRICS_SERVER_PID] = str(os.getpid())
     return server
+
+
+def _warn_unwired_once(kind: str) -> None:
+    """Warn once per server start, not once per worker: the first worker of this master to get
+    here creates a marker file named after the master's pid and start time."""
+    try:
+        with open(f"/proc/{os.getppid()}/stat", "rb") as fh:
+            started = fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        started = "0"
+    marker = os.path.join(tempfile.gettempdir(), f"obsbox-unwired-{os.getppid()}-{started}")
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return
+    except OSError:
+        pass  # no writable temp dir: warn in every worker rather than never
+    _log.warning(unwired_message(kind))
 
 
 def _disabled(settings: Settings) -> frozenset[str]:
@@ -417,8 +449,10 @@ def _disabled(settings: Settings) -> frozenset[str]:
 
 
 def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) -> list[str]:
-    """obsbox's own instrumentation (Flask/WSGI server, requests client); names applied."""
+    """obsbox's own instrumentation (Flask, Django, Starlette/FastAPI servers; requests and httpx
+    clients); names applied."""
     from .asgi import patch_starlette
+    from .djangohook import patch_django
     from .httpclient import patch_httpx, patch_requests
     from .wsgi import patch_flask
 
@@ -433,6 +467,8 @@ def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) 
         done.append("httpx")
     if not {"starlette", "fastapi"} & disabled and patch_starlette():
         done.append("starlette")
+    if "django" not in disabled and patch_django():
+        done.append("django")
     return done
 
 
@@ -452,14 +488,38 @@ def _auto_instrument(settings: Settings) -> list[str]:
             if getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
                 done.append(ep.name)  # already done (an earlier configure in this process)
                 continue
-            # instrument() checks the library is installed at a supported version and does
-            # nothing otherwise; a failing instrumentation is skipped, never fatal.
-            instrumentor.instrument()
+            if not instruments_installed_library(instrumentor, ep.name):
+                continue
+            # A failing instrumentation is skipped, never fatal.
+            instrumentor.instrument(skip_dep_check=True)
             if getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
                 done.append(ep.name)
         except Exception as exc:
             _log.debug("obsbox: instrumentation %s skipped: %s", ep.name, exc)
     return done
+
+
+def instruments_installed_library(instrumentor: Any, name: str) -> bool:
+    """Whether the library this instrumentor instruments is installed at a version it supports.
+
+    Checked per instrumentor, not per distribution: one distribution may ship instrumentors
+    for several libraries (opentelemetry-instrumentation-httpx has ``httpx`` and ``httpx2``),
+    and instrument() logs an ERROR at every start for each library that is absent. An absent
+    library is normal (debug); a library installed at an unsupported version is worth a warning.
+    """
+    try:
+        from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+
+        conflict = get_dependency_conflicts(instrumentor.instrumentation_dependencies())
+    except Exception:
+        return True  # cannot tell: let instrument() decide, as upstream does
+    if conflict is None:
+        return True
+    if getattr(conflict, "found", None) or getattr(conflict, "found_any", None):
+        _log.warning("obsbox: not instrumenting %s: %s", name, conflict)
+    else:
+        _log.debug("obsbox: not instrumenting %s: %s", name, conflict)
+    return False
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -15,6 +15,7 @@ api_version and the capped tenant; tenant.id in baggage for logs and outgoing ca
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -28,7 +29,12 @@ from .contract import ATTR_API_VERSION, ATTR_TENANT, BAGGAGE_TENANT
 from .tenant import clean_tenant, current_tenant, header_to_environ_key
 
 ROUTE_KEY = "obsbox.route"
+# Set by the outermost obsbox middleware: an app wrapped by hand and also hooked through its
+# framework (Django's handler, a Flask app) records each request once.
+OBSERVED_KEY = "obsbox.instrumented"
 KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"))
+# Two first requests racing to instrument an app created before configure() must not both do it.
+_late_lock = threading.Lock()
 _PROPAGATION_KEYS = ("HTTP_TRACEPARENT", "HTTP_BAGGAGE", "HTTP_B3", "HTTP_X_B3_TRACEID")
 
 StartResponse = Callable[..., Any]
@@ -84,12 +90,13 @@ class ObsboxWSGIMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         runtime = rt.get()
-        if runtime is None:
+        if runtime is None or OBSERVED_KEY in environ:
             return self.app(environ, start_response)
         try:
             prepared = self._start(runtime, environ)
         except Exception:  # telemetry never breaks a request: serve it bare
             return self.app(environ, start_response)
+        environ[OBSERVED_KEY] = True
         span, token, method, version, tenant, start_ns = prepared
         status_holder = [0]
 
@@ -253,7 +260,7 @@ def _record_exception(sender: Any, exception: BaseException, **_: Any) -> None:
 
 def instrument_flask(app: Any) -> Any:
     """Instrument a Flask app: WSGI middleware plus the route template and exceptions."""
-    if getattr(app, "_obsbox_instrumented", False):
+    if app.__dict__.get("_obsbox_instrumented", False):
         return app
     from flask import got_request_exception
 
@@ -266,7 +273,11 @@ def instrument_flask(app: Any) -> Any:
 
 
 def patch_flask() -> bool:
-    """Make every Flask app created from now on instrument itself; False if Flask is absent."""
+    """Instrument every Flask app, created before or after this call; False if Flask is absent.
+
+    Apps created from now on are instrumented when created; an app that already existed (the
+    module built it before configure() ran) is instrumented on its first request.
+    """
     try:
         import flask
     except ImportError:
@@ -274,14 +285,23 @@ def patch_flask() -> bool:
     if getattr(flask.Flask, "_obsbox_patched", False):
         return True
     original_init = flask.Flask.__init__
+    original_call = flask.Flask.__call__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         with contextlib.suppress(Exception):
             instrument_flask(self)
 
+    def __call__(self: Any, environ: Any, start_response: Any) -> Any:
+        if not self.__dict__.get("_obsbox_instrumented"):
+            with _late_lock, contextlib.suppress(Exception):
+                instrument_flask(self)
+        return original_call(self, environ, start_response)
+
     __init__._obsbox_original = original_init  # type: ignore[attr-defined]
+    __call__._obsbox_original = original_call  # type: ignore[attr-defined]
     flask.Flask.__init__ = __init__  # type: ignore[method-assign]
+    flask.Flask.__call__ = __call__  # type: ignore[method-assign]
     flask.Flask._obsbox_patched = True  # type: ignore[attr-defined]
     return True
 
@@ -292,8 +312,8 @@ def unpatch_flask() -> None:
         import flask
     except ImportError:
         return
-    patched = flask.Flask.__dict__.get("__init__")
-    original = getattr(patched, "_obsbox_original", None)
-    if original is not None:
-        flask.Flask.__init__ = original  # type: ignore[method-assign]
-        flask.Flask._obsbox_patched = False  # type: ignore[attr-defined]
+    for name in ("__init__", "__call__"):
+        original = getattr(flask.Flask.__dict__.get(name), "_obsbox_original", None)
+        if original is not None:
+            setattr(flask.Flask, name, original)
+    flask.Flask._obsbox_patched = False  # type: ignore[attr-defined]
