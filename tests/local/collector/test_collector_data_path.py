@@ -6,6 +6,7 @@ rules read must arrive with the exact names, labels and counts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -138,7 +139,7 @@ def test_every_http_server_name_the_rules_and_dashboards_read_has_data(run: Run)
 
 
 def test_slo_recording_rules_record_from_collector_series(run: Run) -> None:
-    """The shipped SLO recording rules, evaluated by Prometheus 3.5, give this service's request rate and error ratio."""
+    """The shipped SLO recording rules, evaluated by Prometheus 3.5, give this service's request rate, error and slow ratios."""
     job = run.service.job
     run.stack.wait_value(_count(run, "503"), lambda v: v >= run.failed)
     rate = run.stack.wait_value(f'job:http_server_requests:rate5m{{job="{job}"}}', lambda v: v > 0)
@@ -147,6 +148,10 @@ def test_slo_recording_rules_record_from_collector_series(run: Run) -> None:
     # As many failed requests as good ones; rate() extrapolates each series on its own, so the
     # ratio is near, not at, one half.
     assert 0.3 < ratio < 0.7, ratio
+    # The latency SLO reads the bucket at its threshold (le="0.5", or le="1.0" as Prometheus 3
+    # normalises 1): every request here is fast, so no slow share.
+    slow = run.stack.wait_value(f'job:http_server_request_slow:ratio_rate5m{{job="{job}"}}', lambda v: not math.isnan(v))
+    assert 0 <= slow < 0.05, slow
     for group in run.stack.rules():
         for rule in group["rules"]:
             assert rule["health"] != "err", (group["file"], rule["name"], rule.get("lastError"))
