@@ -30,24 +30,6 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
-def _inventory_hosts(name: str) -> dict[str, dict]:
-    """{address: data} of every host in one of deploy/inventories/*.py."""
-    module = runpy.run_path(str(REPO_ROOT / "deploy" / "inventories" / name))
-    hosts: dict[str, dict] = {}
-    for value in module.values():
-        if isinstance(value, list):
-            for entry in value:
-                if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict):
-                    hosts[entry[0]] = entry[1]
-    return hosts
-
-
-@pytest.fixture(scope="session")
-def inventory_hosts() -> Callable[[str], dict[str, dict]]:
-    """Reads an example inventory: ``inventory_hosts("all_in_one.py")`` gives {address: data}."""
-    return _inventory_hosts
-
-
 # Tool -> the deploy component whose pinned version it must report.
 _PINNED_COMPONENT = {
     "prometheus": "prometheus",
@@ -92,3 +74,22 @@ def pinned_tool() -> Callable[[str], str]:
         return str(path)
 
     return find
+
+
+def _inventory_hosts(name: str) -> dict[str, dict]:
+    """{address: data} of every host in one of deploy/inventories/*.py."""
+    module = runpy.run_path(str(REPO_ROOT / "deploy" / "inventories" / name))
+    hosts: dict[str, dict] = {}
+    for value in module.values():
+        if isinstance(value, list):
+            for entry in value:
+                if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict):
+                    hosts[entry[0]] = entry[1]
+    return hosts
+
+
+@pytest.fixture(scope="session")
+def inventory_hosts() -> Callable[[str], dict[str, dict]]:
+    """Reads an example inventory: ``inventory_hosts("all_in_one.py")`` gives {address: data}."""
+    return _inventory_hosts
+
