@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import yaml
 from collector_stack import DATA_TIMEOUT_S, RULES_DIR, TENANT, App, Stack
 from obsbox_instrumentation import contract
 
@@ -19,6 +20,7 @@ from dashboards import build_all
 from dashboards._queries import interpolate, queries
 from examples.procs import wait_until
 from obsbox.contract_check import metric_names, read_rule_files, undeclared_labels
+from obsbox.render.loki import LokiSettings, render_loki_config
 
 # Labels the collector's prometheus exporter puts on every series it translates from OTLP, besides
 # job and instance (from service.name and service.instance.id): the instrumentation scope (empty
@@ -78,9 +80,15 @@ def _count(run: Run, status: str) -> str:
 
 def test_request_counts_equal_requests_sent(run: Run) -> None:
     """Prometheus counts exactly the requests sent, per status code, after OTLP delta -> collector -> cumulative."""
-    ok = run.stack.wait_value(_count(run, "200"), lambda v: v >= run.ok)
-    failed = run.stack.wait_value(_count(run, "503"), lambda v: v >= run.failed)
-    assert (ok, failed) == (run.ok, run.failed)
+    counted: list[float | None] = []
+
+    def exact() -> bool:
+        counted[:] = [run.stack.value(_count(run, "200")), run.stack.value(_count(run, "503"))]
+        return counted == [run.ok, run.failed]
+
+    settled = wait_until(exact, DATA_TIMEOUT_S, interval=0.5)
+    misaligned = "Misaligned starting timestamps" in run.stack.collector.output()
+    assert settled, f"counted {counted} of {[run.ok, run.failed]} (collector logged misaligned delta points: {misaligned})"
     buckets = run.stack.value(
         f'sum(http_server_request_duration_seconds_bucket{{job="{run.service.job}",tenant_id="{TENANT}",le="+Inf"}})'
     )
@@ -175,9 +183,18 @@ def test_traces_reach_tempo_with_tenant(run: Run) -> None:
     assert all("tenant.id" not in s.resource for s in spans)
 
 
+def _loki_structured_metadata_attributes() -> set[str]:
+    """The log attributes obsbox's rendered Loki config keeps as structured metadata."""
+    otlp = yaml.safe_load(render_loki_config(LokiSettings()))["limits_config"]["otlp_config"]
+    return {a for rule in otlp["log_attributes"] if rule["action"] == "structured_metadata" for a in rule["attributes"]}
+
+
 def test_logs_reach_loki_with_trace_id_and_tenant(run: Run) -> None:
-    """Log records arrive at Loki's OTLP path with their request's trace_id and tenant.id as a log attribute (Loki's structured metadata), never on the resource."""
+    """Log records arrive at Loki's OTLP path with their request's trace_id and, as log attributes, the
+    attributes Loki's rendered config keeps as structured metadata (tenant.id); none on the resource."""
     job = run.service.job
+    metadata = _loki_structured_metadata_attributes()
+    assert "tenant.id" in metadata
 
     def request_logs() -> list[Any]:
         return [r for r in run.stack.loki.logs() if r.resource.get("service.name") == job and r.attributes.get("tenant.id") == TENANT]
@@ -185,9 +202,10 @@ def test_logs_reach_loki_with_trace_id_and_tenant(run: Run) -> None:
     assert wait_until(lambda: len(request_logs()) >= run.ok + run.failed, DATA_TIMEOUT_S), len(request_logs())
     logs = request_logs()
     assert len(logs) == run.ok + run.failed
-    assert all("tenant.id" not in r.resource for r in logs)
     span_traces = {s.trace_id: s.attributes.get("tenant.id") for s in run.stack.tempo.spans()}
     for record in logs:
+        assert metadata <= set(record.attributes), record
+        assert not metadata & set(record.resource), record
         assert record.trace_id and record.trace_id != "0" * 32
         assert span_traces.get(record.trace_id) == TENANT, record
 
