@@ -162,14 +162,14 @@ def build() -> dict[str, Any]:
             "Collector accepted",
             "Items per second the collector's receivers accepted, per receiver and signal.",
             "ops",
-            _per_signal("otelcol_receiver_accepted_{}_total", "receiver", "{{receiver}}"),
+            _per_signal("otelcol_receiver_accepted_{}", "receiver", "{{receiver}}"),
             span=8,
         ),
         graph(
             "Collector refused",
             "Items per second receivers refused (memory limiter or a full pipeline): senders see errors.",
             "ops",
-            _per_signal("otelcol_receiver_refused_{}_total", "receiver", "{{receiver}}"),
+            _per_signal("otelcol_receiver_refused_{}", "receiver", "{{receiver}}"),
             span=8,
             steps=failing,
         ),
@@ -177,8 +177,8 @@ def build() -> dict[str, Any]:
             "Collector dropped",
             "Items per second exporters failed to send after retries or could not queue: they are lost.",
             "ops",
-            _per_signal("otelcol_exporter_send_failed_{}_total", "exporter", "{{exporter}} failed")
-            + _per_signal("otelcol_exporter_enqueue_failed_{}_total", "exporter", "{{exporter}} not queued"),
+            _per_signal("otelcol_exporter_send_failed_{}", "exporter", "{{exporter}} failed")
+            + _per_signal("otelcol_exporter_enqueue_failed_{}", "exporter", "{{exporter}} not queued"),
             span=8,
             steps=failing,
         ),

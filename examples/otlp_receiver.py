@@ -3,7 +3,11 @@
 It speaks the OTLP/HTTP protocol with the official ``opentelemetry-proto`` message definitions
 (protobuf or JSON bodies, gzip-aware) and keeps every decoded request in memory. In ``hang`` mode
 it accepts connections and reads requests but never answers, which is how a collector that is
-stuck looks to an exporter. It binds 127.0.0.1 on a free port unless told otherwise.
+stuck looks to an exporter. It binds 127.0.0.1 on a free port unless told otherwise. ``prefix``
+serves the signal paths under a base path, as Loki does (``/otlp/v1/logs``).
+
+``OtlpGrpcReceiver`` is the same over OTLP/gRPC (the services ``opentelemetry-proto`` defines,
+served with grpcio), the protocol of Tempo's OTLP endpoint and the collector's ``otlp`` exporter.
 
     python -m examples.otlp_receiver --port 4318     # print a line per export, Ctrl-C to stop
 """
@@ -11,7 +15,9 @@ stuck looks to an exporter. It binds 127.0.0.1 on a free port unless told otherw
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
+import socket
 import threading
 import time
 import zlib
@@ -101,48 +107,14 @@ class MetricPoint:
     time_unix_nano: int = 0
 
 
-class OtlpReceiver:
-    """An OTLP/HTTP receiver on a loopback port; use as a context manager or start()/stop()."""
+class _Store:
+    """Every decoded export request, by signal path, and readers over them."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, hang: bool = False) -> None:
-        self.hang = hang
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: list[tuple[str, Message]] = []
         self._raw: list[bytes] = []
         self._released = threading.Event()
-        self.connections = 0
-        self.errors: list[str] = []
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def endpoint(self) -> str:
-        """The base URL for OTEL_EXPORTER_OTLP_ENDPOINT (the exporter appends /v1/<signal>)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> OtlpReceiver:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="otlp-receiver", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        # release hung handlers first, or their connections would outlive the receiver
-        self._released.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> OtlpReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- what arrived -------------------------------------------------------------------------
 
@@ -239,12 +211,61 @@ class OtlpReceiver:
             self._released.wait(interval)
         return predicate()
 
-    # -- the HTTP side --------------------------------------------------------------------------
-
     def _record(self, path: str, body: bytes, msg: Message) -> None:
         with self._lock:
             self._requests.append((path, msg))
             self._raw.append(body)
+
+
+class OtlpReceiver(_Store):
+    """An OTLP/HTTP receiver on a loopback port; use as a context manager or start()/stop()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, hang: bool = False, prefix: str = "") -> None:
+        super().__init__()
+        self.hang = hang
+        self.prefix = prefix.rstrip("/")
+        self.connections = 0
+        self.errors: list[str] = []
+        self._open: set[socket.socket] = set()
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL for OTEL_EXPORTER_OTLP_ENDPOINT (the exporter appends /v1/<signal>)."""
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
+
+    def start(self) -> OtlpReceiver:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="otlp-receiver", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        # release hung handlers first, or their connections would outlive the receiver
+        self._released.set()
+        self._server.shutdown()
+        self._server.server_close()
+        # and end kept-alive connections: a stopped receiver answers nothing, like a dead backend
+        with self._lock:
+            open_connections = list(self._open)
+        for conn in open_connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> OtlpReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the HTTP side --------------------------------------------------------------------------
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -254,6 +275,17 @@ class OtlpReceiver:
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._open.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._lock:
+                    receiver._open.discard(self.connection)
+                with contextlib.suppress(OSError):
+                    super().finish()
 
             def do_POST(self) -> None:
                 with receiver._lock:
@@ -268,7 +300,10 @@ class OtlpReceiver:
                     receiver._released.wait()
                     self.close_connection = True
                     return
-                pair = SIGNALS.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                if receiver.prefix and path.startswith(receiver.prefix + "/"):
+                    path = path[len(receiver.prefix) :]
+                pair = SIGNALS.get(path)
                 if pair is None:
                     self._reply(404, b"unknown signal path", "text/plain")
                     return
@@ -284,7 +319,7 @@ class OtlpReceiver:
                     receiver.errors.append(f"{self.path}: {exc}")
                     self._reply(400, f"cannot decode: {exc}".encode(), "text/plain")
                     return
-                receiver._record(self.path, body, msg)
+                receiver._record(path, body, msg)
                 self._reply(200, resp_cls().SerializeToString(), "application/x-protobuf")
 
             def _reply(self, code: int, payload: bytes, ctype: str) -> None:
@@ -295,6 +330,70 @@ class OtlpReceiver:
                 self.wfile.write(payload)
 
         return Handler
+
+
+class OtlpGrpcReceiver(_Store):
+    """An OTLP/gRPC receiver on a loopback port (needs grpcio); start() again after stop() to
+    come back on the same port, keeping what arrived before."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__()
+        self.host = host
+        self.port = port
+        self._server: Any = None
+
+    @property
+    def endpoint(self) -> str:
+        """host:port, as the collector's ``otlp`` exporter and Tempo's config spell it."""
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> OtlpGrpcReceiver:
+        from concurrent import futures
+
+        import grpc
+        from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+        from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+        store = self
+
+        def servicer(base: type, path: str, response: type[Message]) -> Any:
+            class Servicer(base):  # type: ignore[misc, valid-type]
+                def Export(self, request: Message, context: Any) -> Message:  # noqa: N802 - gRPC method name
+                    store._record(path, request.SerializeToString(), request)
+                    return response()
+
+            return Servicer()
+
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
+            servicer(trace_service_pb2_grpc.TraceServiceServicer, "/v1/traces", ExportTraceServiceResponse), server
+        )
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
+            servicer(metrics_service_pb2_grpc.MetricsServiceServicer, "/v1/metrics", ExportMetricsServiceResponse),
+            server,
+        )
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(
+            servicer(logs_service_pb2_grpc.LogsServiceServicer, "/v1/logs", ExportLogsServiceResponse), server
+        )
+        bound = server.add_insecure_port(f"{self.host}:{self.port}")
+        if not bound:
+            raise OSError(f"OTLP/gRPC receiver cannot bind {self.host}:{self.port}")
+        self.port = bound
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop(grace=None).wait(timeout=5)
+            self._server = None
+
+    def __enter__(self) -> OtlpGrpcReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def _decompress(body: bytes, encoding: str) -> bytes:

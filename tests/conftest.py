@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import runpy
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +30,52 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+# Tool -> the deploy component whose pinned version it must report.
+_PINNED_COMPONENT = {
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "alertmanager": "alertmanager",
+    "amtool": "alertmanager",
+    "node_exporter": "node_exporter",
+    "otelcol": "otelcol",
+}
+
+
+def pinned_version(tool: str) -> str:
+    """The version the deploy pins for the component that ships ``tool`` (promtool -> 3.5.0)."""
+    from obsbox.binaries.catalog import pinned_versions
+
+    return pinned_versions()[_PINNED_COMPONENT[tool]]
+
+
+def reported_version(path: str) -> str:
+    """The version an executable reports with --version ("promtool, version 3.5.0 (...)")."""
+    proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    match = re.search(r"version (v?[0-9][^\s,]*)", proc.stdout + proc.stderr)
+    assert match, f"{path} --version printed no version: {proc.stdout + proc.stderr!r}"
+    return match.group(1).removeprefix("v")
+
+
+@pytest.fixture(scope="session")
+def pinned_tool() -> Callable[[str], str]:
+    """pinned_tool("promtool") -> obsbox's build at the deploy's pinned version, checked by --version.
+
+    Fails (never skips) when the build is missing: `make setup` builds the four releases, so a
+    missing one is a broken set-up, not something this machine lacks.
+    """
+    from obsbox.binaries.locate import built
+
+    def find(tool: str) -> str:
+        path = built(tool)
+        if path is None:
+            pytest.fail(f"obsbox's pinned build of {tool} is missing: run `make setup` (it runs `obsbox binaries build`)")
+        version = reported_version(str(path))
+        assert version == pinned_version(tool), f"{path} reports {version}, the deploy pins {pinned_version(tool)}"
+        return str(path)
+
+    return find
+
+
 def _inventory_hosts(name: str) -> dict[str, dict]:
     """{address: data} of every host in one of deploy/inventories/*.py."""
     module = runpy.run_path(str(REPO_ROOT / "deploy" / "inventories" / name))
@@ -44,3 +92,4 @@ def _inventory_hosts(name: str) -> dict[str, dict]:
 def inventory_hosts() -> Callable[[str], dict[str, dict]]:
     """Reads an example inventory: ``inventory_hosts("all_in_one.py")`` gives {address: data}."""
     return _inventory_hosts
+

@@ -1,15 +1,13 @@
-"""Fixtures shared by the validator tests (real upstream tools)."""
+"""Fixtures shared by the validator tests (real upstream tools at the deploy's pinned versions)."""
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 
 import pytest
 
 
 @pytest.fixture(scope="session")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.skip("promtool is not installed (Debian package prometheus)")
-    return path
+def promtool(pinned_tool: Callable[[str], str]) -> str:
+    """obsbox's build of promtool at the pinned Prometheus version (the one the deploy installs)."""
+    return pinned_tool("promtool")

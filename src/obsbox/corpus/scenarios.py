@@ -417,11 +417,11 @@ def _collector(
         t = b.time(i)
         n = poisson(rng, 800 * b.step_s)
         failed = binomial(rng, n, failed_share(t))
-        b.add({**exp, "__name__": "otelcol_exporter_sent_spans_total"}, i, n - failed)
-        b.add({**exp, "__name__": "otelcol_exporter_send_failed_spans_total"}, i, failed)
-        b.add({**exp, "__name__": "otelcol_exporter_enqueue_failed_spans_total"}, i, 0)
-        b.add({**rec, "__name__": "otelcol_receiver_accepted_spans_total"}, i, n)
-        b.add({**rec, "__name__": "otelcol_receiver_refused_spans_total"}, i, round(refused(t) * b.step_s))
+        b.add({**exp, "__name__": "otelcol_exporter_sent_spans"}, i, n - failed)
+        b.add({**exp, "__name__": "otelcol_exporter_send_failed_spans"}, i, failed)
+        b.add({**exp, "__name__": "otelcol_exporter_enqueue_failed_spans"}, i, 0)
+        b.add({**rec, "__name__": "otelcol_receiver_accepted_spans"}, i, n)
+        b.add({**rec, "__name__": "otelcol_receiver_refused_spans"}, i, round(refused(t) * b.step_s))
     if restart_at is not None:
         b.reset(lambda labels: labels.get("job") == "otelcol", b.index(restart_at))
 

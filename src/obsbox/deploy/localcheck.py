@@ -2,7 +2,9 @@
 
 The tree mirrors host paths under a root directory. Absolute paths inside configs are re-rooted
 into the tree for the check, so Prometheus is checked together with the rule files it will load.
-Validators that are not installed here are reported as skipped with the reason, never as passed.
+Each validator is obsbox's own build at the deploy's pinned version when `obsbox binaries build`
+made it (promtool 3.x, amtool, otelcol-obsbox), else the tool on PATH; `CheckResult.tool` says
+which ran. Validators found nowhere are reported as skipped with the reason, never as passed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from obsbox.binaries import locate
 from obsbox.deploy.rendered import host_plans
 from obsbox.deploy.service import unit_path
 from obsbox.deploy.settings import StackSettings
@@ -28,14 +31,16 @@ class CheckResult:
     ok: bool
     output: str
     skipped: str = ""
+    # The executable that ran the check ("" when skipped).
+    tool: str = ""
 
 
 def _run(name: str, target: Path, argv: list[str]) -> CheckResult:
-    tool = shutil.which(argv[0])
+    tool = locate.tool(argv[0])
     if tool is None:
         return CheckResult(name, str(target), False, "", skipped=f"{argv[0]} is not installed on this machine")
     proc = subprocess.run([tool, *argv[1:]], capture_output=True, text=True, check=False, timeout=120)
-    return CheckResult(name, str(target), proc.returncode == 0, (proc.stdout + proc.stderr).strip())
+    return CheckResult(name, str(target), proc.returncode == 0, (proc.stdout + proc.stderr).strip(), tool=tool)
 
 
 def unit_exposure(unit_file: Path) -> tuple[float | None, str]:

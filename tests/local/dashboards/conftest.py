@@ -165,10 +165,10 @@ def exporter_series() -> list[Series]:
         receiver = {**otel, "receiver": "otlp", "transport": "grpc"}
         exporter = {**otel, "exporter": "otlphttp/loki" if signal == "log_records" else "otlp"}
         out += [
-            _counter(f"otelcol_receiver_accepted_{signal}_total", receiver, rate),
-            _counter(f"otelcol_receiver_refused_{signal}_total", receiver, 0.0),
-            _counter(f"otelcol_exporter_send_failed_{signal}_total", exporter, 0.0),
-            _counter(f"otelcol_exporter_enqueue_failed_{signal}_total", exporter, 0.0),
+            _counter(f"otelcol_receiver_accepted_{signal}", receiver, rate),
+            _counter(f"otelcol_receiver_refused_{signal}", receiver, 0.0),
+            _counter(f"otelcol_exporter_send_failed_{signal}", exporter, 0.0),
+            _counter(f"otelcol_exporter_enqueue_failed_{signal}", exporter, 0.0),
         ]
     out += [
         _gauge("otelcol_exporter_queue_size", {**otel, "exporter": "otlp"}, lambda i: i % 50),

@@ -1,8 +1,7 @@
-"""Rendered alertmanager.yml on disk, and amtool."""
+"""Rendered alertmanager.yml on disk, and amtool at the pinned Alertmanager version."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,11 +12,9 @@ from obsbox.render.alertmanager import AlertmanagerSettings, render_alertmanager
 
 
 @pytest.fixture(scope="module")
-def amtool() -> str:
-    path = shutil.which("amtool")
-    if path is None:
-        pytest.skip("amtool is not installed (Debian package prometheus-alertmanager)")
-    return path
+def amtool(pinned_tool: Callable[[str], str]) -> str:
+    """obsbox's build of amtool at the pinned Alertmanager version (not Debian's 0.25)."""
+    return pinned_tool("amtool")
 
 
 @pytest.fixture(scope="module")

@@ -39,3 +39,13 @@ def test_alertmanager_info_routes_to_null(route_of: Callable[..., str]) -> None:
 def test_alertmanager_unknown_severity_routes_to_ticket(route_of: Callable[..., str]) -> None:
     """An alert without a known severity still reaches a human as a ticket."""
     assert route_of("alertname=Odd") == "ticket"
+
+
+def test_alertmanager_amtool_is_the_pinned_build(amtool: str) -> None:
+    """The amtool these checks run is obsbox's build and reports the deploy's pinned Alertmanager version."""
+    from obsbox.binaries.catalog import pinned_versions
+    from obsbox.binaries.locate import built
+
+    out = subprocess.run([amtool, "--version"], capture_output=True, text=True, timeout=30, check=True)
+    assert amtool == str(built("amtool"))
+    assert f"version {pinned_versions()['alertmanager']} " in out.stdout + out.stderr

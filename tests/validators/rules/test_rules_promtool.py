@@ -39,3 +39,13 @@ def test_rules_promtool_unit_tests_pass(promtool: str, test_file: Path) -> None:
         timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_rules_promtool_is_the_pinned_build(promtool: str) -> None:
+    """The promtool these checks run is obsbox's build and reports the deploy's pinned Prometheus version."""
+    from obsbox.binaries.catalog import pinned_versions
+    from obsbox.binaries.locate import built
+
+    out = subprocess.run([promtool, "--version"], capture_output=True, text=True, timeout=30, check=True)
+    assert promtool == str(built("promtool"))
+    assert f"version {pinned_versions()['prometheus']} " in out.stdout + out.stderr
