@@ -5,6 +5,10 @@ absolute times such as ``timestamp()`` and ``@`` must stay unshifted), evaluated
 file's evaluation_interval. ``alert_rule_test`` compares the firing alerts (labels + rendered
 annotations) at the evaluation at or before ``eval_time``; ``promql_expr_test`` is an instant
 query at ``eval_time``; both compare exactly, as promtool does (reflect.DeepEqual).
+
+The runner follows the promtool of the engine's own release where the two differ: a test group
+without ``interval`` has its input samples every ``evaluation_interval`` in promtool 3.x, and
+all at t=0 (only the first kept) in promtool 2.x.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from obsbox.promtool.export import duration
 from obsbox.promtool.testfile import AlertRuleTest, PromqlExprTest, TestFile, TestGroup, load_test_file
 from obsbox.replay.engine import Case, EngineError, ReplaySession, SessionOptions
 from obsbox.replay.model import AlertState, Evaluation, Series
-from obsbox.replay.prometheus import PrometheusError
+from obsbox.replay.prometheus import PrometheusError, engine_major
 from obsbox.replay.templates import TemplateData, TemplateError, TemplateUnsupported, render
 
 
@@ -58,20 +62,31 @@ class FileResult:
         return self.error is None and all(g.passed for g in self.groups)
 
 
-def group_series(group: TestGroup, until_ms: int | None = None) -> list[Series]:
-    """A test group's input_series as Series (values at 0, interval, 2*interval, ...).
+def input_interval_ms(test_file: TestFile, group: TestGroup, major: int) -> int:
+    """The spacing of a test group's input samples as the promtool of Prometheus ``major`` reads
+    them: the group's ``interval``; without one, promtool 3.x uses ``evaluation_interval`` while
+    promtool 2.x uses 0 (every sample at t=0)."""
+    if group.interval_ms == 0 and major >= 3:
+        return test_file.evaluation_interval_ms
+    return group.interval_ms
+
+
+def group_series(group: TestGroup, until_ms: int | None = None, *, interval_ms: int | None = None) -> list[Series]:
+    """A test group's input_series as Series (values at 0, interval, 2*interval, ...), with
+    ``interval_ms`` (default: the group's own) as the interval.
 
     promtool loads input samples only up to its last evaluation (WithSamplesTill), so its
     expression tests never see later ones; ``until_ms`` cuts them off the same way.
     """
+    step = group.interval_ms if interval_ms is None else interval_ms
     out = []
     for s in group.input_series:
-        ts = [i * group.interval_ms for i, v in enumerate(s.values) if v is not None]
+        ts = [i * step for i, v in enumerate(s.values) if v is not None]
         vs = [v for v in s.values if v is not None]
         if until_ms is not None:
             keep = [k for k, t in enumerate(ts) if t <= until_ms]
             ts, vs = [ts[k] for k in keep], [vs[k] for k in keep]
-        if group.interval_ms == 0:
+        if step == 0:
             # Every sample at t=0: promtool keeps the first and drops the rest as duplicates.
             ts, vs = ts[:1], vs[:1]
         if ts:
@@ -184,10 +199,14 @@ def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
     )
 
 
-def run_group(test_file: TestFile, index: int, group: TestGroup) -> GroupResult:
-    """Evaluate one test group in its own Prometheus and check every assertion of it."""
+def run_group(test_file: TestFile, index: int, group: TestGroup, *, major: int | None = None) -> GroupResult:
+    """Evaluate one test group in its own Prometheus and check every assertion of it, following
+    the promtool of the engine's major version (``major``, default: the engine's)."""
+    if major is None:
+        major = engine_major()
     interval = test_file.evaluation_interval_ms
     end = (group.max_eval_time_ms() // interval) * interval
+    series = group_series(group, end, interval_ms=input_interval_ms(test_file, group, major))
     options = SessionOptions(
         interval_override_ms=interval,
         evaluation_interval_ms=interval,
@@ -202,7 +221,7 @@ def run_group(test_file: TestFile, index: int, group: TestGroup) -> GroupResult:
     )
     failures: list[Failure] = []
     try:
-        with ReplaySession(test_file.rule_files, [Case(group_series(group, end), 0, end)], options=options) as session:
+        with ReplaySession(test_file.rule_files, [Case(series, 0, end)], options=options) as session:
             evaluation = session.run()[0]
 
             def data(labels: Mapping[str, str], value: float) -> TemplateData:
@@ -233,8 +252,9 @@ def run_test_file(path: Path | str, *, on_group: Callable[[GroupResult], None] |
     except TestFileError as exc:
         return FileResult(Path(path), [], str(exc))
     results = []
+    major = engine_major()
     for index, group in enumerate(test_file.tests):
-        result = run_group(test_file, index, group)
+        result = run_group(test_file, index, group, major=major)
         if on_group is not None:
             on_group(result)
         results.append(result)

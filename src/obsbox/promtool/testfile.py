@@ -63,7 +63,7 @@ class TestGroup:
     __test__ = False
 
     name: str
-    interval_ms: int  # 0 when the file gives none: promtool then loads every sample at t=0
+    interval_ms: int  # 0 when the file gives none (promtool 2.x: every sample at t=0; 3.x: evaluation_interval)
     input_series: list[InputSeries]
     alert_rule_tests: list[AlertRuleTest]
     promql_expr_tests: list[PromqlExprTest]
@@ -237,8 +237,8 @@ def _test_group(reader: _Reader, raw: object, index: int, evaluation_interval: i
         line,
         "promtool.testGroup",
     )
-    # promtool 2.42 has no default here: without `interval` every sample lands at t=0 (and only
-    # the first of them is kept), whatever evaluation_interval says.
+    # 0 when absent: promtool 2.42 has no default here (every sample lands at t=0, and only the
+    # first of them is kept), promtool 3.x uses evaluation_interval (runner.input_interval_ms).
     interval = reader.duration(node, "interval", 0, line)
     series = []
     for raw_series in reader.listing(node.get("input_series"), line, "input_series"):

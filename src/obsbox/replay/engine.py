@@ -12,6 +12,7 @@ import math
 import operator
 import shutil
 import tempfile
+import time
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -133,12 +134,19 @@ def _lcm(a: int, b: int) -> int:
     return a * b // math.gcd(a, b)
 
 
-def layout(cases: Sequence[Case], gap_ms: int, align_ms: int) -> list[_Placed]:
+def layout(cases: Sequence[Case], gap_ms: int, align_ms: int, *, latest_ms: int | None = None) -> list[_Placed]:
     """Shift each case so cases never see each other's data: the first stays where it is (so
     absolute times such as ``timestamp()`` are right for a single case), each next one starts
-    ``gap_ms`` after the previous one ends, with evaluation starts on a common ``align_ms`` grid."""
+    ``gap_ms`` after the previous one ends, with evaluation starts on a common ``align_ms`` grid.
+
+    A case that would then reach past ``latest_ms`` (the wall clock: Prometheus 3.x refuses
+    remote-written samples more than 10 minutes ahead of its clock, and rule results are written
+    back that way) is laid before the first case instead, ending ``gap_ms`` before the earliest
+    case laid so far starts.
+    """
     placed: list[_Placed] = []
-    cursor: int | None = None
+    cursor: int | None = None  # the end of the latest case laid
+    floor: int | None = None  # the start of the earliest case laid
     for case in cases:
         if case.data_range is not None:
             data_min, data_max = case.data_range
@@ -146,15 +154,20 @@ def layout(cases: Sequence[Case], gap_ms: int, align_ms: int) -> list[_Placed]:
             data_min = min((s.timestamps_ms[0] for s in case.series if s.timestamps_ms), default=case.start_ms)
             data_max = max((s.timestamps_ms[-1] for s in case.series if s.timestamps_ms), default=case.end_ms)
         low = min(case.start_ms, data_min)
-        if cursor is None:
+        high = max(case.end_ms, data_max)
+        if cursor is None or floor is None:
             shift = 0
         else:
+            first_start = placed[0].case.start_ms
             shift = cursor + gap_ms - low
             # Align the evaluation start with the first case's grid.
-            first_start = placed[0].case.start_ms
             shift += (first_start - (case.start_ms + shift)) % align_ms
+            if latest_ms is not None and high + shift > latest_ms:
+                shift = floor - gap_ms - high
+                shift -= (case.start_ms + shift - first_start) % align_ms
         placed.append(_Placed(case, shift))
-        cursor = max(case.end_ms, data_max) + shift
+        cursor = high + shift if cursor is None else max(cursor, high + shift)
+        floor = low + shift if floor is None else min(floor, low + shift)
     return placed
 
 
@@ -275,7 +288,7 @@ class ReplaySession:
         if fast_index is not None:
             order.remove(fast_index)
             order.insert(0, fast_index)
-        in_order = layout([prepared[i] for i in order], gap, align)
+        in_order = layout([prepared[i] for i in order], gap, align, latest_ms=int(time.time() * 1000))
         self.placed = [in_order[order.index(i)] for i in range(len(prepared))]
         plain_parts: list[tuple[Sequence[Series], int]] = []
         stale_parts: list[Series] = []

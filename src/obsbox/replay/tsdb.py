@@ -328,10 +328,17 @@ class FileBackfill:
         self.discard()
 
 
+def _placed_start(part: tuple[Sequence[Series], int]) -> int:
+    series, shift = part
+    return min((s.timestamps_ms[0] for s in series if s.timestamps_ms), default=0) + shift
+
+
 def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: Path, work_dir: Path) -> int:
     """Write every (series, shift_ms) pair into one OpenMetrics file and create blocks in data_dir.
 
-    Returns the number of samples written. Nothing to write is not an error (no call to promtool).
+    The parts go in the order of their (shifted) first samples, so a series in several of them stays in time order
+    (the backfiller refuses out-of-order samples). Returns the number of samples written. Nothing
+    to write is not an error (no call to promtool).
     """
     promtool = find_binary("promtool")
     if promtool is None:
@@ -340,7 +347,7 @@ def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: 
     count = 0
     first = last = 0
     with open(source, "w", encoding="utf-8") as handle:
-        for series, shift in series_by_shift:
+        for series, shift in sorted(series_by_shift, key=_placed_start):
             for s in series:
                 if s.timestamps_ms:
                     first = min(first, s.timestamps_ms[0] + shift) if count else s.timestamps_ms[0] + shift

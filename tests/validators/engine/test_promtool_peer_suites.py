@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from obsbox.cli import app
 from obsbox.promtool.runner import run_test_file
 from obsbox.promtool.testfile import load_yaml_with_lines, parse_duration_ms, parse_float
+from tests.engines import PEER_SUITES
 
-PEER_SUITES = Path("/work/shared/peer-suites")
 Promtool = Callable[[Path], subprocess.CompletedProcess[str]]
 
 

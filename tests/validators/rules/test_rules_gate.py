@@ -1,9 +1,9 @@
-"""The gate: the shipped rules replayed on the shipped corpus catch every incident and page on no noise."""
+"""The gate: the shipped rules replayed on the shipped corpus catch every incident and page on no noise,
+on each engine version (the deploy's pinned Prometheus 3.x and Debian's 2.42)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
+from tests.engines import ENGINE_IDS, ENGINE_NAMES, resolve_engine
+
 REPO = Path(__file__).resolve().parents[3]
 RULES_DIR = REPO / "alert_rules"
 INCIDENTS = RULES_DIR / "incidents"
 
 
-@pytest.fixture(scope="module")
-def gate_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Run `obsbox replay` once on the shipped rules and corpus; the JSON report and exit status."""
-    for binary in ("promtool", "prometheus"):
-        if shutil.which(binary) is None:
-            pytest.skip(f"{binary} is not installed (Debian package prometheus); the replay needs it")
+@pytest.fixture(scope="module", params=ENGINE_NAMES, ids=ENGINE_IDS)
+def gate_report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run `obsbox replay --prometheus X` once per engine version on the shipped rules and corpus;
+    the JSON report and exit status."""
+    engine = resolve_engine(request.param)
     out = tmp_path_factory.mktemp("gate") / "report.json"
     rules = [arg for f in sorted(RULES_DIR.glob("*.rules.yaml")) for arg in ("--rules", str(f))]
     proc = subprocess.run(
@@ -35,6 +36,8 @@ def gate_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             str(INCIDENTS),
             "--json",
             str(out),
+            "--prometheus",
+            engine.prometheus,
         ],
         capture_output=True,
         text=True,
@@ -43,6 +46,7 @@ def gate_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     report = json.loads(out.read_text()) if out.exists() else {}
     return {
+        "engine": engine.version,
         "returncode": proc.returncode,
         "output": proc.stdout[-4000:] + proc.stderr[-4000:],
         "report": report,
