@@ -32,9 +32,11 @@ from obsbox.replay.model import (
     ExpressionPlot,
     PlotSeries,
     Series,
+    is_stale,
     label_key,
 )
-from obsbox.replay.prometheus import PrometheusError, PrometheusServer, QueryResult, find_binary
+from obsbox.replay.openmetrics import format_series_name
+from obsbox.replay.prometheus import PrometheusError, PrometheusServer, QueryResult, engine_major, find_binary
 from obsbox.replay.rules import (
     Rule,
     RuleFileError,
@@ -55,6 +57,9 @@ Progress = Callable[[str, float], None]
 LOOKBACK_MS = 5 * 60_000
 # The least time between two cases laid side by side in the TSDB.
 MIN_GAP_MS = 60 * 60_000
+# Prometheus 3.x refuses remote-written samples more than 10 minutes ahead of its own clock
+# (2.42 takes any time): samples later than now plus this margin go in as backfilled blocks.
+FUTURE_MARGIN_MS = 5 * 60_000
 # Rules whose queries are in flight at once (two cores: Prometheus evaluates while Python decodes).
 QUERY_THREADS = 3
 
@@ -315,10 +320,52 @@ class ReplaySession:
                 if self.server.series_count(low, high) != fast.backfill.series_to_check:
                     return False
             if stale_parts:
-                self.server.write(stale_parts)
+                self._write(stale_parts)
         except PrometheusError as exc:
             raise EngineError(str(exc)) from None
         return True
+
+    def _write(self, series: Sequence[Series]) -> None:
+        """Append samples to the running Prometheus through its remote-write receiver.
+
+        Prometheus 3.x refuses remote-written samples more than 10 minutes ahead of its clock
+        (promtool tests may run to the year 2262): on 3.x those go in as blocks made by promtool's
+        backfiller, and Prometheus is restarted over them. A block cannot hold a staleness marker,
+        so a marker that late is an error rather than a silently different answer.
+        """
+        server = self._server()
+        later: list[Series] = []
+        if engine_major(server.binary) >= 3:
+            limit = int(time.time() * 1000) + FUTURE_MARGIN_MS
+            near: list[Series] = []
+            for s in series:
+                stamps = list(s.timestamps_ms)
+                if not stamps or stamps[-1] <= limit:
+                    near.append(s)
+                    continue
+                k = bisect_right(stamps, limit)
+                if k:
+                    near.append(Series(s.labels, stamps[:k], list(s.values)[:k]))
+                values = list(s.values)[k:]
+                stale_at = next((t for t, v in zip(stamps[k:], values) if is_stale(v)), None)
+                if stale_at is not None:
+                    raise PrometheusError(
+                        f"series {format_series_name(s.labels)} ends with a staleness marker at {stale_at} ms, "
+                        "later than Prometheus 3 takes through remote write (10 minutes ahead of its clock), "
+                        "and a backfilled block cannot hold the marker"
+                    )
+                later.append(Series(s.labels, stamps[k:], values))
+            series = near
+        if series:
+            server.write(series)
+        if later:
+            assert self.workdir is not None
+            server.stop()
+            try:
+                backfill([(later, 0)], server.data_dir, self.workdir)
+            except BackfillError as exc:
+                raise PrometheusError(str(exc)) from None
+            server.start()
 
     def _start_fast_backfill(self, produced: set[str], *, split: bool) -> _FastBackfill | None:
         """Start promtool on the largest recording file, as it is, if it may go that way: its
@@ -463,7 +510,7 @@ class ReplaySession:
         done: int,
         total: int,
     ) -> int:
-        server = self._server()
+        self._server()  # refuses a session that is not open
         written: list[Series] = []
         for rule, group, interval, points, lhs_points in self._layer_queries(layer, group_of, pool):
             if rule.record:
@@ -480,7 +527,7 @@ class ReplaySession:
             self.progress("evaluate", 0.2 + 0.8 * done / max(1, total))
         if written:
             try:
-                server.write(written)
+                self._write(written)
             except PrometheusError as exc:
                 raise EngineError(f"cannot write rule results back: {exc}") from None
         return done

@@ -1,0 +1,60 @@
+"""Replay verdicts that differ between Prometheus 2.42 and 3.x, each explained, asserted for each
+engine version and judged by the promtool of that version."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from obsbox.promtool.export import ExportCase, export_promtool
+from obsbox.replay.engine import evaluate
+from obsbox.replay.model import Evaluation, Series
+from tests.engines import Engine
+
+MIN = 60_000
+
+
+def _firing(ev: Evaluation) -> list[tuple[int, int]]:
+    (rule,) = ev.rules
+    return [interval for alert in rule.alerts for interval in alert.firing_intervals(ev.timestamps_for(rule))]
+
+
+def _promtool_agrees(engine: Engine, rules: Path, ev: Evaluation, series: list[Series], tmp_path: Path) -> None:
+    out = tmp_path / "export.yml"
+    export_promtool([rules], [ExportCase(ev, series, "versions")], out)
+    check = subprocess.run(
+        [engine.promtool, "test", "rules", out.name], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_range_selector_left_edge(engine: Engine, write_rules: Callable[[str], Path], tmp_path: Path) -> None:
+    """`count_over_time(up[5m]) >= 6` on a sample every minute fires on 2.42 and never on 3.x.
+
+    A range selector `[5m]` at time t reads [t-5m, t] in Prometheus 2.x, six samples here, and
+    (t-5m, t] in 3.x (left-open since 3.0), five: the sample exactly 5m old is no longer counted.
+    """
+    rules = write_rules(
+        "groups:\n- name: g\n  interval: 1m\n  rules:\n  - alert: SixSamples\n    expr: count_over_time(up[5m]) >= 6\n"
+    )
+    series = [Series({"__name__": "up", "job": "a"}, [i * MIN for i in range(21)], [1.0] * 21)]
+    ev = evaluate([rules], series, 0, 20 * MIN)
+    expected = {2: [(5 * MIN, 20 * MIN)], 3: []}[engine.major]
+    assert _firing(ev) == expected
+    _promtool_agrees(engine, rules, ev, series, tmp_path)
+
+
+def test_lookback_window_left_edge(engine: Engine, write_rules: Callable[[str], Path], tmp_path: Path) -> None:
+    """`up == 0` after the last sample keeps firing one evaluation longer on 2.42 than on 3.x.
+
+    An instant selector at t sees the newest sample in the lookback window, [t-5m, t] in 2.x and
+    (t-5m, t] in 3.x: a sample exactly 5 minutes old still counts on 2.42, not on 3.x, so an alert
+    on a target that stopped reporting ends at +5m on 2.42 and at +4m on 3.x (1m evaluations).
+    """
+    rules = write_rules("groups:\n- name: g\n  interval: 1m\n  rules:\n  - alert: Down\n    expr: up == 0\n")
+    series = [Series({"__name__": "up", "job": "a"}, [i * MIN for i in range(3)], [1.0, 0.0, 0.0])]
+    ev = evaluate([rules], series, 0, 12 * MIN)
+    expected = {2: [(1 * MIN, 7 * MIN)], 3: [(1 * MIN, 6 * MIN)]}[engine.major]
+    assert _firing(ev) == expected
+    _promtool_agrees(engine, rules, ev, series, tmp_path)
