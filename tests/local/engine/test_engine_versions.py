@@ -7,9 +7,11 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from obsbox.promtool.export import ExportCase, export_promtool
-from obsbox.replay.engine import evaluate
-from obsbox.replay.model import Evaluation, Series
+from obsbox.replay.engine import EngineError, evaluate
+from obsbox.replay.model import Evaluation, Series, stale
 from tests.engines import Engine
 
 MIN = 60_000
@@ -58,3 +60,45 @@ def test_lookback_window_left_edge(engine: Engine, write_rules: Callable[[str], 
     expected = {2: [(1 * MIN, 7 * MIN)], 3: [(1 * MIN, 6 * MIN)]}[engine.major]
     assert _firing(ev) == expected
     _promtool_agrees(engine, rules, ev, series, tmp_path)
+
+
+YEAR_2200_MS = 7_258_118_400_000
+FUTURE_RULES = """groups:
+- name: g
+  interval: 1m
+  rules:
+  - record: job:x:sum
+    expr: sum by (job) (x)
+  - alert: XHigh
+    expr: job:x:sum > 0
+"""
+
+
+def test_rule_results_later_than_the_clock(engine: Engine, write_rules: Callable[[str], Path]) -> None:
+    """Rule results in the year 2200 are written back and read on both versions.
+
+    Prometheus 3.x refuses remote-written samples more than 10 minutes ahead of its clock (2.42
+    takes any time), so on 3.x the engine backfills those as blocks and restarts Prometheus over
+    them; the verdict is the same on both.
+    """
+    stamps = [YEAR_2200_MS + i * MIN for i in range(11)]
+    series = [Series({"__name__": "x", "job": "a"}, stamps, [1.0] * 11)]
+    ev = evaluate([write_rules(FUTURE_RULES)], series, stamps[0], stamps[-1])
+    assert _firing(ev) == [(stamps[0], stamps[-1])]
+
+
+def test_staleness_marker_later_than_the_clock(engine: Engine, write_rules: Callable[[str], Path]) -> None:
+    """A staleness marker in the year 2200 ends the series on 2.42 and is refused on 3.x.
+
+    3.x takes samples that far ahead only as backfilled blocks, and a block made from OpenMetrics
+    text cannot hold the marker: the engine says so instead of giving a different answer.
+    """
+    stamps = [YEAR_2200_MS + i * MIN for i in range(6)]
+    series = [Series({"__name__": "x", "job": "a"}, stamps, [1.0, 1.0, 1.0, stale(), 1.0, 1.0])]
+    rules = write_rules(FUTURE_RULES)
+    if engine.major >= 3:
+        with pytest.raises(EngineError, match="staleness marker .* later than Prometheus 3 takes"):
+            evaluate([rules], series, stamps[0], stamps[-1])
+    else:
+        ev = evaluate([rules], series, stamps[0], stamps[-1])
+        assert _firing(ev) == [(stamps[0], stamps[2]), (stamps[4], stamps[5])]
