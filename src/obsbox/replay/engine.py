@@ -199,6 +199,7 @@ class ReplaySession:
         self.server: PrometheusServer | None = None
         self.groups: list[RuleGroup] = []
         self.placed: list[_Placed] = []
+        self.major = 3  # the engine's Prometheus major version, known once the session opens
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -228,6 +229,7 @@ class ReplaySession:
             raise EngineError("no prometheus binary found (install Debian's prometheus package: /usr/bin/prometheus)")
         if find_binary("promtool") is None:
             raise EngineError("no promtool binary found (install Debian's prometheus package: /usr/bin/promtool)")
+        self.major = engine_major()
         for case in self.cases:
             if isinstance(case, Case) and case.end_ms < case.start_ms:
                 raise EngineError(f"case ends ({case.end_ms} ms) before it starts ({case.start_ms} ms)")
@@ -415,6 +417,12 @@ class ReplaySession:
             return case
         series = case.read()
         start_ms, end_ms = case.resolve(*_data_range(series, case.path))
+        if self.major >= 3:
+            # As promtool 3.x's backfiller does to the file that goes to it as it is.
+            try:
+                series = tsdb.normalise_bucket_labels(case.path, series)
+            except OSError as exc:
+                raise EngineError(f"{case.path}:1: {exc.strerror or exc}") from None
         return Case(series, start_ms, end_ms)
 
     def _produced_names(self) -> set[str]:

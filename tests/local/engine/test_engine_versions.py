@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from obsbox.promtool.export import ExportCase, export_promtool
-from obsbox.replay.engine import EngineError, evaluate
-from obsbox.replay.model import Evaluation, Series, stale
+from obsbox.replay.engine import EngineError, FileCase, evaluate, evaluate_many
+from obsbox.replay.model import AlertRuleResult, Evaluation, Series, stale
+from obsbox.replay.openmetrics import read_series
 from tests.engines import Engine
 
 MIN = 60_000
@@ -102,3 +103,44 @@ def test_staleness_marker_later_than_the_clock(engine: Engine, write_rules: Call
     else:
         ev = evaluate([rules], series, stamps[0], stamps[-1])
         assert _firing(ev) == [(stamps[0], stamps[2]), (stamps[4], stamps[5])]
+
+
+LE_RULES = """groups:
+- name: g
+  interval: 1m
+  rules:
+  - alert: BucketAsWritten
+    expr: h_bucket{le="1"} > 0
+  - alert: BucketNormalised
+    expr: h_bucket{le="1.0"} > 0
+"""
+
+
+def _histogram_file(path: Path, start_s: int, minutes: int) -> FileCase:
+    lines = ["# TYPE h histogram"]
+    for i in range(minutes):
+        t = start_s + 60 * i
+        lines += [f'h_bucket{{le="1"}} {i + 1} {t}', f'h_bucket{{le="+Inf"}} {i + 1} {t}', f"h_count {i + 1} {t}"]
+    path.write_text("\n".join(lines) + "\n# EOF\n", encoding="utf-8")
+    return FileCase(path, lambda: read_series(path), lambda low, high: (low, high))
+
+
+def test_le_label_values_are_normalised_on_3(engine: Engine, write_rules: Callable[[str], Path], tmp_path: Path) -> None:
+    """A histogram bucket written `le="1"` in a recording is `le="1"` on 2.42 and `le="1.0"` on 3.x.
+
+    Prometheus 3's OpenMetrics parser (scrapes and the backfiller alike) rewrites the `le` of
+    histograms and the `quantile` of summaries as floats, so a rule selecting `le="1"` goes quiet
+    on 3.x; the engine gives that answer both for the recording promtool backfills as it is (the
+    largest) and for the one obsbox's reader reads (the other).
+    """
+    rules = write_rules(LE_RULES)
+    big = _histogram_file(tmp_path / "big.om", 1_700_000_000, 30)
+    small = _histogram_file(tmp_path / "small.om", 1_700_000_000, 10)
+    evaluations = evaluate_many([rules], [big, small])
+    fired = [{r.name for r in ev.rules if any(_firing_rule(ev, r))} for ev in evaluations]
+    expected = {2: {"BucketAsWritten"}, 3: {"BucketNormalised"}}[engine.major]
+    assert fired == [expected, expected]
+
+
+def _firing_rule(ev: Evaluation, rule: AlertRuleResult) -> list[tuple[int, int]]:
+    return [i for alert in rule.alerts for i in alert.firing_intervals(ev.timestamps_for(rule))]
