@@ -169,7 +169,12 @@ def _describe(alerts: Sequence[AlertKey]) -> str:
     return "[" + "; ".join(f"Labels:{_format_labels(dict(lb))} Annotations:{_format_labels(dict(an))}" for lb, an in alerts) + "]"
 
 
-def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
+def _same_float(a: float, b: float, fuzzy: bool) -> bool:
+    """Exact, as reflect.DeepEqual (NaN never equals NaN); with fuzzy_compare one ULP apart too."""
+    return a == b or (fuzzy and (math.nextafter(a, -math.inf) == b or math.nextafter(a, math.inf) == b))
+
+
+def _check_expr(test: PromqlExprTest, session: ReplaySession, fuzzy: bool = False) -> Failure | None:
     try:
         _, rows = session.query(0, test.expr, test.eval_time_ms)
     except PrometheusError as exc:
@@ -182,8 +187,7 @@ def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
         )
     got = sorted((tuple(sorted(r.labels.items())), r.points[0][1]) for r in rows)
     expected = sorted((tuple(sorted(s.labels.items())), s.value) for s in test.exp_samples)
-    # Exact comparison, as reflect.DeepEqual: NaN never equals NaN.
-    same = len(got) == len(expected) and all(g[0] == e[0] and g[1] == e[1] for g, e in zip(got, expected))
+    same = len(got) == len(expected) and all(g[0] == e[0] and _same_float(g[1], e[1], fuzzy) for g, e in zip(got, expected))
     if same:
         return None
 
@@ -235,7 +239,7 @@ def run_group(test_file: TestFile, index: int, group: TestGroup, *, major: int |
                 if failure is not None:
                     failures.append(failure)
             for expr_test in group.promql_expr_tests:
-                failure = _check_expr(expr_test, session)
+                failure = _check_expr(expr_test, session, bool(test_file.fuzzy_compare and test_file.fuzzy_compare[0]))
                 if failure is not None:
                     failures.append(failure)
     except EngineError as exc:
@@ -253,6 +257,11 @@ def run_test_file(path: Path | str, *, on_group: Callable[[GroupResult], None] |
         return FileResult(Path(path), [], str(exc))
     results = []
     major = engine_major()
+    if test_file.fuzzy_compare is not None and major < 3:
+        # promtool 2.x reads the file strictly and does not know the key.
+        return FileResult(
+            Path(path), [], f"{path}:{test_file.fuzzy_compare[1]}: field fuzzy_compare not found in type main.unitTestFile"
+        )
     for index, group in enumerate(test_file.tests):
         result = run_group(test_file, index, group, major=major)
         if on_group is not None:

@@ -85,6 +85,9 @@ class TestFile:
     evaluation_interval_ms: int
     group_eval_order: list[str]
     tests: list[TestGroup] = field(default_factory=list)
+    # promtool 3.x's `fuzzy_compare`: floats equal within one ULP. None when the file does not
+    # have the key (promtool 2.x does not know it); else (value, line).
+    fuzzy_compare: tuple[bool, int] | None = None
 
 
 _DURATION = re.compile(
@@ -210,7 +213,10 @@ def load_test_file(path: Path | str) -> TestFile:
     doc = load_yaml_with_lines(path)
     top = reader.mapping(doc, 1, "the test file")
     reader.check_keys(
-        top, ("rule_files", "evaluation_interval", "group_eval_order", "tests"), _line(top, 1), "promtool.unitTestFile"
+        top,
+        ("rule_files", "evaluation_interval", "group_eval_order", "tests", "fuzzy_compare"),
+        _line(top, 1),
+        "promtool.unitTestFile",
     )
     rule_files: list[Path] = []
     for pattern in reader.listing(top.get("rule_files"), _line(top, 1), "rule_files"):
@@ -225,7 +231,13 @@ def load_test_file(path: Path | str) -> TestFile:
     groups = []
     for index, raw in enumerate(reader.listing(top.get("tests"), _line(top, 1), "tests")):
         groups.append(_test_group(reader, raw, index, evaluation_interval, _line(top, 1)))
-    return TestFile(path, rule_files, evaluation_interval, group_eval_order, groups)
+    fuzzy = None
+    if "fuzzy_compare" in top:
+        text = str(top["fuzzy_compare"]).strip().lower()
+        if text not in ("true", "false"):
+            raise reader.fail(_line(top, 1), f"fuzzy_compare: cannot unmarshal {top['fuzzy_compare']!r} into bool")
+        fuzzy = (text == "true", _line(top, 1))
+    return TestFile(path, rule_files, evaluation_interval, group_eval_order, groups, fuzzy)
 
 
 def _test_group(reader: _Reader, raw: object, index: int, evaluation_interval: int, parent_line: int) -> TestGroup:

@@ -69,3 +69,30 @@ def test_peer_suite_verdicts_that_differ(engine: Engine) -> None:
         for group in run_test_file(PEER_SUITES / name).groups:
             failed |= {(name, group.index, f.subject, f.eval_time_ms) for f in group.failures}
     assert failed == (set(FAILING_ON_3) if engine.major >= 3 else set())
+
+
+FUZZY_TEST = """rule_files: []
+fuzzy_compare: {fuzzy}
+tests:
+  - interval: 1m
+    promql_expr_test:
+      - expr: 0.1 + 0.2
+        eval_time: 0m
+        exp_samples:
+          - value: 0.3
+"""
+
+
+@pytest.mark.parametrize("fuzzy", ["true", "false"])
+def test_fuzzy_compare(engine: Engine, fuzzy: str, tmp_path: Path, promtool_test: Promtool) -> None:
+    """`fuzzy_compare: true` (promtool 3.x) lets 0.1 + 0.2 equal 0.3, one ULP apart; promtool 2.42
+    does not know the key and refuses the file, and so does obsbox on a 2.42 engine."""
+    path = tmp_path / "t.yml"
+    path.write_text(FUZZY_TEST.format(fuzzy=fuzzy), encoding="utf-8")
+    theirs = promtool_test(path)
+    ours = run_test_file(path)
+    if engine.major >= 3:
+        assert (theirs.returncode == 0) == (fuzzy == "true") == ours.passed
+    else:
+        assert theirs.returncode == 1 and "field fuzzy_compare not found" in theirs.stdout + theirs.stderr
+        assert ours.error is not None and "field fuzzy_compare not found" in ours.error
