@@ -8,7 +8,8 @@ query at ``eval_time``; both compare exactly, as promtool does (reflect.DeepEqua
 
 The runner follows the promtool of the engine's own release where the two differ: a test group
 without ``interval`` has its input samples every ``evaluation_interval`` in promtool 3.x, and
-all at t=0 (only the first kept) in promtool 2.x.
+all at t=0 (only the first kept) in promtool 2.x; ``fuzzy_compare`` (3.x) lets expression values
+one ULP apart be equal, and a 2.x engine refuses the key as promtool 2.x does.
 """
 
 from __future__ import annotations
