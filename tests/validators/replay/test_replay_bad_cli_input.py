@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from obsbox.cli import app
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "replay"
+ENGINE_LINES = ("engine: Prometheus ", "warning: the engine is Prometheus ")
 
 
 @pytest.fixture
@@ -28,7 +29,8 @@ def _replay(rules: Path, corpus: Path, tmp_path: Path) -> tuple[int, list[str], 
     )
     assert not report.exists() and not html.exists(), "a report was written despite the error"
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    # The engine banner (and its version warning) come first on stderr; the error is what follows.
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(ENGINE_LINES)]
     return result.exit_code, lines, report
 
 
