@@ -283,6 +283,9 @@ def _test_group(reader: _Reader, raw: object, index: int, evaluation_interval: i
         samples = []
         for raw_sample in reader.listing(t.get("exp_samples"), tline, "exp_samples"):
             smp = reader.mapping(raw_sample, tline, "an expected sample")
+            if smp.get("histogram"):
+                # promtool 3.x compares native histograms here; obsbox does not: refused, never ignored.
+                raise reader.fail(_line(smp, tline), "exp_samples: native histograms (histogram:) are not supported by obsbox")
             try:
                 labels = parse_metric(str(smp["labels"])) if smp.get("labels") else {}
                 value = parse_float(smp.get("value", 0))
