@@ -5,16 +5,18 @@ A generated corpus of 7 days at 15 s resolution, 200 series and 20 alert rules i
 state machine, scores) and by ``promtool test rules`` on a test file holding the same series
 (in promtool's expanding notation) and the same rules, evaluated over the same 7 days. Ends with
 
-    replay speed: obsbox=<seconds> promtool=<seconds> ratio=<promtool/obsbox>
+    engine: Prometheus <version> (<prometheus>), judge: promtool <version> (<promtool>)
+    replay speed: obsbox=<seconds> promtool=<seconds> ratio=<promtool/obsbox> engine=<version>
 
-and the peak memory (max RSS) of obsbox's own process and of the largest child process.
+and the peak memory (max RSS) of obsbox's own process and of the largest child process. The
+engine is the one `obsbox replay` picks (OBSBOX_PROMETHEUS, else obsbox's pinned build, else
+PATH), and promtool is the one of the same release, so both sides evaluate the same PromQL.
 """
 
 from __future__ import annotations
 
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -175,8 +177,28 @@ def _children_max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def engine_binaries() -> tuple[str, str, str]:
+    """(prometheus, promtool, version): the engine `obsbox replay` would run, and the promtool of
+    the same release (refused when the two say different versions)."""
+    from obsbox.replay.prometheus import binary_version, find_binary
+
+    prometheus, promtool = find_binary("prometheus"), find_binary("promtool")
+    if prometheus is None or promtool is None:
+        raise RuntimeError("no prometheus/promtool found: run `make setup`")
+    version, promtool_version = binary_version(prometheus), binary_version(promtool)
+    if version != promtool_version:
+        raise RuntimeError(
+            f"promtool {promtool} is {promtool_version or 'of unknown version'}, the engine {prometheus} is "
+            f"{version or 'of unknown version'}: set OBSBOX_PROMTOOL to the promtool of the engine's release"
+        )
+    return prometheus, promtool, version
+
+
 def main() -> None:
-    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    from obsbox.replay.prometheus import PROMETHEUS_ENV, PROMTOOL_ENV
+
+    prometheus, promtool, version = engine_binaries()
+    print(f"engine: Prometheus {version} ({prometheus}), judge: promtool {version} ({promtool})", flush=True)
     with tempfile.TemporaryDirectory(prefix="obsbox-bench-replay-") as tmp:
         workdir = Path(tmp)
         t = time.perf_counter()
@@ -198,7 +220,7 @@ def main() -> None:
             capture_output=True,
             text=True,
             check=False,
-            env=dict(os.environ),
+            env={**os.environ, PROMETHEUS_ENV: prometheus, PROMTOOL_ENV: promtool},
         )
         obsbox_s = time.perf_counter() - t
         if obsbox.returncode != 0:
@@ -206,7 +228,10 @@ def main() -> None:
         print(obsbox.stdout.strip(), flush=True)
         children_rss = _children_max_rss_mib()
     print(f"peak memory: promtool={promtool_rss:.0f}MiB obsbox+prometheus(largest process)={children_rss:.0f}MiB", flush=True)
-    print(f"replay speed: obsbox={obsbox_s:.2f} promtool={promtool_s:.2f} ratio={promtool_s / obsbox_s:.2f}", flush=True)
+    print(
+        f"replay speed: obsbox={obsbox_s:.2f} promtool={promtool_s:.2f} ratio={promtool_s / obsbox_s:.2f} engine={version}",
+        flush=True,
+    )
 
 
 def _run_obsbox(rules: str, corpus: str) -> None:

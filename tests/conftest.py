@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from obsbox.replay.prometheus import PROMETHEUS_ENV, PROMTOOL_ENV
+from tests.engines import ENGINE_IDS, ENGINE_NAMES, Engine, resolve_engine
+
 TIER_BY_DIR = {"unit": "tier1", "local": "tier2", "validators": "tier3", "hosts": "tier4"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,3 +96,12 @@ def inventory_hosts() -> Callable[[str], dict[str, dict]]:
     """Reads an example inventory: ``inventory_hosts("all_in_one.py")`` gives {address: data}."""
     return _inventory_hosts
 
+
+@pytest.fixture(params=ENGINE_NAMES, ids=ENGINE_IDS)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """Each engine version in turn: obsbox's engine runs on its prometheus and promtool (through
+    OBSBOX_PROMETHEUS / OBSBOX_PROMTOOL, as `--prometheus` does), and its promtool is the judge."""
+    chosen = resolve_engine(request.param)
+    monkeypatch.setenv(PROMETHEUS_ENV, chosen.prometheus)
+    monkeypatch.setenv(PROMTOOL_ENV, chosen.promtool)
+    return chosen

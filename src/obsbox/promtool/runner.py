@@ -5,6 +5,11 @@ absolute times such as ``timestamp()`` and ``@`` must stay unshifted), evaluated
 file's evaluation_interval. ``alert_rule_test`` compares the firing alerts (labels + rendered
 annotations) at the evaluation at or before ``eval_time``; ``promql_expr_test`` is an instant
 query at ``eval_time``; both compare exactly, as promtool does (reflect.DeepEqual).
+
+The runner follows the promtool of the engine's own release where the two differ: a test group
+without ``interval`` has its input samples every ``evaluation_interval`` in promtool 3.x, and
+all at t=0 (only the first kept) in promtool 2.x; ``fuzzy_compare`` (3.x) lets expression values
+one ULP apart be equal, and a 2.x engine refuses the key as promtool 2.x does.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from obsbox.promtool.export import duration
 from obsbox.promtool.testfile import AlertRuleTest, PromqlExprTest, TestFile, TestGroup, load_test_file
 from obsbox.replay.engine import Case, EngineError, ReplaySession, SessionOptions
 from obsbox.replay.model import AlertState, Evaluation, Series
-from obsbox.replay.prometheus import PrometheusError
+from obsbox.replay.prometheus import PrometheusError, engine_major
 from obsbox.replay.templates import TemplateData, TemplateError, TemplateUnsupported, render
 
 
@@ -58,20 +63,31 @@ class FileResult:
         return self.error is None and all(g.passed for g in self.groups)
 
 
-def group_series(group: TestGroup, until_ms: int | None = None) -> list[Series]:
-    """A test group's input_series as Series (values at 0, interval, 2*interval, ...).
+def input_interval_ms(test_file: TestFile, group: TestGroup, major: int) -> int:
+    """The spacing of a test group's input samples as the promtool of Prometheus ``major`` reads
+    them: the group's ``interval``; without one, promtool 3.x uses ``evaluation_interval`` while
+    promtool 2.x uses 0 (every sample at t=0)."""
+    if group.interval_ms == 0 and major >= 3:
+        return test_file.evaluation_interval_ms
+    return group.interval_ms
+
+
+def group_series(group: TestGroup, until_ms: int | None = None, *, interval_ms: int | None = None) -> list[Series]:
+    """A test group's input_series as Series (values at 0, interval, 2*interval, ...), with
+    ``interval_ms`` (default: the group's own) as the interval.
 
     promtool loads input samples only up to its last evaluation (WithSamplesTill), so its
     expression tests never see later ones; ``until_ms`` cuts them off the same way.
     """
+    step = group.interval_ms if interval_ms is None else interval_ms
     out = []
     for s in group.input_series:
-        ts = [i * group.interval_ms for i, v in enumerate(s.values) if v is not None]
+        ts = [i * step for i, v in enumerate(s.values) if v is not None]
         vs = [v for v in s.values if v is not None]
         if until_ms is not None:
             keep = [k for k, t in enumerate(ts) if t <= until_ms]
             ts, vs = [ts[k] for k in keep], [vs[k] for k in keep]
-        if group.interval_ms == 0:
+        if step == 0:
             # Every sample at t=0: promtool keeps the first and drops the rest as duplicates.
             ts, vs = ts[:1], vs[:1]
         if ts:
@@ -154,7 +170,12 @@ def _describe(alerts: Sequence[AlertKey]) -> str:
     return "[" + "; ".join(f"Labels:{_format_labels(dict(lb))} Annotations:{_format_labels(dict(an))}" for lb, an in alerts) + "]"
 
 
-def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
+def _same_float(a: float, b: float, fuzzy: bool) -> bool:
+    """Exact, as reflect.DeepEqual (NaN never equals NaN); with fuzzy_compare one ULP apart too."""
+    return a == b or (fuzzy and (math.nextafter(a, -math.inf) == b or math.nextafter(a, math.inf) == b))
+
+
+def _check_expr(test: PromqlExprTest, session: ReplaySession, fuzzy: bool = False) -> Failure | None:
     try:
         _, rows = session.query(0, test.expr, test.eval_time_ms)
     except PrometheusError as exc:
@@ -167,8 +188,7 @@ def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
         )
     got = sorted((tuple(sorted(r.labels.items())), r.points[0][1]) for r in rows)
     expected = sorted((tuple(sorted(s.labels.items())), s.value) for s in test.exp_samples)
-    # Exact comparison, as reflect.DeepEqual: NaN never equals NaN.
-    same = len(got) == len(expected) and all(g[0] == e[0] and g[1] == e[1] for g, e in zip(got, expected))
+    same = len(got) == len(expected) and all(g[0] == e[0] and _same_float(g[1], e[1], fuzzy) for g, e in zip(got, expected))
     if same:
         return None
 
@@ -184,10 +204,14 @@ def _check_expr(test: PromqlExprTest, session: ReplaySession) -> Failure | None:
     )
 
 
-def run_group(test_file: TestFile, index: int, group: TestGroup) -> GroupResult:
-    """Evaluate one test group in its own Prometheus and check every assertion of it."""
+def run_group(test_file: TestFile, index: int, group: TestGroup, *, major: int | None = None) -> GroupResult:
+    """Evaluate one test group in its own Prometheus and check every assertion of it, following
+    the promtool of the engine's major version (``major``, default: the engine's)."""
+    if major is None:
+        major = engine_major()
     interval = test_file.evaluation_interval_ms
     end = (group.max_eval_time_ms() // interval) * interval
+    series = group_series(group, end, interval_ms=input_interval_ms(test_file, group, major))
     options = SessionOptions(
         interval_override_ms=interval,
         evaluation_interval_ms=interval,
@@ -202,7 +226,7 @@ def run_group(test_file: TestFile, index: int, group: TestGroup) -> GroupResult:
     )
     failures: list[Failure] = []
     try:
-        with ReplaySession(test_file.rule_files, [Case(group_series(group, end), 0, end)], options=options) as session:
+        with ReplaySession(test_file.rule_files, [Case(series, 0, end)], options=options) as session:
             evaluation = session.run()[0]
 
             def data(labels: Mapping[str, str], value: float) -> TemplateData:
@@ -216,7 +240,7 @@ def run_group(test_file: TestFile, index: int, group: TestGroup) -> GroupResult:
                 if failure is not None:
                     failures.append(failure)
             for expr_test in group.promql_expr_tests:
-                failure = _check_expr(expr_test, session)
+                failure = _check_expr(expr_test, session, bool(test_file.fuzzy_compare and test_file.fuzzy_compare[0]))
                 if failure is not None:
                     failures.append(failure)
     except EngineError as exc:
@@ -233,8 +257,14 @@ def run_test_file(path: Path | str, *, on_group: Callable[[GroupResult], None] |
     except TestFileError as exc:
         return FileResult(Path(path), [], str(exc))
     results = []
+    major = engine_major()
+    if test_file.fuzzy_compare is not None and major < 3:
+        # promtool 2.x reads the file strictly and does not know the key.
+        return FileResult(
+            Path(path), [], f"{path}:{test_file.fuzzy_compare[1]}: field fuzzy_compare not found in type main.unitTestFile"
+        )
     for index, group in enumerate(test_file.tests):
-        result = run_group(test_file, index, group)
+        result = run_group(test_file, index, group, major=major)
         if on_group is not None:
             on_group(result)
         results.append(result)

@@ -64,7 +64,7 @@ class TestGroup:
     __test__ = False
 
     name: str
-    interval_ms: int  # 0 when the file gives none: promtool then loads every sample at t=0
+    interval_ms: int  # 0 when the file gives none (promtool 2.x: every sample at t=0; 3.x: evaluation_interval)
     input_series: list[InputSeries]
     alert_rule_tests: list[AlertRuleTest]
     promql_expr_tests: list[PromqlExprTest]
@@ -86,6 +86,9 @@ class TestFile:
     evaluation_interval_ms: int
     group_eval_order: list[str]
     tests: list[TestGroup] = field(default_factory=list)
+    # promtool 3.x's `fuzzy_compare`: floats equal within one ULP. None when the file does not
+    # have the key (promtool 2.x does not know it); else (value, line).
+    fuzzy_compare: tuple[bool, int] | None = None
 
 
 _DURATION = re.compile(
@@ -211,7 +214,10 @@ def load_test_file(path: Path | str) -> TestFile:
     doc = load_yaml_with_lines(path)
     top = reader.mapping(doc, 1, "the test file")
     reader.check_keys(
-        top, ("rule_files", "evaluation_interval", "group_eval_order", "tests"), _line(top, 1), "promtool.unitTestFile"
+        top,
+        ("rule_files", "evaluation_interval", "group_eval_order", "tests", "fuzzy_compare"),
+        _line(top, 1),
+        "promtool.unitTestFile",
     )
     rule_files: list[Path] = []
     for pattern in reader.listing(top.get("rule_files"), _line(top, 1), "rule_files"):
@@ -226,7 +232,13 @@ def load_test_file(path: Path | str) -> TestFile:
     groups = []
     for index, raw in enumerate(reader.listing(top.get("tests"), _line(top, 1), "tests")):
         groups.append(_test_group(reader, raw, index, evaluation_interval, _line(top, 1)))
-    return TestFile(path, rule_files, evaluation_interval, group_eval_order, groups)
+    fuzzy = None
+    if "fuzzy_compare" in top:
+        text = str(top["fuzzy_compare"]).strip().lower()
+        if text not in ("true", "false"):
+            raise reader.fail(_line(top, 1), f"fuzzy_compare: cannot unmarshal {top['fuzzy_compare']!r} into bool")
+        fuzzy = (text == "true", _line(top, 1))
+    return TestFile(path, rule_files, evaluation_interval, group_eval_order, groups, fuzzy)
 
 
 def _test_group(reader: _Reader, raw: object, index: int, evaluation_interval: int, parent_line: int) -> TestGroup:
@@ -238,8 +250,8 @@ def _test_group(reader: _Reader, raw: object, index: int, evaluation_interval: i
         line,
         "promtool.testGroup",
     )
-    # promtool 2.42 has no default here: without `interval` every sample lands at t=0 (and only
-    # the first of them is kept), whatever evaluation_interval says.
+    # 0 when absent: promtool 2.42 has no default here (every sample lands at t=0, and only the
+    # first of them is kept), promtool 3.x uses evaluation_interval (runner.input_interval_ms).
     interval = reader.duration(node, "interval", 0, line)
     series = []
     for raw_series in reader.listing(node.get("input_series"), line, "input_series"):
@@ -272,6 +284,9 @@ def _test_group(reader: _Reader, raw: object, index: int, evaluation_interval: i
         samples = []
         for raw_sample in reader.listing(t.get("exp_samples"), tline, "exp_samples"):
             smp = reader.mapping(raw_sample, tline, "an expected sample")
+            if smp.get("histogram"):
+                # promtool 3.x compares native histograms here; obsbox does not: refused, never ignored.
+                raise reader.fail(_line(smp, tline), "exp_samples: native histograms (histogram:) are not supported by obsbox")
             try:
                 labels = parse_metric(str(smp["labels"])) if smp.get("labels") else {}
                 value = parse_float(smp.get("value", 0))

@@ -1,6 +1,7 @@
-"""The alerting state machine of Prometheus' rules/alerting.go (2.42), as a pure function.
+"""The alerting state machine of Prometheus' rules/alerting.go, as a pure function.
 
-Prometheus evaluates the expression; this only decides, evaluation after evaluation, which alert
+The rules below are those of 2.42 and of 3.5 alike (3.x changed PromQL's window edges, which the
+engine's Prometheus answers for, not this state machine). Prometheus evaluates the expression; this only decides, evaluation after evaluation, which alert
 instances are pending, firing or gone:
 
 - a label set seen for the first time (or again after it was resolved) becomes pending with

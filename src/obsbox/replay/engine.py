@@ -12,6 +12,7 @@ import math
 import operator
 import shutil
 import tempfile
+import time
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,9 +32,11 @@ from obsbox.replay.model import (
     ExpressionPlot,
     PlotSeries,
     Series,
+    is_stale,
     label_key,
 )
-from obsbox.replay.prometheus import PrometheusError, PrometheusServer, QueryResult, find_binary
+from obsbox.replay.openmetrics import format_series_name
+from obsbox.replay.prometheus import PrometheusError, PrometheusServer, QueryResult, engine_major, find_binary
 from obsbox.replay.rules import (
     Rule,
     RuleFileError,
@@ -54,6 +57,9 @@ Progress = Callable[[str, float], None]
 LOOKBACK_MS = 5 * 60_000
 # The least time between two cases laid side by side in the TSDB.
 MIN_GAP_MS = 60 * 60_000
+# Prometheus 3.x refuses remote-written samples more than 10 minutes ahead of its own clock
+# (2.42 takes any time): samples later than now plus this margin go in as backfilled blocks.
+FUTURE_MARGIN_MS = 5 * 60_000
 # Rules whose queries are in flight at once (two cores: Prometheus evaluates while Python decodes).
 QUERY_THREADS = 3
 
@@ -133,12 +139,19 @@ def _lcm(a: int, b: int) -> int:
     return a * b // math.gcd(a, b)
 
 
-def layout(cases: Sequence[Case], gap_ms: int, align_ms: int) -> list[_Placed]:
+def layout(cases: Sequence[Case], gap_ms: int, align_ms: int, *, latest_ms: int | None = None) -> list[_Placed]:
     """Shift each case so cases never see each other's data: the first stays where it is (so
     absolute times such as ``timestamp()`` are right for a single case), each next one starts
-    ``gap_ms`` after the previous one ends, with evaluation starts on a common ``align_ms`` grid."""
+    ``gap_ms`` after the previous one ends, with evaluation starts on a common ``align_ms`` grid.
+
+    A case that would then reach past ``latest_ms`` (the wall clock: Prometheus 3.x refuses
+    remote-written samples more than 10 minutes ahead of its clock, and rule results are written
+    back that way) is laid before the first case instead, ending ``gap_ms`` before the earliest
+    case laid so far starts.
+    """
     placed: list[_Placed] = []
-    cursor: int | None = None
+    cursor: int | None = None  # the end of the latest case laid
+    floor: int | None = None  # the start of the earliest case laid
     for case in cases:
         if case.data_range is not None:
             data_min, data_max = case.data_range
@@ -146,15 +159,20 @@ def layout(cases: Sequence[Case], gap_ms: int, align_ms: int) -> list[_Placed]:
             data_min = min((s.timestamps_ms[0] for s in case.series if s.timestamps_ms), default=case.start_ms)
             data_max = max((s.timestamps_ms[-1] for s in case.series if s.timestamps_ms), default=case.end_ms)
         low = min(case.start_ms, data_min)
-        if cursor is None:
+        high = max(case.end_ms, data_max)
+        if cursor is None or floor is None:
             shift = 0
         else:
+            first_start = placed[0].case.start_ms
             shift = cursor + gap_ms - low
             # Align the evaluation start with the first case's grid.
-            first_start = placed[0].case.start_ms
             shift += (first_start - (case.start_ms + shift)) % align_ms
+            if latest_ms is not None and high + shift > latest_ms:
+                shift = floor - gap_ms - high
+                shift -= (case.start_ms + shift - first_start) % align_ms
         placed.append(_Placed(case, shift))
-        cursor = max(case.end_ms, data_max) + shift
+        cursor = high + shift if cursor is None else max(cursor, high + shift)
+        floor = low + shift if floor is None else min(floor, low + shift)
     return placed
 
 
@@ -181,6 +199,7 @@ class ReplaySession:
         self.server: PrometheusServer | None = None
         self.groups: list[RuleGroup] = []
         self.placed: list[_Placed] = []
+        self.major = 3  # the engine's Prometheus major version, known once the session opens
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -210,6 +229,7 @@ class ReplaySession:
             raise EngineError("no prometheus binary found (install Debian's prometheus package: /usr/bin/prometheus)")
         if find_binary("promtool") is None:
             raise EngineError("no promtool binary found (install Debian's prometheus package: /usr/bin/promtool)")
+        self.major = engine_major()
         for case in self.cases:
             if isinstance(case, Case) and case.end_ms < case.start_ms:
                 raise EngineError(f"case ends ({case.end_ms} ms) before it starts ({case.start_ms} ms)")
@@ -275,7 +295,7 @@ class ReplaySession:
         if fast_index is not None:
             order.remove(fast_index)
             order.insert(0, fast_index)
-        in_order = layout([prepared[i] for i in order], gap, align)
+        in_order = layout([prepared[i] for i in order], gap, align, latest_ms=int(time.time() * 1000))
         self.placed = [in_order[order.index(i)] for i in range(len(prepared))]
         plain_parts: list[tuple[Sequence[Series], int]] = []
         stale_parts: list[Series] = []
@@ -302,10 +322,52 @@ class ReplaySession:
                 if self.server.series_count(low, high) != fast.backfill.series_to_check:
                     return False
             if stale_parts:
-                self.server.write(stale_parts)
+                self._write(stale_parts)
         except PrometheusError as exc:
             raise EngineError(str(exc)) from None
         return True
+
+    def _write(self, series: Sequence[Series]) -> None:
+        """Append samples to the running Prometheus through its remote-write receiver.
+
+        Prometheus 3.x refuses remote-written samples more than 10 minutes ahead of its clock
+        (promtool tests may run to the year 2262): on 3.x those go in as blocks made by promtool's
+        backfiller, and Prometheus is restarted over them. A block cannot hold a staleness marker,
+        so a marker that late is an error rather than a silently different answer.
+        """
+        server = self._server()
+        later: list[Series] = []
+        if engine_major(server.binary) >= 3:
+            limit = int(time.time() * 1000) + FUTURE_MARGIN_MS
+            near: list[Series] = []
+            for s in series:
+                stamps = list(s.timestamps_ms)
+                if not stamps or stamps[-1] <= limit:
+                    near.append(s)
+                    continue
+                k = bisect_right(stamps, limit)
+                if k:
+                    near.append(Series(s.labels, stamps[:k], list(s.values)[:k]))
+                values = list(s.values)[k:]
+                stale_at = next((t for t, v in zip(stamps[k:], values) if is_stale(v)), None)
+                if stale_at is not None:
+                    raise PrometheusError(
+                        f"series {format_series_name(s.labels)} ends with a staleness marker at {stale_at} ms, "
+                        "later than Prometheus 3 takes through remote write (10 minutes ahead of its clock), "
+                        "and a backfilled block cannot hold the marker"
+                    )
+                later.append(Series(s.labels, stamps[k:], values))
+            series = near
+        if series:
+            server.write(series)
+        if later:
+            assert self.workdir is not None
+            server.stop()
+            try:
+                backfill([(later, 0)], server.data_dir, self.workdir)
+            except BackfillError as exc:
+                raise PrometheusError(str(exc)) from None
+            server.start()
 
     def _start_fast_backfill(self, produced: set[str], *, split: bool) -> _FastBackfill | None:
         """Start promtool on the largest recording file, as it is, if it may go that way: its
@@ -355,6 +417,12 @@ class ReplaySession:
             return case
         series = case.read()
         start_ms, end_ms = case.resolve(*_data_range(series, case.path))
+        if self.major >= 3:
+            # As promtool 3.x's backfiller does to the file that goes to it as it is.
+            try:
+                series = tsdb.normalise_bucket_labels(case.path, series)
+            except OSError as exc:
+                raise EngineError(f"{case.path}:1: {exc.strerror or exc}") from None
         return Case(series, start_ms, end_ms)
 
     def _produced_names(self) -> set[str]:
@@ -450,7 +518,7 @@ class ReplaySession:
         done: int,
         total: int,
     ) -> int:
-        server = self._server()
+        self._server()  # refuses a session that is not open
         written: list[Series] = []
         for rule, group, interval, points, lhs_points in self._layer_queries(layer, group_of, pool):
             if rule.record:
@@ -467,7 +535,7 @@ class ReplaySession:
             self.progress("evaluate", 0.2 + 0.8 * done / max(1, total))
         if written:
             try:
-                server.write(written)
+                self._write(written)
             except PrometheusError as exc:
                 raise EngineError(f"cannot write rule results back: {exc}") from None
         return done

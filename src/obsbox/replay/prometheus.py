@@ -76,6 +76,20 @@ def binary_version(binary: str) -> str:
     return match.group(1) if match else ""
 
 
+def major_minor(version: str) -> tuple[int, int] | None:
+    """(3, 5) from "3.5.0" or "2.42.0+ds"; None when it is not a version."""
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def engine_major(binary: str | None = None) -> int:
+    """The major version of the engine's prometheus (``binary``, else the one find_binary picks):
+    the promtool test-runner semantics to follow. 3 when the binary does not say (users run 3.x)."""
+    chosen = binary or find_binary("prometheus")
+    parsed = major_minor(binary_version(chosen)) if chosen else None
+    return parsed[0] if parsed else 3
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

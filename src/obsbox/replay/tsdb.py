@@ -10,12 +10,14 @@ separates them so the engine writes them through Prometheus' remote-write receiv
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from obsbox.replay.model import Series, is_stale
@@ -328,10 +330,17 @@ class FileBackfill:
         self.discard()
 
 
+def _placed_start(part: tuple[Sequence[Series], int]) -> int:
+    series, shift = part
+    return min((s.timestamps_ms[0] for s in series if s.timestamps_ms), default=0) + shift
+
+
 def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: Path, work_dir: Path) -> int:
     """Write every (series, shift_ms) pair into one OpenMetrics file and create blocks in data_dir.
 
-    Returns the number of samples written. Nothing to write is not an error (no call to promtool).
+    The parts go in the order of their (shifted) first samples, so a series in several of them stays in time order
+    (the backfiller refuses out-of-order samples). Returns the number of samples written. Nothing
+    to write is not an error (no call to promtool).
     """
     promtool = find_binary("promtool")
     if promtool is None:
@@ -340,7 +349,7 @@ def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: 
     count = 0
     first = last = 0
     with open(source, "w", encoding="utf-8") as handle:
-        for series, shift in series_by_shift:
+        for series, shift in sorted(series_by_shift, key=_placed_start):
             for s in series:
                 if s.timestamps_ms:
                     first = min(first, s.timestamps_ms[0] + shift) if count else s.timestamps_ms[0] + shift
@@ -356,3 +365,78 @@ def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: 
     if error is not None:
         raise BackfillError(error)
     return count
+
+
+# --- Prometheus 3.x: `le` and `quantile` label values as its OpenMetrics parser writes them -----
+
+_TYPE_LINE = re.compile(r"^# TYPE (\S+) (\S+)")
+_NAME = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)")
+# The label each metric type's parser normalises (textparse.normalizeFloatsInLabelValues).
+_NORMALISED_LABEL = {"histogram": "le", "summary": "quantile"}
+
+
+def openmetrics_float(text: str) -> str:
+    """A label value as Prometheus 3's OpenMetrics parser rewrites ``le``/``quantile``: the shortest
+    float text, Go's ``%g`` style (``1e+06``), with ``.0`` when it has no point or exponent
+    ("1" -> "1.0", "2.5" stays); text that is not a float is left alone."""
+    if "_" in text or text != text.strip():
+        return text  # Go's ParseFloat refuses these where Python's float() would not
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "0.0"
+    sign, digit_tuple, exponent = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    digits = "".join(map(str, digit_tuple))
+    point = len(digits) + exponent  # where the decimal point goes after the digits' first
+    sign_text = "-" if sign else ""
+    x = point - 1
+    if x < -4 or x >= 6:  # %e, as Go's shortest %g decides
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign_text}{mantissa}e{'-' if x < 0 else '+'}{abs(x):02d}"
+    if point <= 0:
+        body = "0." + "0" * -point + digits
+    elif point >= len(digits):
+        body = digits + "0" * (point - len(digits)) + ".0"
+    else:
+        body = digits[:point] + "." + digits[point:]
+    return sign_text + body
+
+
+def normalise_bucket_labels(path: Path, series: Sequence[Series]) -> list[Series]:
+    """``series`` (read from the OpenMetrics file ``path``) with the ``le`` label of histograms and
+    the ``quantile`` label of summaries as Prometheus 3.x's backfiller writes them: a sample line
+    is normalised when the last ``# TYPE`` line before it says histogram (``le``) or summary
+    (``quantile``). The file's own series pass through promtool 3.x unchanged otherwise, so a
+    recording gets the same labels whether promtool or obsbox's reader reads it."""
+    normalised: dict[str, set[str]] = {}  # metric name -> the labels to normalise on it
+    current = ""
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                match = _TYPE_LINE.match(line)
+                if match is not None:
+                    current = match.group(2)
+                continue
+            label = _NORMALISED_LABEL.get(current)
+            if label is not None and f'{label}="' in line:
+                name = _NAME.match(line)
+                if name is not None:
+                    normalised.setdefault(name.group(1), set()).add(label)
+    if not normalised:
+        return list(series)
+    out = []
+    for s in series:
+        labels = normalised.get(s.name)
+        if labels and any(k in s.labels for k in labels):
+            fixed = {k: openmetrics_float(v) if k in labels else v for k, v in s.labels.items()}
+            out.append(Series(fixed, s.timestamps_ms, s.values))
+        else:
+            out.append(s)
+    return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from obsbox.cli import app
+from tests.engines import Engine
 
 RULES = """groups:
 - name: g
@@ -62,8 +62,8 @@ def test_bad_test_file_is_one_line_error(tmp_path: Path) -> None:
     assert f"{test}:3:" in result.output and "Traceback" not in result.output
 
 
-def test_export_promtool_writes_a_file_promtool_accepts(write_rules: Callable[[str], Path], tmp_path: Path) -> None:
-    """export-promtool on an OpenMetrics recording writes a test file that promtool passes."""
+def test_export_promtool_writes_a_file_promtool_accepts(write_rules: Callable[[str], Path], tmp_path: Path, engine: Engine) -> None:
+    """export-promtool on an OpenMetrics recording writes a test file that the engine's promtool passes."""
     rules = write_rules(RULES)
     om = tmp_path / "rec.om"
     lines = [f'up{{job="api"}} {0 if 600 <= t <= 1500 else 1} {1_700_000_000 + t}' for t in range(0, 2400, 15)]
@@ -72,6 +72,5 @@ def test_export_promtool_writes_a_file_promtool_accepts(write_rules: Callable[[s
     result = CliRunner().invoke(app, ["export-promtool", "--rules", str(rules), "--recording", str(om), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert 'alertname="Down"' in out.read_text()
-    promtool = shutil.which("promtool") or "/usr/bin/promtool"
-    check = subprocess.run([promtool, "test", "rules", out.name], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    check = subprocess.run([engine.promtool, "test", "rules", out.name], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert check.returncode == 0, check.stderr

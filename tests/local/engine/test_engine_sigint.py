@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-PEER_FILE = Path("/work/shared/peer-suites/etcd/test.yaml")
+from tests.engines import PEER_SUITES
+
+PEER_FILE = PEER_SUITES / "etcd" / "test.yaml"
 
 
 def _processes_mentioning(text: str) -> list[int]:

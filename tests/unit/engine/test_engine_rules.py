@@ -66,3 +66,15 @@ def test_layout_keeps_cases_apart_and_on_the_grid() -> None:
     assert placed[0].shift_ms == 0
     assert placed[1].shift_ms >= 600_000 + 3_600_000
     assert placed[1].shift_ms % 45_000 == 0
+
+
+def test_layout_never_reaches_past_the_clock() -> None:
+    """Cases that would land after ``latest_ms`` are laid before the first case, apart and on the grid."""
+    s = [Series({"__name__": "x"}, [10_000_000, 10_600_000], [1.0, 2.0])]
+    cases = [Case(s, 10_000_000, 10_600_000) for _ in range(3)]
+    placed = layout(cases, gap_ms=3_600_000, align_ms=45_000, latest_ms=11_000_000)
+    spans = sorted((10_000_000 + p.shift_ms, 10_600_000 + p.shift_ms) for p in placed)
+    assert placed[0].shift_ms == 0
+    assert all(end <= 11_000_000 for _, end in spans)
+    assert all(b[0] - a[1] >= 3_600_000 for a, b in zip(spans, spans[1:]))
+    assert all(p.shift_ms % 45_000 == 0 for p in placed)

@@ -69,3 +69,14 @@ def test_rule_files_globs_are_expanded(tmp_path: Path) -> None:
     path = tmp_path / "t.yml"
     path.write_text("rule_files: ['*.rules.yml']\ntests: []\n")
     assert load_test_file(path).rule_files == [tmp_path / "a.rules.yml", tmp_path / "b.rules.yml"]
+
+
+def test_native_histogram_expectation_is_refused(tmp_path: Path) -> None:
+    """An exp_samples entry with promtool 3.x's `histogram:` is refused with its line, not ignored."""
+    path = tmp_path / "t.yml"
+    path.write_text(
+        "tests:\n- interval: 1m\n  promql_expr_test:\n  - expr: h\n    eval_time: 0m\n    exp_samples:\n"
+        "    - labels: h\n      histogram: '{{count:1}}'\n"
+    )
+    with pytest.raises(TestFileError, match=rf"^{path}:7: .*native histograms"):
+        load_test_file(path)

@@ -1,52 +1,43 @@
-"""Fixtures for checking obsbox against promtool: peer-suite files and generated differential cases."""
+"""Fixtures for checking obsbox against promtool: peer-suite files and generated differential cases.
+
+Every test here runs once per engine version (the pinned 3.x build and Debian's 2.42), judged by
+the promtool of that same release.
+"""
 
 from __future__ import annotations
 
+import functools
 import random
-import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from obsbox.replay.engine import Case
 from obsbox.replay.model import Series, stale
 
-PEER_SUITES = Path("/work/shared/peer-suites")
-PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+Promtool = Callable[[Path], subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(autouse=True)
-def _needs_promtool() -> None:
-    if not Path(PROMTOOL).exists():
-        pytest.skip("Debian's prometheus package (promtool) is not installed here")
+def _each_engine(engine: object) -> None:
+    """Run each test of this directory on every engine version (conftest.engine)."""
 
 
-def peer_test_files() -> list[Path]:
-    """Every promtool unit-test file in the peer suites (files with a top-level `tests:`)."""
-    if not PEER_SUITES.is_dir():
-        return []
-    files = []
-    for path in sorted(PEER_SUITES.rglob("*.y*ml")):
-        text = path.read_text(encoding="utf-8")
-        if any(line.startswith("tests:") for line in text.splitlines()):
-            files.append(path)
-    return files
-
-
-def run_promtool_test(path: Path) -> subprocess.CompletedProcess[str]:
+def run_promtool_test(promtool: str, path: Path) -> subprocess.CompletedProcess[str]:
     """`promtool test rules FILE`, run from the file's directory as its README says."""
     return subprocess.run(
-        [PROMTOOL, "test", "rules", path.name], cwd=path.parent, capture_output=True, text=True, timeout=300, check=False
+        [promtool, "test", "rules", path.name], cwd=path.parent, capture_output=True, text=True, timeout=300, check=False
     )
 
 
 @pytest.fixture
-def promtool_test() -> Callable[[Path], subprocess.CompletedProcess[str]]:
-    """Run `promtool test rules` on a file."""
-    return run_promtool_test
+def promtool_test(engine: Any) -> Promtool:
+    """Run `promtool test rules` on a file with the promtool of the engine's own release: the judge."""
+    return functools.partial(run_promtool_test, engine.promtool)
 
 
 # --- differential cases -------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from obsbox.cli import app
 from obsbox.promtool.runner import run_test_file
 from obsbox.promtool.testfile import load_yaml_with_lines, parse_duration_ms, parse_float
+from tests.engines import PEER_SUITES, Engine
 
-PEER_SUITES = Path("/work/shared/peer-suites")
 Promtool = Callable[[Path], subprocess.CompletedProcess[str]]
 
 
@@ -92,9 +92,9 @@ def test_failing_file_fails_exactly_where_promtool_fails(promtool_test: Promtool
 
 
 @pytest.mark.skipif(not PEER_FILES, reason="shared/peer-suites is not on this machine")
-def test_cli_exit_status_matches_promtool(promtool_test: Promtool) -> None:
-    """`obsbox promtool-test` exits 0 exactly where promtool does, over every peer-suite file."""
+def test_cli_exit_status_matches_promtool(promtool_test: Promtool, engine: Engine) -> None:
+    """`obsbox promtool-test --prometheus X` exits 0 exactly where X's promtool does, over every peer-suite file."""
     runner = CliRunner()
     for path in PEER_FILES + COMPAT_FILES:
-        result = runner.invoke(app, ["promtool-test", str(path)])
+        result = runner.invoke(app, ["promtool-test", "--prometheus", engine.prometheus, str(path)])
         assert (result.exit_code == 0) == (promtool_test(path).returncode == 0), result.output

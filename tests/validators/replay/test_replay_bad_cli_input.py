@@ -38,6 +38,7 @@ def _engine_line(line: str) -> bool:
     return line.startswith(("engine: Prometheus ", "warning: the engine is Prometheus "))
 
 
+
 def _assert_one_line_error(code: int, lines: list[str], prefix: str) -> None:
     assert code == 2
     assert len(lines) == 1, lines
