@@ -50,10 +50,11 @@ PROMETHEUS_UI_STEPS = (
     BuildStep(
         "web UI: npm_licenses.tar.bz2",
         ".",
-        # The Makefile's npm_licenses target, for the web/ui workspaces.
+        # The Makefile's npm_licenses target, for the web/ui workspaces; sorted names and GNU tar's
+        # fixed times and owners keep the release archive the same bytes for the same inputs.
         ("bash", "-c", 'set -eo pipefail; rm -f npm_licenses.tar.bz2 npm_licenses; ln -s . npm_licenses; '
-         'find npm_licenses/web/ui/node_modules -iname "license*" | tar cfj npm_licenses.tar.bz2 --files-from=-; '
-         "rm -f npm_licenses"),
+         'find npm_licenses/web/ui/node_modules -iname "license*" | LC_ALL=C sort | tar cfj npm_licenses.tar.bz2 '
+         "--files-from=- --mtime=@0 --owner=0 --group=0 --numeric-owner; rm -f npm_licenses"),
     ),
     BuildStep("web UI: scripts/compress_assets.sh (gzip and embed)", ".", ("bash", "scripts/compress_assets.sh")),
 )

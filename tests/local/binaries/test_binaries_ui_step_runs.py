@@ -1,10 +1,14 @@
-"""A failing web UI step fails Prometheus's build with one line naming the step (real npm, a refusing registry)."""
+"""Prometheus's web UI steps run for real on small inputs: a failing npm ci fails the build with one line
+naming the step (real npm, a refusing or closed registry); the npm licenses tarball is the same bytes each time."""
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
+import os
 import shutil
+import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,3 +83,30 @@ def test_npm_ci_failure_fails_the_build_naming_the_step(
     assert ("E403" if registry == "refusing" else "ECONNREFUSED") in message, message
     log = Path(message.rsplit("[full output: ", 1)[1].rstrip("]"))
     assert log.is_relative_to(tmp_path / "cache") and "npm error" in log.read_text()
+
+
+def test_npm_licenses_tarball_is_reproducible(tmp_path: Path) -> None:
+    """Upstream's npm_licenses target with sorted names, fixed times and owners: same files, same bytes."""
+    root = tmp_path / "src"
+    for package in ("b-pkg", "a-pkg", "@scope/c-pkg"):
+        directory = root / "web" / "ui" / "node_modules" / package
+        directory.mkdir(parents=True)
+        (directory / "LICENSE").write_text(f"{package} license\n")
+        (directory / "index.js").write_text("module.exports = 1;\n")
+    spec = spec_for("prometheus")
+    step = next(s for s in PROMETHEUS_UI_STEPS if "npm_licenses" in s.name)
+    run_step(spec, step, root)
+    first = hashlib.sha256((root / "npm_licenses.tar.bz2").read_bytes()).hexdigest()
+    for license_file in root.rglob("LICENSE"):
+        os.utime(license_file, (1_700_000_000, 1_700_000_000))
+    run_step(spec, step, root)
+    assert hashlib.sha256((root / "npm_licenses.tar.bz2").read_bytes()).hexdigest() == first
+    assert not (root / "npm_licenses").exists()
+    with tarfile.open(root / "npm_licenses.tar.bz2") as tar:
+        members = tar.getmembers()
+    assert [m.name for m in members] == [
+        "npm_licenses/web/ui/node_modules/@scope/c-pkg/LICENSE",
+        "npm_licenses/web/ui/node_modules/a-pkg/LICENSE",
+        "npm_licenses/web/ui/node_modules/b-pkg/LICENSE",
+    ]
+    assert {(m.mtime, m.uid, m.gid) for m in members} == {(0, 0, 0)}
