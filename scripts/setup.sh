@@ -56,4 +56,8 @@ if ! command -v go >/dev/null 2>&1; then
   echo "obsbox setup: Go (>= 1.24) is needed to build the pinned Prometheus, Alertmanager, node_exporter and collector" >&2
   exit 1
 fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "obsbox setup: Node.js and npm are needed to build Prometheus's web UI from its module, as its release does" >&2
+  exit 1
+fi
 echo "obsbox setup: ready (.venv/bin/obsbox); the Makefile builds the pinned binaries next"

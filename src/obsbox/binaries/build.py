@@ -1,8 +1,9 @@
 """Build the pinned releases from Go modules and pack them in their upstream archive layout.
 
 Each build runs in a scratch copy of the module (its own go.mod and go.sum, as the project's
-release tooling builds it) and ends in three things under the cache directory: the executables
-(`build/<component>/<version>/`), the release archive with its checksum file
+release tooling builds it), after the spec's steps have run in that copy (Prometheus's web UI:
+npm on the module's lockfile, upstream's scripts), and ends in three things under the cache
+directory: the executables (`build/<component>/<version>/`), the release archive with its checksum file
 (`releases/<component>/<version>/`, the layout a mirror serves), and a stamp saying what was
 built from what. A build whose inputs have not changed is reused; a half-finished one is never
 used, because the stamp is written last.
@@ -24,8 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from obsbox.binaries.catalog import BinarySpec, build_key
-from obsbox.binaries.locate import build_dir, releases_dir
+from obsbox.binaries.catalog import BinarySpec, BuildStep, build_key
+from obsbox.binaries.locate import build_dir, cache_dir, releases_dir
 
 STAMP = "obsbox-build.json"
 MIN_GO = (1, 24)
@@ -55,6 +56,20 @@ def go_version(go: str = "go") -> str:
     if numbers < MIN_GO:
         raise BuildError(f"{out} is too old: building the pinned releases needs Go >= {MIN_GO[0]}.{MIN_GO[1]}")
     return out
+
+
+def node_version(node: str = "node") -> str:
+    """`v20.20.2` from `node --version`, or "" when Node.js is not installed."""
+    exe = shutil.which(node)
+    if exe is None:
+        return ""
+    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def current_key(spec: BinarySpec, go: str) -> str:
+    """The build key of `spec` with the toolchains installed here."""
+    return build_key(spec, go, node_version() if spec.needs_node else "")
 
 
 def release_paths(spec: BinarySpec) -> tuple[Path, Path]:
@@ -90,6 +105,63 @@ def _run(argv: list[str], cwd: Path, what: str) -> str:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         raise BuildError(f"{what}: `{' '.join(argv)}` failed (exit {proc.returncode}):\n{tail}")
     return proc.stdout
+
+
+# npm prefixes its own errors; these of its lines carry no reason of their own.
+_NPM_ERROR_PREFIXES = ("npm error ", "npm ERR! ")
+_NPM_DETAIL_WORDS = ("code", "errno", "syscall", "path", "dest", "command", "workspace", "location",
+                     "signal", "A complete log", "Log files were not written")
+
+
+def failure_reason(output: str, limit: int = 300) -> str:
+    """One line saying why a step failed.
+
+    npm's own failure (registry, network): its error code and first message. A script npm ran that
+    failed (tsc, vite): npm's "Lifecycle script ... failed" and the script's last line naming an
+    error. Anything else: the last line of output.
+    """
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    npm_lines = [line.split(" ", 2)[2].strip() for line in lines
+                 if line.startswith(_NPM_ERROR_PREFIXES) and len(line.split(" ", 2)) == 3]
+    other = [line for line in lines if not line.startswith(_NPM_ERROR_PREFIXES) and line not in ("npm error", "npm ERR!")]
+    # "code E403" is npm's; "code 2" is only a failed script's exit status.
+    code = next((line.split()[1] for line in npm_lines if line.startswith("code E") and len(line.split()) > 1), "")
+    message = next((line for line in npm_lines if not line.startswith(_NPM_DETAIL_WORDS)), "")
+    if message.startswith("Lifecycle script"):
+        cause = next((line for line in reversed(other) if "error" in line.lower()), other[-1] if other else "")
+        message = f"{message} {cause}"
+    reason = " ".join(part for part in (code, message) if part) or (lines[-1] if lines else "no output")
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= limit else reason[: limit - 3] + "..."
+
+
+def _step_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # No audit, funding or update checks: the build asks the npm registry only for the lockfile's packages.
+    env.update({"npm_config_audit": "false", "npm_config_fund": "false", "npm_config_update_notifier": "false"})
+    return env
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text).lower().split())
+
+
+def run_step(spec: BinarySpec, step: BuildStep, root: Path) -> float:
+    """Run one step in the build root; BuildError with a one-line reason naming the step if it fails."""
+    what = f"{spec.component} {spec.version}: {step.name}"
+    if shutil.which(step.argv[0]) is None:
+        raise BuildError(f"{what}: `{step.argv[0]}` is not installed (building Prometheus's web UI as its release "
+                         f"does needs Node.js and npm)")
+    started = time.monotonic()
+    proc = subprocess.run(list(step.argv), cwd=root / step.cwd, env=_step_env(), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    if proc.returncode != 0:
+        log = cache_dir() / "logs" / f"{spec.component}-{spec.version}-{_slug(step.name)}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(proc.stdout)
+        raise BuildError(f"{what} failed (exit {proc.returncode}): {failure_reason(proc.stdout)} "
+                         f"[full output: {log}]")
+    return time.monotonic() - started
 
 
 def _module_dir(spec: BinarySpec, scratch: Path) -> Path:
@@ -149,7 +221,7 @@ def pack_release(spec: BinarySpec, files: Iterable[tuple[str, Path, int]], archi
 
 def build_one(spec: BinarySpec, go: str, force: bool = False) -> BuildResult:
     """Build one release unless its cached build is current."""
-    key = build_key(spec, go)
+    key = current_key(spec, go)
     archive, _ = release_paths(spec)
     if not force and is_current(spec, key):
         stamp = json.loads(_stamp(spec).read_text())
@@ -158,6 +230,7 @@ def build_one(spec: BinarySpec, go: str, force: bool = False) -> BuildResult:
     with tempfile.TemporaryDirectory(prefix=f"obsbox-build-{spec.component}-") as tmp:
         scratch = Path(tmp)
         root = _module_dir(spec, scratch)
+        steps = {step.name: round(run_step(spec, step, root), 1) for step in spec.steps}
         stage = scratch / "stage"
         stage.mkdir()
         for executable, package in spec.binaries:
@@ -176,8 +249,10 @@ def build_one(spec: BinarySpec, go: str, force: bool = False) -> BuildResult:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(stage, target)
     seconds = time.monotonic() - started
-    stamp = {"key": key, "source": spec.source, "go": go, "sha256": digest, "seconds": round(seconds, 1)}
-    _stamp(spec).write_text(json.dumps(stamp, indent=2) + "\n")
+    record: dict[str, object] = {"key": key, "source": spec.source, "go": go, "sha256": digest, "seconds": round(seconds, 1)}
+    if steps:
+        record["step_seconds"] = steps
+    _stamp(spec).write_text(json.dumps(record, indent=2) + "\n")
     return BuildResult(spec, archive, digest, seconds, cached=False)
 
 

@@ -2,7 +2,10 @@
 
 Prometheus, Alertmanager and node_exporter are built from their own modules exactly as their
 release tooling (promu) does: the module's own go.mod and go.sum, tag ``netgo``, the version
-stamped into ``github.com/prometheus/common/version``. The collector is obsbox's own
+stamped into ``github.com/prometheus/common/version``. Prometheus also carries its web UI as its
+release does: the module holds only the UI's sources, so the build first runs upstream's own UI
+build in the module (``npm ci`` on its lockfile, ``build_ui.sh``, ``compress_assets.sh``) and
+then embeds the result with the tag ``builtinassets``. The collector is obsbox's own
 distribution (``distributions/otelcol-obsbox``: a builder manifest and the sources it
 generates). Each result is packed in its upstream release layout, so a host installs it from a
 mirror exactly as it would install the official archive.
@@ -25,6 +28,39 @@ PROMETHEUS_VERSION_PACKAGE = "github.com/prometheus/common/version"
 
 
 @dataclass(frozen=True)
+class BuildStep:
+    """A command run in the build root before `go build`, as upstream's Makefile runs it."""
+
+    name: str  # what the step does, as progress lines and errors say it
+    cwd: str  # relative to the build root
+    argv: tuple[str, ...]
+
+
+# Upstream's `make build` runs `assets npm_licenses assets-compress` before promu builds with the
+# tags netgo,builtinassets (web/ui/assets_embed.go). The same steps, on the module's own lockfile
+# and scripts; only the old React UI (react-app, served with --enable-feature=old-ui) is left out.
+PROMETHEUS_UI_STEPS = (
+    BuildStep("web UI: npm ci (web/ui/package-lock.json)", "web/ui", ("npm", "ci")),
+    BuildStep(
+        "web UI: build_ui.sh (lezer-promql, codemirror-promql, mantine-ui)",
+        "web/ui",
+        # build_ui.sh's own functions; --all would also build react-app, a separate npm project.
+        ("bash", "-c", "set -e; source ./build_ui.sh; buildModule; buildMantineUI"),
+    ),
+    BuildStep(
+        "web UI: npm_licenses.tar.bz2",
+        ".",
+        # The Makefile's npm_licenses target, for the web/ui workspaces; sorted names and GNU tar's
+        # fixed times and owners keep the release archive the same bytes for the same inputs.
+        ("bash", "-c", 'set -eo pipefail; rm -f npm_licenses.tar.bz2 npm_licenses; ln -s . npm_licenses; '
+         'find npm_licenses/web/ui/node_modules -iname "license*" | LC_ALL=C sort | tar cfj npm_licenses.tar.bz2 '
+         "--files-from=- --mtime=@0 --owner=0 --group=0 --numeric-owner; rm -f npm_licenses"),
+    ),
+    BuildStep("web UI: scripts/compress_assets.sh (gzip and embed)", ".", ("bash", "scripts/compress_assets.sh")),
+)
+
+
+@dataclass(frozen=True)
 class BinarySpec:
     """One component's release: where its Go sources come from and what the archive holds."""
 
@@ -37,6 +73,11 @@ class BinarySpec:
     ldflags: tuple[str, ...] = ()
     license_files: tuple[str, ...] = ("LICENSE", "NOTICE")
     local_dir: Path | None = None  # the build root when the sources live in this repository
+    steps: tuple[BuildStep, ...] = ()  # run in the build root, in order, before `go build`
+
+    @property
+    def needs_node(self) -> bool:
+        return any(step.argv[0] == "npm" for step in self.steps)
 
     @property
     def archive_name(self) -> str:
@@ -97,7 +138,10 @@ def catalog(versions: Mapping[str, str] | None = None) -> tuple[BinarySpec, ...]
             "github.com/prometheus/prometheus",
             prom_mod,
             (("prometheus", "./cmd/prometheus"), ("promtool", "./cmd/promtool")),
+            tags=("netgo", "builtinassets"),
             ldflags=_prometheus_ldflags(v["prometheus"], prom_mod),
+            license_files=("LICENSE", "NOTICE", "npm_licenses.tar.bz2"),
+            steps=PROMETHEUS_UI_STEPS,
         ),
         BinarySpec(
             "alertmanager",
@@ -136,10 +180,16 @@ def spec_for(component: str, versions: Mapping[str, str] | None = None) -> Binar
     raise KeyError(f"obsbox builds no {component!r}; it builds {', '.join(s.component for s in catalog())}")
 
 
-def build_key(spec: BinarySpec, go_version: str) -> str:
-    """What a cached build depends on: a change to any of it means building again."""
+def build_key(spec: BinarySpec, go_version: str, node_version: str = "") -> str:
+    """What a cached build depends on: a change to any of it means building again.
+
+    `node_version` (``node --version``) counts only for a spec whose steps run npm.
+    """
     digest = hashlib.sha256()
     digest.update(repr((spec.source, spec.binaries, spec.tags, spec.ldflags, go_version)).encode())
+    if spec.steps:
+        # Only here, so the keys of the specs without steps stay what they were.
+        digest.update(repr((spec.steps, spec.license_files, node_version if spec.needs_node else "")).encode())
     if spec.local_dir is not None:
         for path in sorted(spec.local_dir.iterdir()):
             if path.is_file():

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from obsbox.binaries.build import BuildError, build_all, is_current
-from obsbox.binaries.catalog import build_key, catalog
+from obsbox.binaries.build import BuildError, build_all, current_key, is_current
+from obsbox.binaries.catalog import catalog
 from obsbox.binaries.locate import build_dir, cache_dir
 from obsbox.commands._exit import EXIT_FAILED, fail
 
@@ -49,7 +49,7 @@ def list_command() -> None:
         go = ""
     typer.echo(f"cache: {cache_dir()}")
     for spec in catalog():
-        state = "built" if go and is_current(spec, build_key(spec, go)) else "not built"
+        state = "built" if go and is_current(spec, current_key(spec, go)) else "not built"
         typer.echo(f"{spec.component:14} {spec.version:10} {spec.source:60} {state}: {build_dir(spec)}")
 
 
