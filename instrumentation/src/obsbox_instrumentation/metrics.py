@@ -82,8 +82,15 @@ def _reinit_after_fork(weak_recorder: Any) -> None:
 class Recorder:
     """Records every contract metric once per observation into both paths."""
 
-    def __init__(self, *, multiprocess: bool, exemplars: bool, meter_provider: Any | None = None) -> None:
+    def __init__(
+        self, *, multiprocess: bool, exemplars: bool, meter_provider: Any | None = None, pull: bool = True
+    ) -> None:
         self.multiprocess = multiprocess
+        # No /metrics endpoint: nothing reads prometheus_client's values, so none are written.
+        # (prometheus_client picks mmap values from PROMETHEUS_MULTIPROC_DIR at import; a service
+        # pushing OTLP with that variable left over from a pull setup would otherwise fail on
+        # every observation, and lose the OTLP recording behind it.)
+        self.pull = pull
         self.exemplars = exemplars and not multiprocess
         self._lock = threading.Lock()
         self.registry = CollectorRegistry(auto_describe=True)
@@ -216,11 +223,12 @@ class Recorder:
         self, route: str, method: str, status: int, api_version: str, tenant: str, seconds: float,
         trace_id: str | None = None, ctx: Any = None,
     ) -> None:
-        child = self._child(self._p_http_server, (route, method, str(status), api_version, tenant))
-        if self.exemplars and trace_id:
-            child.observe(seconds, {"trace_id": trace_id})
-        else:
-            child.observe(seconds)
+        if self.pull:
+            child = self._child(self._p_http_server, (route, method, str(status), api_version, tenant))
+            if self.exemplars and trace_id:
+                child.observe(seconds, {"trace_id": trace_id})
+            else:
+                child.observe(seconds)
         hist = self._o.get(c.HTTP_SERVER_REQUEST_DURATION.otel_name)
         if hist is not None:
             self._defer(hist, seconds, {
@@ -229,7 +237,8 @@ class Recorder:
             }, ctx)
 
     def http_client(self, server_address: str, method: str, status: int, seconds: float) -> None:
-        self._child(self._p_http_client, (server_address, method, str(status))).observe(seconds)
+        if self.pull:
+            self._child(self._p_http_client, (server_address, method, str(status))).observe(seconds)
         hist = self._o.get(c.HTTP_CLIENT_REQUEST_DURATION.otel_name)
         if hist is not None:
             self._defer(hist, seconds, {
@@ -238,21 +247,24 @@ class Recorder:
             })
 
     def job(self, queue: str, job_name: str, outcome: str, seconds: float) -> None:
-        self._child(self._p_job, (queue, job_name, outcome)).observe(seconds)
+        if self.pull:
+            self._child(self._p_job, (queue, job_name, outcome)).observe(seconds)
         hist = self._o.get(c.JOB_DURATION.otel_name)
         if hist is not None:
             self._defer(hist, seconds, {"queue": queue, "job_name": job_name, "outcome": outcome})
 
     def queue_stats(self, queue: str, depth: float, oldest_age_s: float) -> None:
-        self._child(self._p_queue_depth, (queue,)).set(depth)
-        self._child(self._p_queue_age, (queue,)).set(oldest_age_s)
+        if self.pull:
+            self._child(self._p_queue_depth, (queue,)).set(depth)
+            self._child(self._p_queue_age, (queue,)).set(oldest_age_s)
         for spec, value in ((c.JOB_QUEUE_DEPTH, depth), (c.JOB_QUEUE_OLDEST_AGE, oldest_age_s)):
             gauge = self._o.get(spec.otel_name)
             if gauge is not None:
                 gauge.set(value, {"queue": queue})
 
     def workers(self, queue: str, count: float) -> None:
-        self._child(self._p_workers, (queue,)).set(count)
+        if self.pull:
+            self._child(self._p_workers, (queue,)).set(count)
         gauge = self._o.get(c.JOB_WORKERS.otel_name)
         if gauge is not None:
             gauge.set(count, {"queue": queue})
@@ -262,13 +274,15 @@ class Recorder:
     def dropped(self, signal: str, reason: str, count: int) -> None:
         if count <= 0:
             return
-        self._child(self._p_dropped, (signal, reason)).inc(count)
+        if self.pull:
+            self._child(self._p_dropped, (signal, reason)).inc(count)
         counter = self._o.get(c.TELEMETRY_DROPPED.otel_name)
         if counter is not None:
             counter.add(count, {"signal": signal, "reason": reason})
 
     def export_failed(self, signal: str) -> None:
-        self._child(self._p_failures, (signal,)).inc()
+        if self.pull:
+            self._child(self._p_failures, (signal,)).inc()
         counter = self._o.get(c.TELEMETRY_EXPORT_FAILURES.otel_name)
         if counter is not None:
             counter.add(1, {"signal": signal})

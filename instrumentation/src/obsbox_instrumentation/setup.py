@@ -117,7 +117,9 @@ def configure(
         )
         resource = Resource.create(attrs)
         multiproc_dir, owns_dir = _multiproc_dir(settings)
-        recorder = Recorder(multiprocess=multiproc_dir is not None, exemplars=True)
+        recorder = Recorder(
+            multiprocess=multiproc_dir is not None, exemplars=True, pull=settings.prometheus_enabled
+        )
         scrubber = Scrubber(settings.scrub_patterns)
 
         tracer_provider = _tracer_provider(resource, settings, recorder, scrubber, span_exporter, sample_ratio)
