@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import runpy
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -79,9 +81,22 @@ def pinned_tool() -> Callable[[str], str]:
     return find
 
 
-def _inventory_hosts(name: str) -> dict[str, dict]:
-    """{address: data} of every host in one of deploy/inventories/*.py."""
-    module = runpy.run_path(str(REPO_ROOT / "deploy" / "inventories" / name))
+# What the multi-host inventory reads from the environment of the machine running pyinfra.
+INVENTORY_SECRETS = {
+    "OBSBOX_PROMETHEUS_PASSWORD": "prom-secret",
+    "OBSBOX_ALERTMANAGER_PASSWORD": "am-secret",
+    "OBSBOX_NODE_EXPORTER_PASSWORD": "node-secret",
+    "OBSBOX_OTLP_TOKEN": "otlp-token-0123456789",
+}
+
+
+def _inventory_hosts(name: str, secrets: dict[str, str] | None = None) -> dict[str, dict]:
+    """{address: data} of every host in one of deploy/inventories/*.py, loaded as pyinfra would on a
+    machine whose environment carries `secrets` (default: every secret the inventories read)."""
+    env = {k: v for k, v in os.environ.items() if k not in INVENTORY_SECRETS}
+    env.update(INVENTORY_SECRETS if secrets is None else secrets)
+    with mock.patch.dict(os.environ, env, clear=True):
+        module = runpy.run_path(str(REPO_ROOT / "deploy" / "inventories" / name))
     hosts: dict[str, dict] = {}
     for value in module.values():
         if isinstance(value, list):
@@ -92,7 +107,7 @@ def _inventory_hosts(name: str) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="session")
-def inventory_hosts() -> Callable[[str], dict[str, dict]]:
+def inventory_hosts() -> Callable[..., dict[str, dict]]:
     """Reads an example inventory: ``inventory_hosts("all_in_one.py")`` gives {address: data}."""
     return _inventory_hosts
 

@@ -123,6 +123,11 @@ def render_otelcol_config(settings: OtelcolSettings) -> str:
                 "spike_limit_mib": spike_mib,
             },
             "batch": {"timeout": s.batch_timeout, "send_batch_size": s.batch_size},
+            # Services push delta temporality (pre-fork workers share one service.instance.id, so
+            # cumulative series would overwrite each other). The prometheus exporter adds a delta
+            # only when it starts exactly where the previous point ended, which an idle export
+            # interval or a second worker breaks; this processor sums every delta of a stream.
+            "deltatocumulative": {},
         },
         "exporters": {
             "otlp/tempo": {"endpoint": s.tempo_otlp_endpoint, "tls": {"insecure": True}, "sending_queue": queue},
@@ -164,7 +169,7 @@ def render_otelcol_config(settings: OtelcolSettings) -> str:
                 },
                 "metrics": {
                     "receivers": ["otlp"],
-                    "processors": pipeline_processors,
+                    "processors": ["memory_limiter", "deltatocumulative", "batch"],
                     "exporters": ["prometheus"],
                 },
                 "logs": {

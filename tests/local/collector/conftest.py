@@ -6,6 +6,7 @@ configures; OTLP receivers built on opentelemetry-proto stand in for Tempo (gRPC
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -71,7 +72,8 @@ def start_stack(
         )
         run = work / f"stack-{ports['prometheus']}"
         run.mkdir()
-        config = yaml.safe_load(render_otelcol_config(settings.otelcol))
+        # Each stack its own persistent queue: file_storage locks its directory.
+        config = yaml.safe_load(render_otelcol_config(dataclasses.replace(settings.otelcol, queue_dir=str(run / "queue"))))
         if patch_config is not None:
             patch_config(config)
         (run / "otelcol.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -47,7 +47,11 @@ def test_catalog_builds_every_version_the_deploy_pins(repo_root: Path) -> None:
 def test_catalog_archives_are_what_the_deploy_fetches() -> None:
     """Each built archive, checksum file and executable is what the deploy asks a mirror for."""
     settings = settings_from_host_data(
-        {"obsbox_artifact_base_url": "http://mirror.test", "otelcol_distribution": COLLECTOR_DISTRIBUTION}
+        {
+            "obsbox_artifact_base_url": "http://mirror.test",
+            "otelcol_distribution": COLLECTOR_DISTRIBUTION,
+            "alertmanager_allow_no_receivers": True,
+        }
     )
     for spec in catalog():
         release = release_for(settings, spec.component)
@@ -127,5 +131,5 @@ def test_collector_manifest_matches_the_rendered_configs(repo_root: Path) -> Non
         for name in config[kind]:
             component_type = name.split("/")[0]
             module_word = {"otlp": "otlp", "otlphttp": "otlphttpexporter", "memory_limiter": "memorylimiter",
-                           "health_check": "healthcheck"}.get(component_type, component_type)
+                           "health_check": "healthcheck", "file_storage": "filestorage"}.get(component_type, component_type)
             assert module_word in modules, f"{kind} {name}: no module for it in the manifest"

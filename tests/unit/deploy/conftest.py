@@ -8,19 +8,13 @@ from typing import Any
 import pytest
 
 from obsbox.deploy.settings import StackSettings, settings_from_host_data
+from tests.conftest import INVENTORY_SECRETS
 
 # Every receiver routed somewhere: the deploy refuses an Alertmanager that notifies nobody.
 ROUTED = {
     "alertmanager_page_webhook_url": "https://pager.example/page",
     "alertmanager_ticket_webhook_url": "https://tickets.example/ticket",
     "alertmanager_watchdog_webhook_url": "https://hc.example/watchdog",
-}
-# What the multi-host inventory reads from the environment of the machine running pyinfra.
-INVENTORY_SECRETS = {
-    "OBSBOX_PROMETHEUS_PASSWORD": "prom-secret",
-    "OBSBOX_ALERTMANAGER_PASSWORD": "am-secret",
-    "OBSBOX_NODE_EXPORTER_PASSWORD": "node-secret",
-    "OBSBOX_OTLP_TOKEN": "otlp-token-0123456789",
 }
 
 

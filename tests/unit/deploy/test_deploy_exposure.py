@@ -14,6 +14,7 @@ from obsbox.deploy.plan import GRAFANA_SECRET_KEY_FILE, OTELCOL_TOKEN_FILE, Comp
 from obsbox.deploy.rendered import render_host_files
 from obsbox.deploy.settings import COMPONENTS, InventoryDataError, StackSettings, settings_from_host_data
 from obsbox.render.systemd import render_unit
+from tests.conftest import INVENTORY_SECRETS
 
 AUTH = {
     "prometheus_basic_auth_password": "p-secret",
@@ -65,11 +66,11 @@ def test_deploy_allow_unauthenticated_refuses_unknown_component(make_settings: C
 
 
 def test_deploy_multi_host_inventory_without_secrets_refused(
-    inventory_hosts: Callable[[str], dict[str, dict]], monkeypatch: pytest.MonkeyPatch
+    inventory_hosts: Callable[..., dict[str, dict]]
 ) -> None:
     """The multi-host example without its secrets in the environment is refused, naming the key."""
-    monkeypatch.delenv("OBSBOX_PROMETHEUS_PASSWORD")
-    hosts = inventory_hosts("multi_host.py")
+    secrets = {k: v for k, v in INVENTORY_SECRETS.items() if k != "OBSBOX_PROMETHEUS_PASSWORD"}
+    hosts = inventory_hosts("multi_host.py", secrets=secrets)
     with pytest.raises(InventoryDataError, match="^prometheus_basic_auth_password: not set"):
         settings_from_host_data(hosts["10.0.0.11"])
 

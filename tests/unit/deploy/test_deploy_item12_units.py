@@ -22,7 +22,7 @@ ROUTED = {
 # obsbox's collector distribution (distributions/otelcol-obsbox), component type names.
 DISTRIBUTION = {
     "receivers": {"otlp"},
-    "processors": {"batch", "memory_limiter"},
+    "processors": {"batch", "memory_limiter", "deltatocumulative"},
     "exporters": {"otlp", "otlphttp", "prometheus"},
     "extensions": {"zpages", "health_check", "pprof", "file_storage", "bearertokenauth"},
 }

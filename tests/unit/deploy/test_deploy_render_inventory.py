@@ -39,7 +39,7 @@ def test_render_reads_a_copied_inventory_with_its_group_data(tmp_path: Path) -> 
     unit = (out / "etc/systemd/system/prometheus.service").read_text()
     assert "--storage.tsdb.retention.time=45d" in unit
     am = yaml.safe_load((out / "etc/alertmanager/alertmanager.yml").read_text())
-    assert "http://127.0.0.1:5001/page" in yaml.safe_dump(am)  # the host's own data
+    assert "https://alerts.example.com/obsbox/page" in yaml.safe_dump(am)  # the host's own data
     assert str(deploy / "group_data") in result.stdout
 
 

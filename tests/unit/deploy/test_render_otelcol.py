@@ -32,9 +32,11 @@ def test_render_otelcol_routes_each_signal_to_its_backend() -> None:
 
 
 def test_render_otelcol_memory_limiter_runs_first() -> None:
-    """Every pipeline starts with memory_limiter and then batches."""
-    for pipeline in _config()["service"]["pipelines"].values():
-        assert pipeline["processors"] == ["memory_limiter", "batch"]
+    """Every pipeline starts with memory_limiter and ends batching; metrics sum their deltas in between."""
+    pipelines = _config()["service"]["pipelines"]
+    for name, pipeline in pipelines.items():
+        expected = ["memory_limiter", "deltatocumulative", "batch"] if name == "metrics" else ["memory_limiter", "batch"]
+        assert pipeline["processors"] == expected, name
 
 
 def test_render_otelcol_prometheus_exporter_exposes_exemplars() -> None:

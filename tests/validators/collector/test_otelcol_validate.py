@@ -45,6 +45,15 @@ VARIANTS: dict[str, dict[str, object]] = {
     "log-level-debug": {"log_level": "debug"},
     "log-level-warn": {"log_level": "warn"},
     "log-level-error": {"log_level": "error"},
+    "memory-max": {"memory_max_mib": 2048},
+    "otlp-bearer-token": {"bearer_token_file": "/run/credentials/otelcol.service/otlp-token"},
+    "queue-dir": {"queue_dir": "/srv/otelcol/queue"},
+}
+# The deploy refuses an Alertmanager that notifies nobody.
+ROUTED = {
+    "alertmanager_page_webhook_url": "https://pager.example/page",
+    "alertmanager_ticket_webhook_url": "https://tickets.example/ticket",
+    "alertmanager_watchdog_webhook_url": "https://hc.example/watchdog",
 }
 
 
@@ -86,7 +95,7 @@ def test_otelcol_validate_variants_cover_every_setting() -> None:
 
 def test_otelcol_validate_runs_through_the_deploy_check(tmp_path: Path, otelcol: str) -> None:
     """The deploy's local check (`obsbox deploy check`'s check_tree) runs `otelcol validate` with the pinned build."""
-    settings = settings_from_host_data({"obsbox_bind_address": "127.0.0.1"})
+    settings = settings_from_host_data({"obsbox_bind_address": "127.0.0.1", **ROUTED})
     for path, content in render_host_files(settings).items():
         target = tmp_path / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -109,8 +118,9 @@ def test_otelcol_validate_rejects_unknown_component(otelcol_validate) -> None:  
 def test_otelcol_validate_rejects_invalid_setting(otelcol_validate) -> None:  # type: ignore[no-untyped-def]
     """A config whose component settings are invalid fails validation, not only unknown keys."""
     config = yaml.safe_load(render_otelcol_config(OtelcolSettings()))
-    config["processors"]["memory_limiter"]["limit_percentage"] = 0
-    config["processors"]["memory_limiter"]["spike_limit_percentage"] = 0
+    # The spike allowance must stay below the limit.
+    config["processors"]["memory_limiter"]["limit_mib"] = 100
+    config["processors"]["memory_limiter"]["spike_limit_mib"] = 200
     result = otelcol_validate(yaml.safe_dump(config))
     assert result.returncode != 0, result.stdout + result.stderr
 
@@ -127,10 +137,11 @@ def test_otelcol_distribution_holds_exactly_the_manifest_components(otelcol: str
 
 
 # Component types that differ from their module's name. Since collector 0.161 the OTLP exporters
-# register as otlp_grpc and otlp_http; "otlp" and "otlphttp" (what obsbox's configs say) remain
-# accepted as deprecated aliases.
+# register as otlp_grpc and otlp_http, and deltatocumulative as delta_to_cumulative; the older
+# names (what obsbox's configs say, for collectors before 0.161) remain accepted as aliases.
 _TYPES = {
     ("processors", "memorylimiter"): "memory_limiter",
+    ("processors", "deltatocumulative"): "delta_to_cumulative",
     ("exporters", "otlp"): "otlp_grpc",
     ("exporters", "otlphttp"): "otlp_http",
     ("extensions", "healthcheck"): "health_check",

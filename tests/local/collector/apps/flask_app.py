@@ -7,9 +7,10 @@ Its service name is one of alert_rules/slos.yaml's services, so the shipped SLO 
 from __future__ import annotations
 
 import logging
+import time
 
 import obsbox_instrumentation as obsbox
-from flask import Flask
+from flask import Flask, request
 
 obsbox.configure(service_name="invoicing-demo")
 
@@ -19,6 +20,8 @@ log = logging.getLogger("invoicing")
 
 @app.get("/v1/invoices/<int:invoice_id>")
 def invoice(invoice_id: int) -> dict[str, object]:
+    # ?delay_ms= keeps a sync worker busy, so concurrent requests reach every worker.
+    time.sleep(min(float(request.args.get("delay_ms", 0)), 1000) / 1000)
     log.info("invoice served", extra={"invoice_id": invoice_id})
     return {"id": invoice_id, "status": "paid"}
 
