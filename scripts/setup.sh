@@ -16,6 +16,7 @@ APT_PACKAGES=(
   chromium                   # the HTML report opened in a real browser
   python3-venv
   curl
+  openssl                    # certificates for the TLS tests
   unzip                      # the deploy unpacks Loki's release zip; tested locally
   ca-certificates
 )

@@ -8,12 +8,10 @@ opentelemetry-proto.
 
 from __future__ import annotations
 
-import importlib
-import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,17 +29,6 @@ TOKEN = "token-0123456789abcdef"
 BODY = "invoice 42 failed to render"
 TIMEOUT_S = 60
 
-
-def _collector() -> str:
-    """obsbox's collector build (obsbox.binaries, once built by make setup), else one on PATH."""
-    try:
-        built = importlib.import_module("obsbox.binaries.locate").built("otelcol")
-    except (ImportError, AttributeError):
-        built = None
-    path = str(built) if built else shutil.which("otelcol-obsbox") or shutil.which("otelcol")
-    if not path:
-        pytest.skip("no collector binary found: obsbox's build (obsbox.binaries.locate) or otelcol-obsbox/otelcol on PATH")
-    return path
 
 
 def _free_port() -> int:
@@ -138,9 +125,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=30)
 
 
-def test_deploy_collector_requires_token_and_keeps_queue_across_restart(tmp_path: Path) -> None:
+def test_deploy_collector_requires_token_and_keeps_queue_across_restart(
+    tmp_path: Path, pinned_tool: Callable[[str], str]
+) -> None:
     """Without the token the receiver answers 401; a record accepted while Loki is down reaches Loki after a restart."""
-    collector = _Collector(_collector(), tmp_path)
+    collector = _Collector(pinned_tool("otelcol"), tmp_path)
     with _backend_down() as (down_url, attempted):
         proc = collector.run(down_url)
         try:

@@ -3,14 +3,12 @@ basic auth and node_exporter refuse scrapes without the password; the deploy's r
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import requests
 
 from obsbox.deploy.plan import plan_for
@@ -29,11 +27,6 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
-
-def _require(*tools: str) -> None:
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"not installed on this machine: {', '.join(missing)}")
 
 
 @contextmanager
@@ -60,16 +53,11 @@ def _web_config(tmp_path: Path, component: str, **data: object) -> tuple[Path, s
     return web, probe, password
 
 
-def test_deploy_prometheus_serves_tls_with_basic_auth(tmp_path: Path) -> None:
+def test_deploy_prometheus_serves_tls_with_basic_auth(
+    tmp_path: Path, certificate: tuple[Path, Path], pinned_tool: Callable[[str], str]
+) -> None:
     """Prometheus with the rendered TLS web config answers https only, asks for the password, and the probe passes."""
-    _require("prometheus", "openssl", "curl")
-    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = certificate
     port = _free_port()
     web, probe, _password = _web_config(
         tmp_path,
@@ -81,7 +69,7 @@ def test_deploy_prometheus_serves_tls_with_basic_auth(tmp_path: Path) -> None:
     )
     (tmp_path / "prometheus.yml").write_text("global: {}\n")
     argv = [
-        "prometheus",
+        pinned_tool("prometheus"),
         f"--config.file={tmp_path / 'prometheus.yml'}",
         f"--web.config.file={web}",
         f"--web.listen-address=127.0.0.1:{port}",
@@ -96,14 +84,13 @@ def test_deploy_prometheus_serves_tls_with_basic_auth(tmp_path: Path) -> None:
         assert requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=5).status_code == 400
 
 
-def test_deploy_node_exporter_refuses_scrape_without_password(tmp_path: Path) -> None:
+def test_deploy_node_exporter_refuses_scrape_without_password(tmp_path: Path, pinned_tool: Callable[[str], str]) -> None:
     """node_exporter with the rendered web config answers 401 without credentials and 200 with them."""
-    _require("prometheus-node-exporter")
     port = _free_port()
     web, probe, _password = _web_config(
         tmp_path, "node_exporter", node_exporter_port=port, node_exporter_basic_auth_password="n0de"
     )
-    argv = ["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={web}"]
+    argv = [pinned_tool("node_exporter"), f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={web}"]
     with _running(argv, tmp_path / "node.log"):
         ready = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=60, check=False)
         assert ready.returncode == 0, ready.stderr + (tmp_path / "node.log").read_text()

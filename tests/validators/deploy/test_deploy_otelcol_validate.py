@@ -3,9 +3,8 @@ queues, memory limits) pass `validate` of obsbox's own collector distribution.""
 
 from __future__ import annotations
 
-import importlib
-import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,6 @@ ROUTED = {
     "alertmanager_watchdog_webhook_url": "https://hc.example/watchdog",
 }
 
-
-def _collector() -> str:
-    """obsbox's collector build (obsbox.binaries, once built by make setup), else one on PATH."""
-    try:
-        built = importlib.import_module("obsbox.binaries.locate").built("otelcol")
-    except (ImportError, AttributeError):
-        built = None
-    path = str(built) if built else shutil.which("otelcol-obsbox") or shutil.which("otelcol")
-    if not path:
-        pytest.skip("no collector binary found: obsbox's build (obsbox.binaries.locate) or otelcol-obsbox/otelcol on PATH")
-    return path
 
 
 @pytest.mark.parametrize(
@@ -46,9 +34,9 @@ def _collector() -> str:
     ],
     ids=["all-in-one", "internal-bind-with-token"],
 )
-def test_deploy_collector_config_passes_validate(data: dict, tmp_path: Path) -> None:
+def test_deploy_collector_config_passes_validate(data: dict, tmp_path: Path, pinned_tool: Callable[[str], str]) -> None:
     """`otelcol validate` accepts the config the deploy installs."""
-    binary = _collector()
+    binary = pinned_tool("otelcol")
     plan = plan_for(settings_from_host_data({**ROUTED, **data}), "otelcol")
     (text,) = [f.content for g in plan.groups for f in g.files if f.path == "/etc/otelcol/config.yaml"]
     config = tmp_path / "config.yaml"

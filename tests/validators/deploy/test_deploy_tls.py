@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from obsbox.deploy.localcheck import check_tree
 from obsbox.deploy.rendered import render_host_files
@@ -19,24 +15,7 @@ ROUTED = {
 }
 
 
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key, made by openssl."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed on this machine")
-    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 def _checked(tmp_path: Path, **data: object) -> dict[str, list]:
-    if shutil.which("promtool") is None:
-        pytest.skip("promtool is not installed on this machine (Debian package prometheus)")
     settings = settings_from_host_data({**ROUTED, "loki_enabled": False, "tempo_enabled": False, "otelcol_enabled": False,
                                         "grafana_enabled": False, **data})  # fmt: skip
     root = tmp_path / "tree"
