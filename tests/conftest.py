@@ -19,6 +19,17 @@ TIER_BY_DIR = {"unit": "tier1", "local": "tier2", "validators": "tier3", "hosts"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests that start a Prometheus, Alertmanager, node_exporter or collector by name run the
+    deploy's pinned builds (`make setup` makes them): those directories go first on PATH. Tests of
+    the rule tester's second engine version name Debian's /usr/bin binaries explicitly."""
+    from obsbox.binaries.catalog import catalog
+    from obsbox.binaries.locate import build_dir
+
+    dirs = [str(build_dir(spec)) for spec in catalog() if build_dir(spec).is_dir()]
+    os.environ["PATH"] = os.pathsep.join([*dirs, os.environ.get("PATH", "")])
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         parts = Path(str(item.fspath)).resolve().relative_to(REPO_ROOT).parts

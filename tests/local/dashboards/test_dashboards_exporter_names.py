@@ -22,7 +22,7 @@ from dashboards._queries import interpolate, queries
 from obsbox.contract_check import metric_names
 
 READY_TIMEOUT_S = 30.0
-BINARIES = {"node_": "prometheus-node-exporter", "prometheus_": "prometheus", "alertmanager_": "prometheus-alertmanager"}
+BINARIES = {"node_": "node_exporter", "prometheus_": "prometheus", "alertmanager_": "alertmanager"}
 
 
 def _free_port() -> int:
