@@ -2,7 +2,7 @@
 
 Dashboards are built with grafana-foundation-sdk (Grafana's own typed builders) and rendered to
 plain JSON here, so every module builds the same kind of panel the same way: each panel has a
-unit and a description (DESIGN.md section 9), Prometheus targets get ref ids A, B, C... in order,
+unit and a description (docs/architecture.md, Conventions), Prometheus targets get ref ids A, B, C... in order,
 and panel ids are numbered in layout order so a rebuild is byte-for-byte identical.
 """
 

@@ -1,4 +1,4 @@
-"""Test tiers by directory: unit=1, local=2, validators=3, hosts=4 (DESIGN.md section 7)."""
+"""Test tiers by directory: unit=1, local=2, validators=3, hosts=4 (docs/architecture.md, Test tiers)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tier 4 fixtures: throwaway systemd hosts (DESIGN.md section 7), booted once per session."""
+"""Tier 4 fixtures: throwaway systemd hosts (docs/architecture.md, Test tiers), booted once per session."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .contract import DEFAULT_TENANT_TOP_N
 
-# Every OBSBOX_* variable, named once (DESIGN.md section 9).
+# Every OBSBOX_* variable, named once (docs/architecture.md, Conventions).
 OBSBOX_DISABLED = "OBSBOX_DISABLED"
 OBSBOX_SERVICE_INSTANCE_ID = "OBSBOX_SERVICE_INSTANCE_ID"
 OBSBOX_PROMETHEUS_ENABLED = "OBSBOX_PROMETHEUS_ENABLED"

@@ -1,4 +1,4 @@
-"""Throwaway systemd hosts: a cached debootstrap rootfs booted in its own namespaces (DESIGN.md 7).
+"""Throwaway systemd hosts: a cached debootstrap rootfs booted in its own namespaces (docs/architecture.md, Test tiers).
 
 Shared by the tier-4 tests, `make demo` and the deploy benchmark. Everything here needs root.
 """

@@ -1,4 +1,4 @@
-"""Boot, reach and stop a throwaway systemd host (DESIGN.md section 7).
+"""Boot, reach and stop a throwaway systemd host (docs/architecture.md, Test tiers).
 
 A host is the cached rootfs unpacked into its own directory, booted with systemd as PID 1 in
 new pid/mount/uts/ipc/net namespaces, and joined to this machine by a veth pair carrying a /30

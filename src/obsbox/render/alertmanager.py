@@ -1,6 +1,6 @@
 """Render alertmanager.yml from typed settings.
 
-The routing tree follows the alert rules' conventions (DESIGN.md section 9): ``severity`` decides
+The routing tree follows the alert rules' conventions (docs/architecture.md, Conventions): ``severity`` decides
 the receiver (critical pages, warning opens a ticket, info is recorded but notifies nobody), the
 always-firing ``Watchdog`` goes to its own heartbeat receiver so a dead-man's switch outside the
 stack notices when alerting itself dies, and two inhibitions remove duplicate noise during an

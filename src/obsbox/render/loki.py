@@ -11,7 +11,7 @@ from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
 
 _DURATION = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 # Tenant ids go to structured metadata; as a stream label each of hundreds of tenants would
-# multiply every stream (DESIGN.md section 4).
+# multiply every stream (docs/architecture.md, Signal contract).
 TENANT_ATTRIBUTES = ("tenant.id",)
 
 

@@ -3,7 +3,7 @@
 Prometheus evaluates every expression (``query_range`` at each group's interval over a temporary
 TSDB); this module lays the cases out in time, orders the rules so recording rules are evaluated
 and written back before the rules that read them, and runs Prometheus' alerting state machine on
-the results. See DESIGN.md section 5.
+the results. See docs/architecture.md, Rule tester engine.
 """
 
 from __future__ import annotations

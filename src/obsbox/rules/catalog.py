@@ -1,4 +1,4 @@
-"""The shipped rule files and what every alert in them must carry (DESIGN.md section 9)."""
+"""The shipped rule files and what every alert in them must carry (docs/architecture.md, Conventions)."""
 
 from __future__ import annotations
 

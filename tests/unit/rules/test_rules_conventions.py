@@ -1,4 +1,4 @@
-"""Every shipped alert follows DESIGN.md section 9 and links a runbook that exists."""
+"""Every shipped alert follows the conventions in docs/architecture.md and links a runbook that exists."""
 
 from __future__ import annotations
 
