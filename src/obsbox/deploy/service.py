@@ -54,18 +54,9 @@ def ready_command(
         "  exec 3>&-",
         "  printf '%s' \"${line%$'\\r'}\"",
         "}",
-        "status=none",
-        f"for i in $(seq 1 {timeout}); do",
-        '  status=$(probe 2>/dev/null) || status="connection refused"',
-        '  case "$status" in *" 200"*) exit 0;; esac',
-        "  sleep 1",
-        "done",
-        f'echo "obsbox: {service} did not become ready at {url} within {timeout}s (last answer: $status)" >&2',
-        f"systemctl status --no-pager {service} >&2",
-        f"journalctl -u {service} -n 40 --no-pager >&2",
-        "exit 1",
     ]
-    return f"bash -c {shlex.quote(chr(10).join(lines))}"
+    poll = ['  status=$(probe 2>/dev/null) || status="connection refused"', '  case "$status" in *" 200"*) exit 0;; esac']
+    return _poll_script(service, url, timeout, lines, poll)
 
 
 def _ready_command_https(service: str, url: str, timeout: int, auth_user: str, auth_password_file: str) -> str:
@@ -75,12 +66,22 @@ def _ready_command_https(service: str, url: str, timeout: int, auth_user: str, a
     if auth_user:
         # curl reads the credentials from stdin (-K -), never from its command line.
         auth = f'printf \'user = "%s:%s"\\n\' {shlex.quote(auth_user)} "$(cat {shlex.quote(auth_password_file)})" | '
-    lines = [
-        "status=none",
-        f"for i in $(seq 1 {timeout}); do",
+    poll = [
         f"  status=$({auth}curl -ks -o /dev/null -w '%{{http_code}}' --max-time 5 -K - {shlex.quote(url)}"
         f"{'' if auth else ' </dev/null'} 2>/dev/null)",
         '  [ "$status" = 200 ] && exit 0',
+    ]
+    return _poll_script(service, url, timeout, [], poll)
+
+
+def _poll_script(service: str, url: str, timeout: int, setup: list[str], poll: list[str]) -> str:
+    """`bash -c` running `poll` once a second until it exits 0; on timeout the last answer, the
+    unit's status and its recent journal go to stderr and the script fails."""
+    lines = [
+        *setup,
+        "status=none",
+        f"for i in $(seq 1 {timeout}); do",
+        *poll,
         "  sleep 1",
         "done",
         f'echo "obsbox: {service} did not become ready at {url} within {timeout}s (last answer: $status)" >&2',
