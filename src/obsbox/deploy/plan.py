@@ -195,13 +195,18 @@ def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> Compo
 
 
 def rules_files(rules_dir: Path) -> list[Path]:
-    """The repository's rule files (alert_rules/*.rules.yaml), sorted; empty when there are none."""
+    """The repository's rule files (alert_rules/*.rules.yaml or .yml), sorted; empty when there are none."""
     if not rules_dir.is_dir():
         return []
     return sorted(p for p in rules_dir.iterdir() if p.is_file() and p.name.endswith(RULES_SUFFIXES))
 
 
-def prometheus_settings(settings: StackSettings, rules_glob: str) -> PrometheusSettings:
+def rule_file_globs(rules_dir: str) -> tuple[str, ...]:
+    """What prometheus.yml loads from rules_dir: every suffix a shipped rule file may have."""
+    return tuple(f"{rules_dir}/*{suffix}" for suffix in RULES_SUFFIXES)
+
+
+def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) -> PrometheusSettings:
     """The Prometheus renderer's settings: scrape jobs for the stack and the inventory's services."""
     p = settings.prometheus
     auth = settings.prometheus_auth
@@ -257,7 +262,7 @@ def prometheus_settings(settings: StackSettings, rules_glob: str) -> PrometheusS
         jobs.append(ScrapeJob(name, targets))
     return PrometheusSettings(
         scrape_jobs=tuple(jobs),
-        rule_files=(rules_glob,),
+        rule_files=rule_globs,
         alertmanager_targets=_targets(settings, "alertmanager"),
         alertmanager_basic_auth=am_client,
         alertmanager_scheme=_scheme(settings, "alertmanager"),
@@ -296,7 +301,7 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
     )
     config = ConfigFile(
         f"{layout.config_dir}/prometheus.yml",
-        render_prometheus_config(prometheus_settings(settings, f"{rules_dir}/*.rules.yaml")),
+        render_prometheus_config(prometheus_settings(settings, rule_file_globs(rules_dir))),
         "root",
         layout.user,
     )

@@ -16,7 +16,7 @@ from collector_stack import APPS_DIR, FAST_EXPORT, App, Stack, server_argv, writ
 
 from examples.otlp_receiver import OtlpGrpcReceiver, OtlpReceiver
 from examples.procs import ManagedProcess, demo_env, free_port
-from obsbox.deploy.plan import prometheus_settings
+from obsbox.deploy.plan import prometheus_settings, rule_file_globs
 from obsbox.deploy.settings import settings_from_host_data
 from obsbox.render.otelcol import render_otelcol_config
 from obsbox.render.prometheus import render_prometheus_config
@@ -86,7 +86,7 @@ def start_stack(
         processes.append(collector)
         write_rule_files(run / "rules", for_overrides or {})
         (run / "prometheus.yml").write_text(
-            render_prometheus_config(prometheus_settings(settings, f"{run / 'rules'}/*.rules.yaml"))
+            render_prometheus_config(prometheus_settings(settings, rule_file_globs(str(run / "rules"))))
         )
         prometheus = ManagedProcess(
             "prometheus",

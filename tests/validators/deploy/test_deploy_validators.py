@@ -69,6 +69,17 @@ def test_deploy_promtool_accepts_config_with_repository_rules(settings_with, pin
     assert "rule files found" in result.output or "SUCCESS" in result.output
 
 
+def test_deploy_loads_rule_files_of_every_shipped_suffix(settings_with, pinned_checks: dict[str, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A `*.rules.yml` file the deploy ships is also one prometheus.yml loads (promtool names it)."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a.rules.yaml").write_text("groups:\n- name: a\n  rules:\n  - record: a:up:sum\n    expr: sum(up)\n")
+    (rules / "b.rules.yml").write_text("groups:\n- name: b\n  rules:\n  - record: b:up:sum\n    expr: sum(up)\n")
+    (result,) = _results(settings_with(obsbox_rules_dir=str(rules)), tmp_path / "tree", "promtool check config", pinned_checks)
+    assert result.ok, result.output
+    assert "a.rules.yaml" in result.output and "b.rules.yml" in result.output, result.output
+
+
 def test_deploy_promtool_accepts_repository_rules(settings_with, pinned_checks: dict[str, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """promtool check rules passes on the rule files as the deploy installs them."""
     (result,) = _results(settings_with(), tmp_path, "promtool check rules", pinned_checks)
