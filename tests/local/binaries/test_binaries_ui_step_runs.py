@@ -66,8 +66,7 @@ def test_npm_ci_failure_fails_the_build_naming_the_step(
     registry: str, refusing_registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """npm ci against a registry that refuses (403) or is unreachable: BuildError, one line, npm's reason."""
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed")
+    assert shutil.which("npm"), "npm is missing: make setup needs it to build Prometheus's web UI"
     url = refusing_registry if registry == "refusing" else f"http://127.0.0.1:{free_port()}/"
     monkeypatch.setenv("OBSBOX_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("npm_config_registry", url)

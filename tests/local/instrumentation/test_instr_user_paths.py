@@ -58,7 +58,7 @@ def plain_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tup
     """`gunicorn -w 2` or `uvicorn --workers 2`, without obsbox's launcher or hooks."""
     server = request.param
     framework, app = ("flask", "flask_app:app") if server == "gunicorn" else ("fastapi", "fastapi_app:app")
-    pytest.importorskip(framework, reason=f"{framework} (a dev dependency) is not installed in this venv")
+    importlib.import_module(framework)  # a dev dependency: missing means a broken set-up
     port, metrics_port = free_port(), free_port()
     # TMPDIR: the once-per-server warning marker lands in the test's directory, not in /tmp.
     env = app_env(
@@ -100,7 +100,7 @@ def test_plain_prefork_workers_serve_no_partial_metrics_and_say_how_once(
 
 def test_plain_gunicorn_single_worker_still_serves_its_metrics(tmp_path: Path) -> None:
     """`gunicorn app:app` with its default single worker holds every count, so it serves /metrics with all requests."""
-    pytest.importorskip("flask", reason="flask (a dev dependency) is not installed in this venv")
+    importlib.import_module("flask")  # a dev dependency: missing means a broken set-up
     port, metrics_port = free_port(), free_port()
     env = app_env(OTEL_SERVICE_NAME="svc-single", OBSBOX_PROMETHEUS_PORT=str(metrics_port), **NO_EXPORT)
     argv = [str(VENV_BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "flask_app:app"]
@@ -136,7 +136,7 @@ def _failures(page: str, signal: str) -> float:
 def test_no_collector_gives_one_line_per_signal_then_quiet_counting(tmp_path: Path) -> None:
     """With nothing listening on the OTLP port, the log gets one line per signal (where, how to turn
     export off) and no other warning, while the failure counter keeps counting."""
-    pytest.importorskip("flask", reason="flask (a dev dependency) is not installed in this venv")
+    importlib.import_module("flask")  # a dev dependency: missing means a broken set-up
     port, metrics_port = free_port(), free_port()
     endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     env = app_env(
@@ -188,8 +188,9 @@ def test_exporter_typo_is_named_and_the_program_still_runs() -> None:
 @pytest.mark.parametrize("launcher", ["configure", "opentelemetry-instrument"])
 def test_absent_library_of_an_installed_instrumentation_is_not_an_error(launcher: str) -> None:
     """With opentelemetry-instrumentation-httpx installed (it also ships an httpx2 instrumentor), a start logs no error and nothing about httpx2."""
-    if importlib.util.find_spec("opentelemetry.instrumentation.httpx") is None:
-        pytest.skip("opentelemetry-instrumentation-httpx (a dev dependency) is not installed in this venv")
+    assert importlib.util.find_spec("opentelemetry.instrumentation.httpx") is not None, (
+        "opentelemetry-instrumentation-httpx is missing: make setup installs the dev dependencies"
+    )
     env = app_env(OBSBOX_PROMETHEUS_ENABLED="false", OTEL_SERVICE_NAME="svc-start", **NO_EXPORT)
     code = "import obsbox_instrumentation as o; r = o.configure(); print('instrumented', sorted(r.instrumented))"
     if launcher == "configure":
@@ -212,7 +213,7 @@ def test_service_name_under_opentelemetry_instrument_gunicorn_is_the_app_module(
     tmp_path: Path, otlp: OtlpReceiver
 ) -> None:
     """`opentelemetry-instrument gunicorn ... flask_app:app` without OTEL_SERVICE_NAME names the service after the app module, not gunicorn."""
-    pytest.importorskip("flask", reason="flask (a dev dependency) is not installed in this venv")
+    importlib.import_module("flask")  # a dev dependency: missing means a broken set-up
     port = free_port()
     env = app_env(
         OTEL_PYTHON_DISTRO="obsbox", OTEL_PYTHON_CONFIGURATOR="obsbox", OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint,
