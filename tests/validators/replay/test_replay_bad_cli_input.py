@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from obsbox.cli import app
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "replay"
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    target = tmp_path / "corpus"
-    shutil.copytree(FIXTURES / "corpus", target)
-    return target
+from tests.validators.replay.conftest import FIXTURES
 
 
 def _replay(rules: Path, corpus: Path, tmp_path: Path) -> tuple[int, list[str], Path]:

@@ -4,21 +4,11 @@ no number Prometheus would refuse."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "replay"
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    target = tmp_path / "corpus"
-    shutil.copytree(FIXTURES / "corpus", target)
-    return target
+from tests.validators.replay.conftest import FIXTURES
 
 
 def _obsbox(*args: str | Path) -> subprocess.CompletedProcess[str]:
