@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.obsbox-setup
 
-.PHONY: setup demo demo-down test lint unit bench e2e clean
+.PHONY: setup demo demo-down test lint unit bench e2e docs clean
 
 setup: $(STAMP)
 	$(BIN)/obsbox binaries build
@@ -20,7 +20,7 @@ demo: setup
 demo-down: setup
 	bash scripts/demo.sh down
 
-## test: every tier that can run here (0 lint+types, 1 unit, 2 local processes, 3 validators, 4 hosts)
+## test: every tier that can run here (0 lint+types, 1 unit, 2 local processes, 3 validators incl. the docs site, 4 hosts)
 test: setup lint
 	$(BIN)/pytest
 
@@ -37,5 +37,9 @@ e2e: setup
 bench: setup
 	$(BIN)/python -m benchmarks
 
+## docs: build the documentation site (docs/, mkdocs.yml) into site/; broken links fail it
+docs: setup
+	$(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
