@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.obsbox-setup
 
-.PHONY: setup demo demo-down test lint unit bench e2e docs clean
+.PHONY: setup demo demo-down test lint unit bench e2e docs generate check-generated clean
 
 setup: $(STAMP)
 	$(BIN)/obsbox binaries build
@@ -21,7 +21,7 @@ demo-down: setup
 	bash scripts/demo.sh down
 
 ## test: every tier that can run here (0 lint+types, 1 unit, 2 local processes, 3 validators incl. the docs site, 4 hosts)
-test: setup lint
+test: setup lint check-generated
 	$(BIN)/pytest
 
 lint: setup
@@ -36,6 +36,17 @@ e2e: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# Every checked-in file that code writes, and the command that writes it (docs/development.md).
+GENERATORS := "dashboards build" "rules render" "contract-doc" "corpus generate"
+
+## generate: rewrite every generated file (dashboards JSON, SLO rules, contract tables, generated corpus)
+generate: setup
+	@for g in $(GENERATORS); do echo "obsbox $$g"; $(BIN)/obsbox $$g >/dev/null || exit 1; done
+
+## check-generated: fail, naming each stale file, when a generated file is not what `make generate` writes
+check-generated: setup
+	@status=0; for g in $(GENERATORS); do $(BIN)/obsbox $$g --check || status=1; done; exit $$status
 
 ## docs: build the documentation site (docs/, mkdocs.yml) into site/; broken links fail it
 docs: setup
