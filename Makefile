@@ -38,9 +38,9 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 # Every checked-in file that code writes, and the command that writes it (docs/development.md).
-GENERATORS := "dashboards build" "rules render" "contract-doc" "corpus generate"
+GENERATORS := "dashboards build" "rules render" "contract-doc" "corpus generate" "binaries sources"
 
-## generate: rewrite every generated file (dashboards JSON, SLO rules, contract tables, generated corpus)
+## generate: rewrite every generated file (dashboards JSON, SLO rules, contract tables, generated corpus, collector Go sources)
 generate: setup
 	@for g in $(GENERATORS); do echo "obsbox $$g"; $(BIN)/obsbox $$g >/dev/null || exit 1; done
 
