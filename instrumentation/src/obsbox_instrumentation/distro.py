@@ -70,7 +70,7 @@ class ObsboxDistro(BaseDistro):
         # opentelemetry-instrument checks dependencies per distribution only, then skips the
         # instrumentor's own check: an instrumentor for an absent library (httpx2 beside httpx)
         # would fail at every start.
-        from .setup import instruments_installed_library
+        from .instrumentors import instruments_installed_library
 
         instrumentor = entry_point.load()()
         if not instruments_installed_library(instrumentor, entry_point.name):
@@ -87,8 +87,9 @@ class ObsboxConfigurator(_BaseConfigurator):
             if ep is not None:
                 ep.load()().configure(**kwargs)
                 return
+        from .instrumentors import apply_own_hooks
         from .patches import replaced_instrumentations
-        from .setup import apply_own_hooks, configure
+        from .setup import configure
 
         # Keep opentelemetry-instrument's loader away from what obsbox replaces, whichever
         # distro it uses; then configure without a second pass over the upstream instrumentors.
