@@ -221,6 +221,10 @@ def _construct_text(loader: _LineLoader, node: yaml.ScalarNode) -> Text:
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG, _construct_text)
+# What was loaded can be dumped again (promtool test files are rewritten with other rule paths).
+yaml.SafeDumper.add_representer(Text, yaml.representer.SafeRepresenter.represent_str)
+yaml.SafeDumper.add_representer(Map, yaml.representer.SafeRepresenter.represent_dict)
+yaml.SafeDumper.add_representer(List, yaml.representer.SafeRepresenter.represent_list)
 
 
 def yaml_error_line(exc: yaml.MarkedYAMLError, text: str) -> int:
