@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from obsbox.deploy.layout import Layout, install_root, layout_for
-from obsbox.deploy.settings import OTELCOL_TOKEN_CREDENTIAL, BasicAuth, StackSettings, TlsFiles
+from obsbox.deploy.settings import BasicAuth, InventoryDataError, StackSettings, TlsFiles
 from obsbox.render.alertmanager import render_alertmanager_config
 from obsbox.render.grafana import (
     DashboardProviderSettings,
     DatasourceAuth,
     DatasourcesSettings,
+    GrafanaSettings,
     render_grafana_dashboard_provider,
     render_grafana_datasources,
     render_grafana_ini,
 )
-from obsbox.render.loki import render_loki_config
-from obsbox.render.otelcol import render_otelcol_config
+from obsbox.render.loki import LokiSettings, render_loki_config
+from obsbox.render.otelcol import OtelcolSettings, render_otelcol_config
 from obsbox.render.prometheus import (
     BasicAuthClient,
     PrometheusSettings,
@@ -34,7 +36,8 @@ from obsbox.render.prometheus import (
     render_web_config,
 )
 from obsbox.render.systemd import UnitSettings
-from obsbox.render.tempo import render_tempo_config
+from obsbox.render.tempo import TempoSettings, render_tempo_config
+from obsbox.rules.catalog import RULE_FILE_SUFFIXES, rule_files
 
 # Validator kinds; the command for each is built by validator_command().
 CHECK_PROMTOOL_CONFIG = "promtool check config"
@@ -45,7 +48,7 @@ CHECK_LOKI = "loki -verify-config"
 CHECK_TEMPO = "tempo -config.verify"
 CHECK_OTELCOL = "otelcol validate"
 
-RULES_SUFFIXES = (".rules.yaml", ".rules.yml")
+_R = TypeVar("_R")
 GRAFANA_ADMIN_PASSWORD_FILE = "/etc/grafana/admin_password"
 GRAFANA_SECRET_KEY_FILE = "/etc/grafana/secret_key"
 OTELCOL_TOKEN_FILE = "/etc/otelcol/secrets/otlp_bearer_token"
@@ -54,6 +57,8 @@ GRAFANA_DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
 GRAFANA_ENV_FILE = "/etc/grafana/secrets/datasources.env"
 GRAFANA_PROMETHEUS_PASSWORD_ENV = "OBSBOX_PROMETHEUS_PASSWORD"
 GRAFANA_ALERTMANAGER_PASSWORD_ENV = "OBSBOX_ALERTMANAGER_PASSWORD"
+# The bearer token reaches the collector as a systemd credential (root-only file on the host).
+OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ def _listen(settings: StackSettings, component: str) -> str:
 
 
 def _targets(settings: StackSettings, component: str) -> tuple[str, ...]:
-    configured = settings.prometheus["targets"].get(component, ())
+    configured = settings.prometheus.targets.get(component, ())
     if configured:
         return tuple(configured)
     if not settings.enabled(component):
@@ -164,7 +169,7 @@ def _scheme(settings: StackSettings, component: str) -> str:
 
 
 def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.auth import password_hash
+    from obsbox.deploy.passwords import password_hash
 
     layout = layout_for(settings, "node_exporter")
     auth = settings.node_exporter_auth
@@ -194,16 +199,9 @@ def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> Compo
     )
 
 
-def rules_files(rules_dir: Path) -> list[Path]:
-    """The repository's rule files (alert_rules/*.rules.yaml or .yml), sorted; empty when there are none."""
-    if not rules_dir.is_dir():
-        return []
-    return sorted(p for p in rules_dir.iterdir() if p.is_file() and p.name.endswith(RULES_SUFFIXES))
-
-
 def rule_file_globs(rules_dir: str) -> tuple[str, ...]:
     """What prometheus.yml loads from rules_dir: every suffix a shipped rule file may have."""
-    return tuple(f"{rules_dir}/*{suffix}" for suffix in RULES_SUFFIXES)
+    return tuple(f"{rules_dir}/*{suffix}" for suffix in RULE_FILE_SUFFIXES)
 
 
 def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) -> PrometheusSettings:
@@ -244,7 +242,7 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
             jobs.append(
                 ScrapeJob(job, targets, basic_auth=clients.get(component), scheme=scheme, ca_file=ca)
             )
-    if settings.enabled("otelcol") or settings.prometheus["targets"].get("otelcol"):
+    if settings.enabled("otelcol") or settings.prometheus.targets.get("otelcol"):
         exporter_host = urlsplit(f"//{_targets(settings, 'otelcol')[0]}").hostname or "127.0.0.1"
         exporter_host = f"[{exporter_host}]" if ":" in exporter_host else exporter_host
         # Services' OTLP metrics; honor_labels keeps job=service.name, instance=service.instance.id.
@@ -255,10 +253,10 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
                 honor_labels=True,
                 # One path per service: a service scraped directly below is not counted again
                 # from what it pushes over OTLP.
-                drop_jobs=tuple(sorted(settings.service_targets)),
+                drop_jobs=tuple(sorted(settings.prometheus.service_targets)),
             )
         )
-    for name, targets in sorted(settings.service_targets.items()):
+    for name, targets in sorted(settings.prometheus.service_targets.items()):
         jobs.append(ScrapeJob(name, targets))
     return PrometheusSettings(
         scrape_jobs=tuple(jobs),
@@ -267,15 +265,15 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
         alertmanager_basic_auth=am_client,
         alertmanager_scheme=_scheme(settings, "alertmanager"),
         alertmanager_ca_file=ca,
-        scrape_interval=p["scrape_interval"],
-        evaluation_interval=p["evaluation_interval"],
-        external_labels=p["external_labels"],
-        max_exemplars=p["max_exemplars"],
+        scrape_interval=p.scrape_interval,
+        evaluation_interval=p.evaluation_interval,
+        external_labels=p.external_labels,
+        max_exemplars=p.max_exemplars,
     )
 
 
 def prometheus_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.auth import password_hash
+    from obsbox.deploy.passwords import password_hash
 
     layout = layout_for(settings, "prometheus")
     rules_dir = f"{layout.config_dir}/rules"
@@ -297,7 +295,7 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
     )
     rules = tuple(
         ConfigFile(f"{rules_dir}/{path.name}", path.read_text(), "root", layout.user)
-        for path in rules_files(settings.rules_dir)
+        for path in rule_files(settings.rules_dir)
     )
     config = ConfigFile(
         f"{layout.config_dir}/prometheus.yml",
@@ -308,7 +306,7 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
     groups = [FileGroup(tuple(secrets))] if secrets else []
     groups += [
         FileGroup((web,), CHECK_PROMTOOL_WEB),
-        FileGroup(rules, CHECK_PROMTOOL_RULES if rules else "", prune_dir=rules_dir, prune_suffixes=RULES_SUFFIXES),
+        FileGroup(rules, CHECK_PROMTOOL_RULES if rules else "", prune_dir=rules_dir, prune_suffixes=RULE_FILE_SUFFIXES),
         FileGroup((config,), CHECK_PROMTOOL_CONFIG),
     ]
     p = settings.prometheus
@@ -319,8 +317,8 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
         f"--web.listen-address={_listen(settings, 'prometheus')}:{settings.ports['prometheus']}",
         f"--web.external-url={settings.external_urls['prometheus']}/",
         f"--storage.tsdb.path={layout.data_dir}/data",
-        f"--storage.tsdb.retention.time={p['retention_time']}",
-        f"--storage.tsdb.retention.size={p['retention_size']}",
+        f"--storage.tsdb.retention.time={p.retention_time}",
+        f"--storage.tsdb.retention.size={p.retention_size}",
         "--enable-feature=exemplar-storage",
     )
     unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
@@ -337,7 +335,7 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
 
 
 def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.auth import password_hash
+    from obsbox.deploy.passwords import password_hash
 
     layout = layout_for(settings, "alertmanager")
     auth = settings.alertmanager_auth
@@ -395,23 +393,22 @@ def _grafana_binary_plan(settings: StackSettings, component: str, config_text: s
 
 
 def loki_plan(settings: StackSettings) -> ComponentPlan:
-    return _grafana_binary_plan(settings, "loki", render_loki_config(settings.loki), CHECK_LOKI)
+    return _grafana_binary_plan(settings, "loki", render_loki_config(loki_settings(settings)), CHECK_LOKI)
 
 
 def tempo_plan(settings: StackSettings) -> ComponentPlan:
-    return _grafana_binary_plan(settings, "tempo", render_tempo_config(settings.tempo), CHECK_TEMPO)
+    return _grafana_binary_plan(settings, "tempo", render_tempo_config(tempo_settings(settings)), CHECK_TEMPO)
 
 
 def otelcol_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "otelcol")
-    config = ConfigFile(
-        f"{layout.config_dir}/config.yaml", render_otelcol_config(settings.otelcol), "root", layout.user
-    )
+    otelcol = otelcol_settings(settings)
+    config = ConfigFile(f"{layout.config_dir}/config.yaml", render_otelcol_config(otelcol), "root", layout.user)
     groups = []
     credentials: tuple[tuple[str, str], ...] = ()
-    if settings.otelcol_bearer_token:
+    if settings.otelcol.bearer_token:
         # Read by systemd as root and handed to the collector as a credential: root-only on disk.
-        token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol_bearer_token + "\n", "root", "root", "0600")
+        token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol.bearer_token + "\n", "root", "root", "0600")
         groups.append(FileGroup((token,)))
         credentials = ((OTELCOL_TOKEN_CREDENTIAL.rsplit("/", 1)[1], OTELCOL_TOKEN_FILE),)
     groups.append(FileGroup((config,), CHECK_OTELCOL))
@@ -429,7 +426,7 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
         system_proc=True,
     )
     ready = f"http://{_listen(settings, 'otelcol')}:{settings.otelcol.health_port}/"
-    return ComponentPlan("otelcol", layout, tuple(groups), unit, ready, extra_dirs=(settings.otelcol.queue_dir,))
+    return ComponentPlan("otelcol", layout, tuple(groups), unit, ready, extra_dirs=(otelcol.queue_dir,))
 
 
 def dashboard_files(dashboards_dir: Path) -> list[Path]:
@@ -462,7 +459,7 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         tls_ca_file=settings.tls_ca_file,
     )
     configs = (
-        ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(settings.grafana), "root", layout.user),
+        ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(grafana_settings(settings)), "root", layout.user),
         ConfigFile(
             f"{provisioning}/datasources/obsbox.yaml", render_grafana_datasources(datasources), "root", layout.user
         ),
@@ -503,6 +500,52 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         ),
         generated_secrets=(GRAFANA_ADMIN_PASSWORD_FILE, GRAFANA_SECRET_KEY_FILE),
     )
+
+
+# --- renderer settings: built here only, from the component's checked inventory data ----------
+
+
+def _renderer(component: str, cls: type[_R], options: object, **extra: object) -> _R:
+    """The renderer's settings from the component's options (the fields the renderer has, by
+    name) and ``extra``; what the renderer refuses is an InventoryDataError naming the keys."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    kwargs = {f.name: getattr(options, f.name) for f in fields(options) if f.name in names}  # type: ignore[arg-type]
+    try:
+        return cls(**kwargs, **extra)
+    except ValueError as error:
+        raise InventoryDataError(f"{component}_*: {error}") from error
+
+
+def loki_settings(settings: StackSettings) -> LokiSettings:
+    return _renderer("loki", LokiSettings, settings.loki)
+
+
+def tempo_settings(settings: StackSettings) -> TempoSettings:
+    return _renderer("tempo", TempoSettings, settings.tempo)
+
+
+def otelcol_settings(settings: StackSettings) -> OtelcolSettings:
+    token_file = OTELCOL_TOKEN_CREDENTIAL if settings.otelcol.bearer_token else ""
+    return _renderer("otelcol", OtelcolSettings, settings.otelcol, bearer_token_file=token_file)
+
+
+def grafana_settings(settings: StackSettings) -> GrafanaSettings:
+    tls = settings.tls.get("grafana")
+    return _renderer(
+        "grafana",
+        GrafanaSettings,
+        settings.grafana,
+        listen_address=settings.install["grafana"].listen_address,
+        http_port=settings.ports["grafana"],
+        cert_file=tls.cert_file if tls else "",
+        cert_key=tls.key_file if tls else "",
+    )
+
+
+def check_renderable(settings: StackSettings) -> None:
+    """Build every component's renderer settings once: InventoryDataError for what a renderer refuses."""
+    for build in (loki_settings, tempo_settings, otelcol_settings, grafana_settings):
+        build(settings)
 
 
 def plan_for(settings: StackSettings, component: str, current_hash: str = "") -> ComponentPlan:
