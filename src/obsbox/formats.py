@@ -237,6 +237,17 @@ def yaml_error_line(exc: yaml.MarkedYAMLError, text: str) -> int:
     return last
 
 
+def yaml_error_text(exc: yaml.MarkedYAMLError) -> str:
+    if exc.context and exc.context_mark is not None and exc.context_mark != exc.problem_mark:
+        return f"{exc.problem} ({exc.context} from line {exc.context_mark.line + 1})"
+    return str(exc.problem or exc)
+
+
+def yaml_error(path: Path | str, exc: yaml.MarkedYAMLError, text: str) -> str:
+    """``file:line: not valid YAML: problem`` for a YAML error in ``text``, read from ``path``."""
+    return f"{path}:{yaml_error_line(exc, text)}: not valid YAML: {yaml_error_text(exc)}"
+
+
 def load_yaml_with_lines(
     path: Path | str, error: type[FormatError] = FormatError, *, what: str = "", unreadable: str = ""
 ) -> Any:
