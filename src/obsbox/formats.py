@@ -60,8 +60,11 @@ def parse_duration_ms(text: object) -> int:
 
 
 def parse_duration(text: object) -> float:
-    """Seconds in a Prometheus duration such as 30s, 5m, 1h30m; ValueError otherwise."""
-    return parse_duration_ms(text) / 1000
+    """Seconds in a Prometheus duration such as 30s, 5m, 1h30m; ValueError otherwise.
+
+    Whole seconds come back as an int, so that reports write ``900``, not ``900.0``."""
+    ms = parse_duration_ms(text)
+    return ms // 1000 if ms % 1000 == 0 else ms / 1000
 
 
 def is_duration(text: object) -> bool:
