@@ -71,3 +71,26 @@ def test_every_documented_obsbox_command_exists() -> None:
             assert want in paths or (len(words) == 1 and words[0] in groups), f"{page.relative_to(ROOT)}: `obsbox {' '.join(words)}` is no obsbox command"
             seen += 1
     assert seen >= 20  # the pattern really finds the documented commands
+
+
+IMPORT = re.compile(r"^from ((?:obsbox|obsbox_instrumentation)(?:\.\w+)*) import ([\w, ]+)")
+
+
+def test_every_python_import_the_docs_show_resolves() -> None:
+    """`from obsbox... import name` lines in the docs' code blocks name modules and names that
+    exist (a moved module makes the page wrong; this fails then)."""
+    import importlib
+
+    seen = 0
+    for page in PAGES:
+        for line in _code(page.read_text()):
+            match = IMPORT.match(line)
+            if not match:
+                continue
+            module = importlib.import_module(match.group(1))
+            for name in (n.strip() for n in match.group(2).split(",") if n.strip()):
+                assert hasattr(module, name) or importlib.util.find_spec(f"{match.group(1)}.{name}"), (
+                    f"{page.name}: {line}"
+                )
+            seen += 1
+    assert seen >= 2
