@@ -11,6 +11,7 @@ from obsbox.commands import deploy as deploy_commands
 from obsbox.commands import promtool as promtool_commands
 from obsbox.commands import record as record_commands
 from obsbox.commands import replay as replay_commands
+from obsbox.commands import tune as tune_commands
 
 # Plain click help: typer's rich help prints type names as metavars (`--help <bool>`,
 # `--rules <list[Path]>`), which are no part of the command line a user types.
@@ -67,7 +68,7 @@ def main(
     """obsbox's top level: only --version lives here."""
 
 
-for module in (replay_commands, promtool_commands, record_commands, deploy_commands, binaries_commands):
+for module in (replay_commands, tune_commands, promtool_commands, record_commands, deploy_commands, binaries_commands):
     module.register(app)
 
 

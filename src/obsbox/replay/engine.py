@@ -481,16 +481,27 @@ class ReplaySession:
         self, layer: Sequence[Rule], group_of: Mapping[tuple[str, str], RuleGroup], pool: ThreadPoolExecutor
     ) -> Iterator[tuple[Rule, RuleGroup, int, list[QueryResult], list[QueryResult] | None]]:
         """Each rule of a layer with its query results (and its plot's), a few rules ahead in flight."""
+        # One expression is always in one layer: a memo per layer shares every query there is to share.
+        memo: dict[tuple[str, int], Future[list[QueryResult]]] = {}
+
+        def query(expr: str, interval: int, where: str) -> Future[list[QueryResult]]:
+            # Rules with the same expression (variants of one rule that differ only in ``for``,
+            # or in the number a ``LHS > N`` compares with) share one query.
+            key = (expr, interval)
+            if key not in memo:
+                memo[key] = pool.submit(self._query_range, expr, interval, where=where)
+            return memo[key]
 
         def submit(rule: Rule) -> tuple[Rule, RuleGroup, int, Future[list[QueryResult]], Future[list[QueryResult]] | None]:
             group = group_of[(rule.source_file, rule.group)]
             interval = self.interval_of(group)
             split = split_threshold(rule.expr) if rule.alert and self.options.plots else None
+            where = f"{rule.location}: rule {rule.name!r}"
             if split is None:
-                return rule, group, interval, pool.submit(self._query_rule, rule, interval), None
+                return rule, group, interval, query(rule.expr, interval, where), None
             # ``LHS > 0.05`` is LHS where the comparison holds (same labels, name kept, LHS's
             # value): one query gives both the plot and the alert's input, half the work.
-            lhs = pool.submit(self._query_range, split[0], interval, where=f"{rule.location}: rule {rule.name!r}")
+            lhs = query(split[0], interval, where)
             return rule, group, interval, lhs, lhs
 
         rest = iter(layer)

@@ -1,0 +1,218 @@
+"""`obsbox tune`: sweep one alert's parameters over the corpus, recommend a variant, show the diff.
+
+Exit status: 0 after printing (also when the recommendation is the current rule), 2 on bad input
+(one line on stderr naming the file, rule or parameter), 130 on Ctrl-C. ``--apply`` writes the
+change atomically; reports are written only after a complete run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from obsbox.commands._engine import PrometheusOption, select_engine
+from obsbox.commands._exit import EXIT_INTERRUPTED, fail
+
+
+class _LineProgress:
+    """Progress as plain lines on stderr when it is not a terminal (CI, logs): one line per stage,
+    and at most one per 10% of evaluation, so a long run shows it is alive."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+        self.last = -1.0
+        self.started = time.monotonic()
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if stage == self.stage and fraction - self.last < 0.1:
+            return
+        self.stage, self.last = stage, fraction
+        print(
+            f"tune: {stage} {round(100 * fraction)}% ({time.monotonic() - self.started:.1f}s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _table(title: str, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in head:
+        table.add_column(column, no_wrap=column != "changes")
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+def tune(
+    alert: Annotated[
+        str,
+        typer.Option(
+            "--alert",
+            metavar="NAME",
+            help="The alerting rule to tune (an SLO alert's parameters live in --slos).",
+        ),
+    ],
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--rules",
+            metavar="PATH",
+            help="Rule file or directory holding the rule and the recording rules it reads (repeatable).",
+        ),
+    ] = None,
+    incidents: Annotated[
+        Path,
+        typer.Option("--incidents", metavar="DIR", help="Directory of recordings (manifests + OpenMetrics)."),
+    ] = Path("alert_rules/incidents"),
+    slos: Annotated[
+        Path,
+        typer.Option(
+            "--slos",
+            metavar="FILE",
+            help="The SLO file SLO alerts are rendered from (slo.rules.yaml beside it is rendered again).",
+        ),
+    ] = Path("alert_rules/slos.yaml"),
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep",
+            metavar="NAME[=V1,V2,...]",
+            help="Sweep this parameter (its default grid, or these values); repeatable. Without it: the first "
+            "threshold that is not 0, for and keep_firing_for (SLO alerts: factor, windows, min_requests_per_hour, for).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the tune / held-out split.")] = 13,
+    holdout: Annotated[
+        bool,
+        typer.Option(
+            "--holdout/--no-holdout", help="Also tune on one part of the corpus and score on the other."
+        ),
+    ] = True,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Write the recommended change to the rule file or slos.yaml.")
+    ] = False,
+    html_out: Annotated[
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Write the HTML report (with the Pareto plot) here."),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Write every variant's scores as JSON here.")
+    ] = None,
+    list_params: Annotated[
+        bool,
+        typer.Option("--list-params", help="Print the rule's parameters and their default grids, and exit."),
+    ] = False,
+    prometheus: PrometheusOption = None,
+) -> None:
+    """Sweep an alert rule's thresholds, for, keep_firing_for (or an SLO's burn rates, windows and
+    low-traffic guard) over recorded incidents and noise; print the Pareto front, the recommended
+    variant and its diff."""
+    import json
+
+    from obsbox.commands.replay import _input_errors, _scratch_tmpdir
+    from obsbox.replay.report_json import write_atomically
+    from obsbox.tune import edit, report
+    from obsbox.tune.run import load_target, run_tune
+    from obsbox.tune.scores import RECOMMENDATION_RULE
+    from obsbox.tune.space import TuneError
+
+    rule_paths = list(rules or [Path("alert_rules")])
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    errors: tuple[type[BaseException], ...] = (*_input_errors(), TuneError)
+    if list_params:
+        try:
+            target = load_target(alert, rule_paths, slos)
+        except errors as exc:
+            raise fail(str(exc)) from None
+        for p in target.params:
+            console.print(
+                f"{p.name}: current {p.current}; grid {', '.join(p.grid)} — {p.what}",
+                markup=False,
+                highlight=False,
+            )
+        return
+    for out in (json_out, html_out):
+        if out is not None and not out.resolve().parent.is_dir():
+            raise fail(f"{out}: its directory does not exist")
+    select_engine(prometheus)
+    progress = None if sys.stderr.isatty() else _LineProgress()
+    try:
+        with _scratch_tmpdir():
+            result = run_tune(
+                alert,
+                rule_paths,
+                incidents,
+                slos_path=slos,
+                sweep=sweep or (),
+                seed=seed,
+                holdout=holdout,
+                progress=progress,
+            )
+        if html_out is not None:
+            from obsbox.replay.report_html import load_plotly_js
+
+            write_atomically(html_out, report.render_html(result, plotly_js=load_plotly_js()))
+        if json_out is not None:
+            write_atomically(json_out, json.dumps(report.to_json(result), indent=2, sort_keys=True) + "\n")
+    except KeyboardInterrupt:
+        raise fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
+    except errors as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
+
+    n = len(result.variants)
+    # The time goes to stderr: the same inputs give the same stdout.
+    print(
+        f"tune: {n} variants x {len(result.corpus.recordings)} recordings in {result.seconds:.1f}s",
+        file=sys.stderr,
+    )
+    console.print(
+        f"{alert}: {n} variants ({', '.join(result.swept)}) over {len(result.corpus.recordings)} recordings",
+        markup=False,
+        highlight=False,
+    )
+    rows = [report.row(result, result.corpus, i) for i in report.table_indices(result)]
+    head = (*report.HEAD[:3], report.noise_heading(result), *report.HEAD[4:])
+    console.print(_table(f"Pareto front ({len(result.front)} of {n} variants)", head, rows))
+    gen = report.generalization_rows(result)
+    if gen and result.split is not None:
+        console.print(
+            _table(
+                f"Held out (split by recording, stratified by incident kind, seed {result.split.seed}; tuned on the tune part)",
+                report.GENERALIZATION_HEAD,
+                gen,
+            )
+        )
+    console.print(f"recommendation rule: {RECOMMENDATION_RULE}", markup=False, highlight=False)
+    chosen = result.variants[result.recommended]
+    console.print(
+        f"recommended: v{result.recommended:03d} ({chosen.label(result.params)})",
+        markup=False,
+        highlight=False,
+    )
+    if not result.changes:
+        console.print("no change: the current rule is the recommendation", markup=False)
+        return
+    for change in result.changes:
+        sys.stdout.write(change.diff())
+    sys.stdout.flush()
+    if apply:
+        try:
+            edit.apply_changes(result.changes)
+        except OSError as exc:
+            raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
+        console.print(
+            f"applied to {', '.join(str(c.path) for c in result.changes)}", markup=False, highlight=False
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the obsbox app."""
+    app.command("tune")(tune)
