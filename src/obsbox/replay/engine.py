@@ -8,6 +8,7 @@ the results. See docs/architecture.md, Rule tester engine.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import shutil
@@ -23,7 +24,7 @@ from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 
-from obsbox.replay import alerting, tsdb
+from obsbox.replay import alerting, blockcache, tsdb
 from obsbox.replay.alerting import AlertSample, LabelKey
 from obsbox.replay.model import (
     AlertRuleResult,
@@ -36,7 +37,14 @@ from obsbox.replay.model import (
     label_key,
 )
 from obsbox.replay.openmetrics import format_series_name
-from obsbox.replay.prometheus import PrometheusError, PrometheusServer, QueryResult, engine_major, find_binary
+from obsbox.replay.prometheus import (
+    PrometheusError,
+    PrometheusServer,
+    QueryResult,
+    binary_version,
+    engine_major,
+    find_binary,
+)
 from obsbox.replay.rules import (
     Rule,
     RuleFileError,
@@ -133,6 +141,8 @@ class SessionOptions:
     # Drop input series that the rules themselves produce (recorded names, ALERTS): the replay
     # re-evaluates them, and two values at one timestamp would be refused.
     drop_rule_outputs_from_input: bool = True
+    # Take backfilled blocks from the block cache and store new ones there (replay/blockcache.py).
+    block_cache: bool = True
 
 
 def _lcm(a: int, b: int) -> int:
@@ -200,6 +210,8 @@ class ReplaySession:
         self.groups: list[RuleGroup] = []
         self.placed: list[_Placed] = []
         self.major = 3  # the engine's Prometheus major version, known once the session opens
+        self.cache: blockcache.BlockCache | None = None
+        self.tool = ""  # the promtool that makes blocks: part of every cache key
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -230,6 +242,10 @@ class ReplaySession:
         if find_binary("promtool") is None:
             raise EngineError("no promtool binary found (install Debian's prometheus package: /usr/bin/promtool)")
         self.major = engine_major()
+        if self.options.block_cache:
+            self.cache = blockcache.default_cache()
+            promtool = find_binary("promtool")
+            self.tool = f"{promtool}:{binary_version(promtool) if promtool else ''}"
         for case in self.cases:
             if isinstance(case, Case) and case.end_ms < case.start_ms:
                 raise EngineError(f"case ends ({case.end_ms} ms) before it starts ({case.start_ms} ms)")
@@ -306,7 +322,7 @@ class ReplaySession:
             plain_parts.append((plain, p.shift_ms))
             stale_parts.extend(_shifted(s, p.shift_ms) for s in with_markers)
         try:
-            backfill(plain_parts, data_dir, self.workdir)
+            backfill(plain_parts, data_dir, self.workdir, cache=self.cache, tool=self.tool)
         except BackfillError as exc:
             raise EngineError(str(exc)) from None
         self.progress("start prometheus", 0.2)
@@ -381,10 +397,23 @@ class ReplaySession:
         except OSError:
             return None  # the reader reports it, with the file's name
         fast = _FastBackfill(index, case, tsdb.FileBackfill(case.path, self.workdir / "fast-blocks", split=split))
-        try:
-            fast.backfill.start(self.workdir)
-        except BackfillError as exc:
-            raise EngineError(str(exc)) from None
+        if self.cache is not None:
+            try:
+                fast.key = blockcache.key_of("file", self.cache.digest(case.path), self.tool, f"split={split}")
+            except OSError:
+                return None  # the reader reports it, with the file's name
+            cached = self.workdir / "fast-blocks" / "cached"
+            info = self.cache.get(fast.key, cached)
+            if info is not None:
+                fast.backfill.outs = sorted(p for p in cached.iterdir() if p.is_dir())
+                fast.backfill.blocks = tsdb.Blocks(**info["blocks"])
+                fast.backfill.series_to_check = info.get("series_to_check")
+                fast.cached = True
+        if not fast.cached:
+            try:
+                fast.backfill.start(self.workdir)
+            except BackfillError as exc:
+                raise EngineError(str(exc)) from None
         try:
             # Checked while promtool runs: input series named like a rule's output are dropped,
             # which only the strict path does.
@@ -403,10 +432,18 @@ class ReplaySession:
         """The case of the fast backfill, its blocks moved into the TSDB; None when promtool's
         accounting disagrees with the file (the strict reader then names the problem)."""
         assert self.workdir is not None
-        if not fast.backfill.finish() or fast.backfill.blocks is None:
-            fast.backfill.discard()
-            return None
+        if not fast.cached:
+            if not fast.backfill.finish() or fast.backfill.blocks is None:
+                fast.backfill.discard()
+                return None
+            if self.cache is not None and fast.key:
+                self.cache.put(
+                    fast.key,
+                    fast.backfill.out_dir,
+                    {"blocks": dataclasses.asdict(fast.backfill.blocks), "series_to_check": fast.backfill.series_to_check},
+                )
         blocks = fast.backfill.blocks
+        assert blocks is not None
         start_ms, end_ms = fast.case.resolve(blocks.min_ms, blocks.max_ms)
         fast.backfill.move_to(self.workdir / "data")
         fast.backfill.discard()
@@ -729,6 +766,8 @@ class _FastBackfill:
     index: int
     case: FileCase
     backfill: tsdb.FileBackfill
+    key: str = ""  # in the block cache
+    cached: bool = False  # the blocks came from the cache: no promtool ran
 
 
 def _shifted(series: Series, shift_ms: int) -> Series:
