@@ -26,6 +26,7 @@ from types import TracebackType
 
 from obsbox.replay import alerting, blockcache, tsdb
 from obsbox.replay.alerting import AlertSample, LabelKey
+from obsbox.replay.datarange import data_range
 from obsbox.replay.model import (
     AlertRuleResult,
     AlertTimeline,
@@ -68,6 +69,9 @@ MIN_GAP_MS = 60 * 60_000
 # Prometheus 3.x refuses remote-written samples more than 10 minutes ahead of its own clock
 # (2.42 takes any time): samples later than now plus this margin go in as backfilled blocks.
 FUTURE_MARGIN_MS = 5 * 60_000
+# Recordings this big or bigger are never read whole: promtool reads them (shifted in time by a
+# streaming copy when they share the TSDB with others); the Python side holds only smaller ones.
+STREAM_MIN_BYTES = 32 << 20
 # Rules whose queries are in flight at once (two cores: Prometheus evaluates while Python decodes).
 QUERY_THREADS = 3
 
@@ -281,9 +285,13 @@ class ReplaySession:
         produced = self._produced_names() if self.options.drop_rule_outputs_from_input else set()
         fast = self._start_fast_backfill(produced, split=split)
         try:
-            # The other recordings are read while promtool works on the largest.
+            # Other big recordings are streamed too, shifted in time as they are copied; the
+            # rest are read while promtool works on the largest.
+            streamed = self._streamed_cases(produced, None if fast is None else fast.index)
             cases: list[Case | None] = [
-                None if fast is not None and i == fast.index else self._read_case(c) for i, c in enumerate(self.cases)
+                streamed.get(i) if (fast is None or i != fast.index) and i in streamed else
+                None if fast is not None and i == fast.index else self._read_case(c)
+                for i, c in enumerate(self.cases)
             ]
             fast_index = None
             if fast is not None:
@@ -300,7 +308,7 @@ class ReplaySession:
         try:
             prepared = [
                 c
-                if i == fast_index
+                if i == fast_index or i in streamed
                 else Case(prepare([s for s in c.series if s.labels.get("__name__") not in produced]), c.start_ms, c.end_ms)
                 for i, c in enumerate(_all_read(cases))
             ]
@@ -316,6 +324,11 @@ class ReplaySession:
         plain_parts: list[tuple[Sequence[Series], int]] = []
         stale_parts: list[Series] = []
         for i, p in enumerate(self.placed):
+            if i in streamed:
+                case = self.cases[i]
+                assert isinstance(case, FileCase)
+                self._stream_backfill(case, p.shift_ms, data_dir)
+                continue
             if i == fast_index:
                 continue
             plain, with_markers = split_stale(p.case.series)
@@ -427,6 +440,58 @@ class ReplaySession:
             fast.backfill.cancel()
             return None
         return fast
+
+    def _streamed_cases(self, produced: set[str], fast_index: int | None) -> dict[int, Case]:
+        """Recordings of STREAM_MIN_BYTES or more (besides the one promtool reads as it is): their
+        cases, with the data range from a streaming scan; they are never read whole."""
+        out: dict[int, Case] = {}
+        for i, case in enumerate(self.cases):
+            if i == fast_index or not isinstance(case, FileCase):
+                continue
+            try:
+                if case.path.stat().st_size < STREAM_MIN_BYTES:
+                    continue
+                if produced and tsdb.mentions_metric(case.path, sorted(produced)):
+                    continue  # rule outputs in the input: dropped by the strict path only
+            except OSError:
+                continue  # the reader reports it, with the file's name
+            first, last = data_range(case.path)
+            start_ms, end_ms = case.resolve(first, last)
+            out[i] = Case((), start_ms, end_ms, data_range=(first, last))
+        return out
+
+    def _stream_backfill(self, case: FileCase, shift_ms: int, data_dir: Path) -> None:
+        """Backfill a recording file shifted by ``shift_ms``: copied line by line with the new
+        times (bounded memory), made into blocks by promtool, checked by its accounting."""
+        assert self.workdir is not None
+        key = ""
+        if self.cache is not None:
+            key = blockcache.key_of("shifted", self.cache.digest(case.path), str(shift_ms), self.tool)
+            if self.cache.get(key, data_dir) is not None:
+                return
+        out = self.workdir / "stream-blocks"
+        shutil.rmtree(out, ignore_errors=True)
+        source = self.workdir / "shifted.om"
+        try:
+            tsdb.write_shifted(case.path, source, shift_ms)
+        except OSError as exc:
+            raise EngineError(f"{case.path}: {exc.strerror or exc}") from None
+        job = tsdb.FileBackfill(source, out, split=False)
+        try:
+            job.start(self.workdir)
+            ok = job.finish() and job.blocks is not None
+        except BackfillError as exc:
+            raise EngineError(str(exc)) from None
+        finally:
+            source.unlink(missing_ok=True)
+        if not ok:
+            job.discard()
+            case.read()  # names the file and line of the bad data, if the strict reader sees it
+            raise EngineError(f"{case.path}: promtool stored other samples than the file holds (unsorted or duplicate samples?)")
+        if self.cache is not None:
+            self.cache.put(key, out, {"shift_ms": shift_ms})
+        job.move_to(data_dir)
+        job.discard()
 
     def _finish_fast_backfill(self, fast: _FastBackfill) -> Case | None:
         """The case of the fast backfill, its blocks moved into the TSDB; None when promtool's

@@ -332,6 +332,32 @@ class FileBackfill:
         self.discard()
 
 
+def write_shifted(source: Path, target: Path, shift_ms: int) -> int:
+    """Copy an OpenMetrics file with every sample's timestamp moved by ``shift_ms``, line by line
+    (memory: one line); comment and EOF lines are copied as they are. The number of sample lines."""
+    shift = Decimal(shift_ms) / 1000
+    count = 0
+    with open(source, encoding="utf-8") as src, open(target, "w", encoding="utf-8") as dst:
+        for line in src:
+            if line.startswith("#") or not line.strip():
+                dst.write(line)
+                continue
+            body = line.rstrip("\n")
+            # After the labels (which may hold spaces) come the value and the timestamp.
+            if len(body[body.rfind("}") + 1 :].split()) != 2 if "}" in body else len(body.split()) != 3:
+                dst.write(line)  # no timestamp to move: promtool's accounting or the strict reader tells
+                continue
+            head, sep, ts = body.rpartition(" ")
+            try:
+                moved = Decimal(ts) + shift
+            except ArithmeticError:
+                dst.write(line)  # not a sample with a timestamp: promtool's accounting will tell
+                continue
+            dst.write(f"{head}{sep}{moved.normalize():f}\n")
+            count += 1
+    return count
+
+
 def _placed_start(part: tuple[Sequence[Series], int]) -> int:
     series, shift = part
     return min((s.timestamps_ms[0] for s in series if s.timestamps_ms), default=0) + shift

@@ -163,7 +163,7 @@ def _score_part(
 def check_manifests(manifests: Sequence[Manifest]) -> None:
     """Refuse a manifest whose replay range or windows lie outside its data before any heavy
     work: the data's first and last timestamps come from a streaming scan (or the block cache)."""
-    from obsbox.tune.datarange import data_range
+    from obsbox.replay.datarange import data_range
 
     for m in manifests:
         first, last = data_range(m.data_path)
