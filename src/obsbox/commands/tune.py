@@ -7,8 +7,8 @@ change atomically; reports are written only after a complete run.
 
 from __future__ import annotations
 
+import os
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -18,26 +18,7 @@ from rich.table import Table
 
 from obsbox.commands._engine import PrometheusOption, select_engine
 from obsbox.commands._exit import EXIT_INTERRUPTED, fail
-
-
-class _LineProgress:
-    """Progress as plain lines on stderr when it is not a terminal (CI, logs): one line per stage,
-    and at most one per 10% of evaluation, so a long run shows it is alive."""
-
-    def __init__(self) -> None:
-        self.stage = ""
-        self.last = -1.0
-        self.started = time.monotonic()
-
-    def __call__(self, stage: str, fraction: float) -> None:
-        if stage == self.stage and fraction - self.last < 0.1:
-            return
-        self.stage, self.last = stage, fraction
-        print(
-            f"tune: {stage} {round(100 * fraction)}% ({time.monotonic() - self.started:.1f}s)",
-            file=sys.stderr,
-            flush=True,
-        )
+from obsbox.commands._progress import LineProgress
 
 
 def _table(title: str, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
@@ -108,6 +89,15 @@ def tune(
         bool,
         typer.Option("--list-params", help="Print the rule's parameters and their default grids, and exit."),
     ] = False,
+    block_cache: Annotated[
+        str | None,
+        typer.Option(
+            "--block-cache",
+            metavar="DIR|off",
+            help="Where backfilled blocks are cached by the recordings' content hash (default: OBSBOX_BLOCK_CACHE, "
+            "else replay-blocks under OBSBOX_CACHE_DIR); off: no cache.",
+        ),
+    ] = None,
     prometheus: PrometheusOption = None,
 ) -> None:
     """Sweep an alert rule's thresholds, for, keep_firing_for (or an SLO's burn rates, windows and
@@ -141,7 +131,11 @@ def tune(
         if out is not None and not out.resolve().parent.is_dir():
             raise fail(f"{out}: its directory does not exist")
     select_engine(prometheus)
-    progress = None if sys.stderr.isatty() else _LineProgress()
+    if block_cache is not None:
+        from obsbox.replay.blockcache import BLOCK_CACHE_ENV
+
+        os.environ[BLOCK_CACHE_ENV] = block_cache
+    progress = None if sys.stderr.isatty() else LineProgress("tune")
     try:
         with _scratch_tmpdir():
             result = run_tune(
