@@ -106,7 +106,7 @@ def tune(
     import json
 
     from obsbox.commands.replay import _input_errors, _scratch_tmpdir
-    from obsbox.replay.report_json import write_atomically
+    from obsbox.formats import write_atomically
     from obsbox.tune import edit, report
     from obsbox.tune.run import load_target, run_tune
     from obsbox.tune.scores import RECOMMENDATION_RULE

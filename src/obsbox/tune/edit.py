@@ -11,7 +11,6 @@ services' ``min_requests_per_hour``), and ``slo.rules.yaml`` is rendered again f
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -21,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from obsbox.replay.recording import format_duration, parse_duration
+from obsbox import formats
+from obsbox.formats import format_duration, parse_duration
 from obsbox.replay.rules import RuleFileError, load_rule_groups
 from obsbox.rules import slo as slo_rules
 from obsbox.tune.space import RuleTarget, SloTarget, TuneError, comparison_literals
@@ -42,23 +42,10 @@ class FileChange:
         )
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write a file whole or not at all (a temporary file beside it, then a rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def apply_changes(changes: Sequence[FileChange]) -> None:
     for change in changes:
         if change.new != change.old:
-            write_atomically(change.path, change.new)
+            formats.write_atomically(change.path, change.new)
 
 
 # --- plain rule files -------------------------------------------------------------------------

@@ -19,9 +19,10 @@ from typing import Any
 
 import yaml
 
+from obsbox.promql import references
 from obsbox.replay.model import AlertRuleResult, Evaluation
 from obsbox.replay.recording import Manifest, Recording, load_manifests, read_data, resolve_range
-from obsbox.replay.rules import Rule, load_rule_groups, references
+from obsbox.replay.rules import Rule, load_rule_groups
 from obsbox.replay.runner import expand_rule_paths
 from obsbox.rules import slo as slo_rules
 from obsbox.tune import edit, scores, space

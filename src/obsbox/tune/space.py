@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from obsbox.replay.recording import format_duration, parse_duration
+from obsbox.formats import format_duration, parse_duration
 from obsbox.replay.rules import Rule, RuleGroup
 from obsbox.rules import slo as slo_rules
 
