@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 from obsbox.commands._engine import PrometheusOption, select_engine
 from obsbox.commands._exit import EXIT_INTERRUPTED, fail
 from obsbox.commands._progress import LineProgress
+
+if TYPE_CHECKING:
+    from obsbox.tune.run import TuneResult
 
 
 def _table(title: str, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
@@ -32,19 +35,24 @@ def _table(title: str, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> Ta
 
 def tune(
     alert: Annotated[
-        str,
+        list[str] | None,
         typer.Option(
             "--alert",
             metavar="NAME",
-            help="The alerting rule to tune (an SLO alert's parameters live in --slos).",
+            help="An alerting rule to tune (repeatable; an SLO alert's parameters live in --slos).",
         ),
-    ],
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option("--group", metavar="NAME", help="Tune every alerting rule of this rule group (slo-<job>: the SLO alerts)."),
+    ] = None,
     rules: Annotated[
         list[Path] | None,
         typer.Option(
             "--rules",
             metavar="PATH",
-            help="Rule file or directory holding the rule and the recording rules it reads (repeatable).",
+            help="Rule file or directory holding the rules and the recording rules they read (repeatable). "
+            "Default: alert_rules.",
         ),
     ] = None,
     incidents: Annotated[
@@ -71,12 +79,10 @@ def tune(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the tune / held-out split.")] = 13,
     holdout: Annotated[
         bool,
-        typer.Option(
-            "--holdout/--no-holdout", help="Also tune on one part of the corpus and score on the other."
-        ),
+        typer.Option("--holdout/--no-holdout", help="Also tune on one part of the corpus and score on the other."),
     ] = True,
     apply: Annotated[
-        bool, typer.Option("--apply", help="Write the recommended change to the rule file or slos.yaml.")
+        bool, typer.Option("--apply", help="Write the recommended change to the rule files or slos.yaml (atomically).")
     ] = False,
     html_out: Annotated[
         Path | None,
@@ -87,7 +93,7 @@ def tune(
     ] = None,
     list_params: Annotated[
         bool,
-        typer.Option("--list-params", help="Print the rule's parameters and their default grids, and exit."),
+        typer.Option("--list-params", help="Print the rules' parameters and their default grids, and exit."),
     ] = False,
     block_cache: Annotated[
         str | None,
@@ -108,25 +114,27 @@ def tune(
     from obsbox.commands.replay import _input_errors, _scratch_tmpdir
     from obsbox.formats import write_atomically
     from obsbox.tune import edit, report
-    from obsbox.tune.run import load_target, run_tune
+    from obsbox.tune.run import load_target, resolve_alerts, run_tune_many
     from obsbox.tune.scores import RECOMMENDATION_RULE
     from obsbox.tune.space import TuneError
 
     rule_paths = list(rules or [Path("alert_rules")])
     console = Console() if sys.stdout.isatty() else Console(width=200)
     errors: tuple[type[BaseException], ...] = (*_input_errors(), TuneError)
-    if list_params:
-        try:
-            target = load_target(alert, rule_paths, slos)
-        except errors as exc:
-            raise fail(str(exc)) from None
-        for p in target.params:
-            console.print(
-                f"{p.name}: current {p.current}; grid {', '.join(p.grid)} — {p.what}",
-                markup=False,
-                highlight=False,
-            )
-        return
+    try:
+        alerts = resolve_alerts(alert or [], group, rule_paths, slos)
+        if list_params:
+            for name in alerts:
+                for p in load_target(name, rule_paths, slos).params:
+                    prefix = f"{name} " if len(alerts) > 1 else ""
+                    console.print(
+                        f"{prefix}{p.name}: current {p.current}; grid {', '.join(p.grid)} — {p.what}",
+                        markup=False,
+                        highlight=False,
+                    )
+            return
+    except errors as exc:
+        raise fail(str(exc)) from None
     for out in (json_out, html_out):
         if out is not None and not out.resolve().parent.is_dir():
             raise fail(f"{out}: its directory does not exist")
@@ -138,8 +146,8 @@ def tune(
     progress = None if sys.stderr.isatty() else LineProgress("tune")
     try:
         with _scratch_tmpdir():
-            result = run_tune(
-                alert,
+            results, changes = run_tune_many(
+                alerts,
                 rule_paths,
                 incidents,
                 slos_path=slos,
@@ -151,9 +159,9 @@ def tune(
         if html_out is not None:
             from obsbox.replay.report_html import load_plotly_js
 
-            write_atomically(html_out, report.render_html(result, plotly_js=load_plotly_js()))
+            write_atomically(html_out, report.render_html(results, changes, plotly_js=load_plotly_js()))
         if json_out is not None:
-            write_atomically(json_out, json.dumps(report.to_json(result), indent=2, sort_keys=True) + "\n")
+            write_atomically(json_out, json.dumps(report.to_json_many(results, changes), indent=2, sort_keys=True) + "\n")
     except KeyboardInterrupt:
         raise fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
     except errors as exc:
@@ -161,14 +169,33 @@ def tune(
     except OSError as exc:
         raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
 
-    n = len(result.variants)
     # The time goes to stderr: the same inputs give the same stdout.
-    print(
-        f"tune: {n} variants x {len(result.corpus.recordings)} recordings in {result.seconds:.1f}s",
-        file=sys.stderr,
-    )
+    total = sum(len(r.variants) for r in results)
+    print(f"tune: {total} variants x {len(results[0].corpus.recordings)} recordings in {results[-1].seconds:.1f}s", file=sys.stderr)
+    for result in results:
+        _print_result(console, result)
+    console.print(f"recommendation rule: {RECOMMENDATION_RULE}", markup=False, highlight=False)
+    if not changes:
+        console.print("no change: the current rules are the recommendation", markup=False)
+        return
+    for change in changes:
+        sys.stdout.write(change.diff())
+    sys.stdout.flush()
+    if apply:
+        try:
+            edit.apply_changes(changes)
+        except OSError as exc:
+            raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
+        console.print(f"applied to {', '.join(str(c.path) for c in changes)}", markup=False, highlight=False)
+
+
+def _print_result(console: Console, result: TuneResult) -> None:
+    from obsbox.tune import report
+
+    n = len(result.variants)
+    alert = result.target.alert
     console.print(
-        f"{alert}: {n} variants ({', '.join(result.swept)}) over {len(result.corpus.recordings)} recordings",
+        f"{alert}: {n} variants ({', '.join(result.swept) or 'none swept'}) over {len(result.corpus.recordings)} recordings",
         markup=False,
         highlight=False,
     )
@@ -184,27 +211,8 @@ def tune(
                 gen,
             )
         )
-    console.print(f"recommendation rule: {RECOMMENDATION_RULE}", markup=False, highlight=False)
     chosen = result.variants[result.recommended]
-    console.print(
-        f"recommended: v{result.recommended:03d} ({chosen.label(result.params)})",
-        markup=False,
-        highlight=False,
-    )
-    if not result.changes:
-        console.print("no change: the current rule is the recommendation", markup=False)
-        return
-    for change in result.changes:
-        sys.stdout.write(change.diff())
-    sys.stdout.flush()
-    if apply:
-        try:
-            edit.apply_changes(result.changes)
-        except OSError as exc:
-            raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
-        console.print(
-            f"applied to {', '.join(str(c.path) for c in result.changes)}", markup=False, highlight=False
-        )
+    console.print(f"recommended: v{result.recommended:03d} ({chosen.label(result.params)})", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

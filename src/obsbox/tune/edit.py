@@ -181,8 +181,11 @@ def _check_rule_file(path: Path, new: str, wanted: Sequence[tuple[str, int, dict
             )
 
 
-def rule_changes(target: RuleTarget, values: Mapping[str, str]) -> list[FileChange]:
-    """The rule files with every instance of the alert set to these values."""
+def rule_changes(
+    target: RuleTarget, values: Mapping[str, str], texts: Mapping[Path, str] | None = None
+) -> list[FileChange]:
+    """The rule files with every instance of the alert set to these values (starting from
+    ``texts`` where given: edits of several alerts to one file chain)."""
     docs = target.variant_rules(values)
     by_file: dict[Path, list[tuple[int, tuple[str, int, dict[str, Any]]]]] = {}
     for (rule, _), variant in zip(target.rules, docs):
@@ -191,7 +194,7 @@ def rule_changes(target: RuleTarget, values: Mapping[str, str]) -> list[FileChan
         )
     changes = []
     for path, edits in by_file.items():
-        old = path.read_text(encoding="utf-8")
+        old = texts[path] if texts and path in texts else path.read_text(encoding="utf-8")
         new = old
         for line, _ in sorted(edits, key=lambda e: -e[0]):  # from the bottom: lines above stay put
             new = edit_rule_text(new, line, values, path)
@@ -262,9 +265,15 @@ def edit_slos_text(text: str, settings: slo_rules.SloSettings) -> str:
 
 
 def slo_changes(
-    target: SloTarget, values: Mapping[str, str], slos_path: Path, rules_path: Path
+    target: SloTarget,
+    values: Mapping[str, str],
+    slos_path: Path,
+    rules_path: Path,
+    *,
+    settings: slo_rules.SloSettings | None = None,
 ) -> list[FileChange]:
-    settings = target.settings_for(values)
+    """slos.yaml with the variant's values (or these ``settings``), and slo.rules.yaml rendered from it."""
+    settings = settings if settings is not None else target.settings_for(values)
     old = slos_path.read_text(encoding="utf-8")
     new = edit_slos_text(old, settings)
     try:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from obsbox.replay.report_html import fmt_seconds
+from obsbox.tune.edit import FileChange
 from obsbox.tune.run import PartResult, TuneResult
 from obsbox.tune.scores import RECOMMENDATION_RULE, VariantScore
 
@@ -159,34 +160,40 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, allow_nan=False).replace("<", "\\u003c")
 
 
-def render_html(result: TuneResult, *, plotly_js: str) -> str:
-    fig = pareto_figure(result)
-    diff = "".join(c.diff() for c in result.changes) or "(no change: the current rule is the recommendation)"
+def render_html(results: Sequence[TuneResult], changes: Sequence[FileChange], *, plotly_js: str) -> str:
+    """One page: per alert its Pareto plot, front table and held-out table; then the change."""
+    names = ", ".join(r.target.alert for r in results)
+    diff = "".join(c.diff() for c in changes) or "(no change: the current rules are the recommendation)"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>obsbox tune: {html.escape(result.target.alert)}</title>",
+        f"<title>obsbox tune: {html.escape(names)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
         "padding:2px 6px;text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}</style>",
         "<script>" + plotly_js.replace("</script", "<\\/script") + "</script>",
         "</head><body>",
-        f"<h1>obsbox tune: {html.escape(result.target.alert)}</h1>",
-        f"<p>Swept: {html.escape(', '.join(result.swept))}; {len(result.variants)} variants. "
-        f"Recommendation rule: {html.escape(RECOMMENDATION_RULE)}.</p>",
-        '<div id="pareto" class="plot"></div>',
-        "<h2>Pareto front</h2>",
-        _table(HEAD, [row(result, result.corpus, i) for i in table_indices(result)]),
+        f"<h1>obsbox tune: {html.escape(names)}</h1>",
+        f"<p>Recommendation rule: {html.escape(RECOMMENDATION_RULE)}.</p>",
     ]
-    gen = generalization_rows(result)
-    if gen:
-        parts += ["<h2>Held out</h2>", _table(GENERALIZATION_HEAD, gen)]
-    parts += [
-        "<h2>Change</h2>",
-        f"<pre>{html.escape(diff)}</pre>",
-        f'<script>Plotly.newPlot("pareto", {_script_json(fig["data"])}, {_script_json(fig["layout"])}, '
-        '{"displaylogo": false, "responsive": true});</script>',
-        "</body></html>",
-    ]
+    calls = []
+    for i, result in enumerate(results):
+        fig = pareto_figure(result)
+        parts += [
+            f"<h2>{html.escape(result.target.alert)}</h2>",
+            f"<p>Swept: {html.escape(', '.join(result.swept))}; {len(result.variants)} variants; "
+            f"recommended v{result.recommended:03d} ({html.escape(result.variants[result.recommended].label(result.params))}).</p>",
+            f'<div id="pareto-{i}" class="plot"></div>',
+            "<h3>Pareto front</h3>",
+            _table(HEAD, [row(result, result.corpus, k) for k in table_indices(result)]),
+        ]
+        gen = generalization_rows(result)
+        if gen:
+            parts += ["<h3>Held out</h3>", _table(GENERALIZATION_HEAD, gen)]
+        calls.append(
+            f'Plotly.newPlot("pareto-{i}", {_script_json(fig["data"])}, {_script_json(fig["layout"])}, '
+            '{"displaylogo": false, "responsive": true});'
+        )
+    parts += ["<h2>Change</h2>", f"<pre>{html.escape(diff)}</pre>", "<script>" + "\n".join(calls) + "</script>", "</body></html>"]
     return "\n".join(parts)
 
 
@@ -204,6 +211,7 @@ def _score_json(s: VariantScore) -> dict[str, Any]:
 
 
 def to_json(result: TuneResult) -> dict[str, Any]:
+    """One alert's variants and scores (``diff``: this alert's change on its own)."""
     parts = [p for p in (result.corpus, result.tune, result.held_out) if p is not None]
     return {
         "alert": result.target.alert,
@@ -226,3 +234,10 @@ def to_json(result: TuneResult) -> dict[str, Any]:
         ],
         "diff": "".join(c.diff() for c in result.changes),
     }
+
+
+def to_json_many(results: Sequence[TuneResult], changes: Sequence[FileChange]) -> dict[str, Any]:
+    """One alert: its object as ``to_json``; several: ``alerts`` and their combined ``diff``."""
+    if len(results) == 1:
+        return to_json(results[0])
+    return {"alerts": [to_json(r) for r in results], "diff": "".join(c.diff() for c in changes)}

@@ -10,6 +10,7 @@ tune / held-out split.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import tempfile
 from collections.abc import Callable, Sequence
@@ -171,6 +172,23 @@ def check_manifests(manifests: Sequence[Manifest]) -> None:
         resolve_range(m, first, last)
 
 
+def resolve_alerts(alerts: Sequence[str], group: str | None, rule_paths: Sequence[Path], slos_path: Path | None) -> list[str]:
+    """The alerts to tune: those named, then every alert of ``group`` (a rule group's name in the
+    rule files, or an SLO group ``slo-<job>``), each once, in file order."""
+    out = list(dict.fromkeys(alerts))
+    if group is not None:
+        groups = load_rule_groups(expand_rule_paths(rule_paths))
+        found = [r.alert for g in groups if g.name == group for r in g.rules if r.alert]
+        if not found and slos_path is not None and slos_path.is_file() and group.startswith("slo-"):
+            found = list(space.SLO_ALERTS)
+        if not found:
+            raise space.TuneError(f"no rule group named {group!r} with alerting rules in the rule files")
+        out.extend(a for a in found if a not in out)
+    if not out:
+        raise space.TuneError("name an alert (--alert NAME) or a group (--group NAME)")
+    return out
+
+
 def run_tune(
     alert: str,
     rule_paths: Sequence[Path],
@@ -182,21 +200,63 @@ def run_tune(
     holdout: bool = True,
     progress: Callable[[str, float], None] | None = None,
 ) -> TuneResult:
+    """Tune one alert (see ``run_tune_many``)."""
+    results, _ = run_tune_many(
+        [alert], rule_paths, incidents_dir, slos_path=slos_path, sweep=sweep, seed=seed, holdout=holdout, progress=progress
+    )
+    return results[0]
+
+
+def _merge_docs(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One rule file from several: groups of the same name joined, each rule once."""
+    groups: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    for doc in docs:
+        for g in doc["groups"]:
+            merged = groups.setdefault(g["name"], {"name": g["name"], "interval": g["interval"], "rules": []})
+            for rule in g["rules"]:
+                key = yaml.safe_dump([g["name"], rule], sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    merged["rules"].append(rule)
+    # Recording rules first in each group: they feed the alerts of the same evaluation.
+    for g in groups.values():
+        g["rules"].sort(key=lambda r: 0 if "record" in r else 1)
+    return {"groups": list(groups.values())}
+
+
+def run_tune_many(
+    alerts: Sequence[str],
+    rule_paths: Sequence[Path],
+    incidents_dir: Path,
+    *,
+    slos_path: Path | None = None,
+    sweep: Sequence[str] = (),
+    seed: int = DEFAULT_SEED,
+    holdout: bool = True,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[list[TuneResult], list[edit.FileChange]]:
+    """Tune several alerts in one replay (one backfill, one Prometheus): each alert's result, and
+    the changes of all their recommendations together (edits to one file chained)."""
     import time
 
     from obsbox.replay import engine
 
     started = time.monotonic()
-    target = load_target(alert, rule_paths, slos_path)
-    grids = (
-        space.parse_sweep(sweep, target.params)
-        if sweep
-        else {n: next(p.grid for p in target.params if p.name == n) for n in space.default_swept(target)}
-    )
-    variants = space.variants(target.params, grids)
+    targets = [load_target(a, rule_paths, slos_path) for a in alerts]
+    plans = []
+    for target in targets:
+        if sweep:
+            # With several alerts, a --sweep names a parameter some of them may not have.
+            names = {p.name for p in target.params}
+            mine = [s for s in sweep if s.partition("=")[0].strip() in names] if len(targets) > 1 else list(sweep)
+            grids = space.parse_sweep(mine, target.params) if mine else {}
+        else:
+            grids = {n: next(p.grid for p in target.params if p.name == n) for n in space.default_swept(target)}
+        plans.append((target, grids, space.variants(target.params, grids)))
     manifests = load_manifests(incidents_dir)
     check_manifests(manifests)
-    doc = variant_rule_file(target, variants, rule_paths)
+    doc = _merge_docs([variant_rule_file(t, vs, rule_paths) for t, _, vs in plans])
     with tempfile.TemporaryDirectory(prefix="obsbox-tune-") as tmp:
         rule_file = Path(tmp) / "variants.rules.yaml"
         rule_file.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000), encoding="utf-8")
@@ -206,44 +266,62 @@ def run_tune(
         ]
         evaluations = engine.evaluate_many([rule_file], cases, progress=progress)
     recordings = [Recording(m, (), e.start_ms, e.end_ms) for m, e in zip(manifests, evaluations)]
-    per_variant = [_by_variant(e, alert, len(variants)) for e in evaluations]
-    corpus = _score_part("corpus", alert, None, recordings, evaluations, per_variant, len(variants))
-    current = {p.name: p.current for p in target.params}
-    changed = [sum(current.get(k) != v for k, v in var.values) for var in variants]
-    recommended = scores.recommend(corpus.scores, changed)
-    split = tune_part = held_part = None
-    tuned = None
-    if holdout:
-        split = split_corpus(manifests, seed)
-        tune_part = _score_part(
-            "tune", alert, split.tune, recordings, evaluations, per_variant, len(variants)
+    split = split_corpus(manifests, seed) if holdout else None
+    results = []
+    texts: dict[Path, str] = {}
+    plain: list[tuple[space.RuleTarget, dict[str, str]]] = []
+    slo_settings: slo_rules.SloSettings | None = None
+    for target, grids, variants in plans:
+        alert = target.alert
+        n = len(variants)
+        per_variant = [_by_variant(e, alert, n) for e in evaluations]
+        corpus = _score_part("corpus", alert, None, recordings, evaluations, per_variant, n)
+        current = {p.name: p.current for p in target.params}
+        changed = [sum(current.get(k) != v for k, v in var.values) for var in variants]
+        recommended = scores.recommend(corpus.scores, changed)
+        tune_part = held_part = None
+        tuned = None
+        if split is not None:
+            tune_part = _score_part("tune", alert, split.tune, recordings, evaluations, per_variant, n)
+            held_part = _score_part("held-out", alert, split.held_out, recordings, evaluations, per_variant, n)
+            tuned = scores.recommend(tune_part.scores, changed)
+        chosen = variants[recommended].as_dict
+        if isinstance(target, space.SloTarget):
+            assert slos_path is not None
+            own = edit.slo_changes(target, chosen, slos_path, slo_rules_path(slos_path, rule_paths))
+            base = target if slo_settings is None else dataclasses.replace(target, settings=slo_settings)
+            slo_settings = base.settings_for(chosen)
+        else:
+            own = edit.rule_changes(target, chosen)
+            plain.append((target, chosen))
+        results.append(
+            TuneResult(
+                target=target,
+                params=tuple(target.params),
+                swept=tuple(grids),
+                variants=tuple(variants),
+                corpus=corpus,
+                tune=tune_part,
+                held_out=held_part,
+                recommended=recommended,
+                tuned=tuned,
+                front=tuple(scores.pareto_front(corpus.scores)),
+                changes=tuple(c for c in own if c.new != c.old),
+                split=split,
+                seconds=time.monotonic() - started,
+            )
         )
-        held_part = _score_part(
-            "held-out", alert, split.held_out, recordings, evaluations, per_variant, len(variants)
-        )
-        tuned = scores.recommend(tune_part.scores, changed)
-    front = scores.pareto_front(corpus.scores)
-    chosen = variants[recommended].as_dict
-    if isinstance(target, space.SloTarget):
+    # Bottom-up through each file: an edit that adds or removes a line leaves the lines of the
+    # rules above it where they were.
+    for target, chosen in sorted(plain, key=lambda tc: -max(r.line for r, _ in tc[0].rules)):
+        for change in edit.rule_changes(target, chosen, texts):
+            texts[change.path] = change.new
+    combined = [edit.FileChange(path, path.read_text(encoding="utf-8"), text) for path, text in texts.items()]
+    if slo_settings is not None:
         assert slos_path is not None
-        changes = edit.slo_changes(target, chosen, slos_path, slo_rules_path(slos_path, rule_paths))
-    else:
-        changes = edit.rule_changes(target, chosen)
-    return TuneResult(
-        target=target,
-        params=tuple(target.params),
-        swept=tuple(grids),
-        variants=tuple(variants),
-        corpus=corpus,
-        tune=tune_part,
-        held_out=held_part,
-        recommended=recommended,
-        tuned=tuned,
-        front=tuple(front),
-        changes=tuple(c for c in changes if c.new != c.old),
-        split=split,
-        seconds=time.monotonic() - started,
-    )
+        slo_target = next(t for t, _, _ in plans if isinstance(t, space.SloTarget))
+        combined.extend(edit.slo_changes(slo_target, {}, slos_path, slo_rules_path(slos_path, rule_paths), settings=slo_settings))
+    return results, [c for c in combined if c.new != c.old]
 
 
 def slo_rules_path(slos_path: Path, rule_paths: Sequence[Path]) -> Path:

@@ -11,8 +11,9 @@ from conftest import run_obsbox
 
 
 def _tune(shipped: Path, cache: Path, alert: str, *extra: str | Path) -> tuple[int, str, str]:
+    named = ("--alert", alert) if alert else ()
     proc = run_obsbox(
-        "tune", "--alert", alert, "--rules", shipped, "--incidents", shipped / "incidents", "--slos", shipped / "slos.yaml",
+        "tune", *named, "--rules", shipped, "--incidents", shipped / "incidents", "--slos", shipped / "slos.yaml",
         *extra, cache=cache,
     )
     return proc.returncode, proc.stdout, proc.stderr
@@ -98,3 +99,18 @@ def test_unknown_alert_and_bad_sweep_are_one_line_errors(shipped: Path, block_ca
     assert code == 2 and "no alerting rule named 'NoSuchAlert'" in err
     code, _, err = _tune(shipped, block_cache, "JobQueueBacklogGrowing", "--sweep", "for=soon")
     assert code == 2 and "for='soon'" in err
+
+
+def test_group_tunes_every_alert_in_one_replay_and_chains_their_edits(shipped: Path, block_cache: Path, tmp_path: Path) -> None:
+    """--group jobs: a table per alert of the group, one diff of jobs.rules.yaml holding every
+    recommendation, and --apply writes exactly those."""
+    code, out, err = _tune(shipped, block_cache, "", "--group", "jobs", "--sweep", "for=0s,1m", "--json", tmp_path / "g.json", "--apply")
+    assert code == 0, err
+    report = json.loads((tmp_path / "g.json").read_text())
+    alerts = {a["alert"]: a for a in report["alerts"]}
+    assert set(alerts) == {"JobQueueBacklogGrowing", "JobFailureRatioHigh", "JobWorkersGone"}
+    assert out.count(f"--- {shipped / 'jobs.rules.yaml'}") <= 1
+    rules = {r["alert"]: r for r in yaml.safe_load((shipped / "jobs.rules.yaml").read_text())["groups"][0]["rules"]}
+    for name, a in alerts.items():
+        chosen = a["variants"][a["recommended"]]["values"]
+        assert rules[name].get("for", "0s") == chosen["for"], name

@@ -31,11 +31,11 @@ def test_tune_html_report_draws_the_pareto_plot(shipped: Path, block_cache: Path
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.on("request", lambda r: problems.append(f"request {r.url}") if not r.url.startswith(("file:", "data:", "blob:")) else None)
             page.goto(report.as_uri(), wait_until="load")
-            page.wait_for_function("document.querySelectorAll('#pareto .main-svg').length >= 1")
+            page.wait_for_function("document.querySelectorAll('#pareto-0 .main-svg').length >= 1")
             traces = page.evaluate(
-                "() => document.getElementById('pareto').data.map(t => [t.name, (t.x || []).length])"
+                "() => document.getElementById('pareto-0').data.map(t => [t.name, (t.x || []).length])"
             )
-            points = page.locator("#pareto .scatterlayer .points path").count()
+            points = page.locator("#pareto-0 .scatterlayer .points path").count()
         finally:
             browser.close()
     assert problems == []
