@@ -132,8 +132,15 @@ def edit_rule_text(text: str, line: int, values: Mapping[str, str], path: Path) 
     if thresholds:
         region = "".join(lines[expr_at:expr_end])
         head = region.index(":") + 1  # after "expr:"
+        # And after a block scalar's indicator line (``|``, ``>-``): the expression starts below it.
+        block = re.match(r"[ \t]*[|>][+-]?\d*[+-]?[ \t]*(#.*)?\n", region[head:])
+        if block:
+            head += block.end()
         body = region[head:]
-        lits = comparison_literals(body)
+        try:
+            lits = comparison_literals(body)
+        except TuneError as exc:
+            raise TuneError(f"{path}:{line}: {exc}") from None
         for k in sorted(thresholds, reverse=True):
             if k >= len(lits):
                 raise TuneError(f"{path}:{line}: the expression has no comparison number t{k + 1}")

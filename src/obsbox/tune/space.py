@@ -17,6 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import promql_parser
+
+from obsbox import promql
 from obsbox.formats import format_duration, parse_duration
 from obsbox.replay.rules import Rule, RuleGroup
 from obsbox.rules import slo as slo_rules
@@ -118,11 +121,45 @@ def _masked(expr: str) -> str:
     return "".join(out)
 
 
+def _ast_comparisons(node: object, out: list[tuple[str, float]]) -> None:
+    """(operator, number) of every comparison with a number on its right, in text order."""
+    if isinstance(node, promql_parser.BinaryExpr):
+        _ast_comparisons(node.lhs, out)
+        op = str(node.op)
+        bool_modifier = node.modifier is not None and node.modifier.return_bool
+        if op in promql.COMPARISONS and not bool_modifier and isinstance(node.rhs, promql_parser.NumberLiteral):
+            out.append((op, float(node.rhs.val)))
+        _ast_comparisons(node.rhs, out)
+    elif isinstance(
+        node, (promql_parser.ParenExpr, promql_parser.UnaryExpr, promql_parser.AggregateExpr, promql_parser.SubqueryExpr)
+    ):
+        _ast_comparisons(node.expr, out)
+    elif isinstance(node, promql_parser.Call):
+        for arg in node.args:
+            _ast_comparisons(arg, out)
+
+
 def comparison_literals(expr: str) -> list[Literal]:
     """Every ``<op> NUMBER`` of an expression, in order (not ``bool`` comparisons' operands, not a
-    number that starts an arithmetic expression such as ``> 5 * x``)."""
+    number that starts an arithmetic expression such as ``> 5 * x``), with its place in the text.
+
+    The places come from the text; the numbers are those PromQL's own parser (obsbox.promql) finds
+    compared with, and the two must agree, or the expression is refused rather than edited at a
+    wrong place."""
     masked = _masked(expr)
-    return [Literal(m.start(3), m.end(3), m.group(1), m.group(3)) for m in _CMP.finditer(masked)]
+    found = [Literal(m.start(3), m.end(3), m.group(1), m.group(3)) for m in _CMP.finditer(masked)]
+    try:
+        tree = promql.parse(expr)
+    except ValueError as exc:
+        raise TuneError(f"cannot read the expression as PromQL: {exc}") from None
+    parsed: list[tuple[str, float]] = []
+    _ast_comparisons(tree, parsed)
+    if [(lit.op, lit.value) for lit in found] != parsed:
+        raise TuneError(
+            f"cannot place the compared numbers {[v for _, v in parsed]} in the expression's text; "
+            "tune its for/keep_firing_for only, or write the comparisons as `<op> NUMBER`"
+        )
+    return found
 
 
 def number_text(value: float) -> str:

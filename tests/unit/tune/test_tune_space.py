@@ -94,3 +94,10 @@ def test_slo_windows_must_be_recorded_windows() -> None:
         space.parse_windows("2h/5m")
     with pytest.raises(space.TuneError, match="shorter"):
         space.parse_windows("5m/1h")
+
+
+def test_numbers_the_text_scan_cannot_place_are_refused() -> None:
+    """PromQL's parser sees `> 0x10` compare with 16; the text scan cannot place it, so the rule is
+    refused instead of edited at a wrong place."""
+    with pytest.raises(space.TuneError, match="cannot place"):
+        space.comparison_literals("a > 0x10")
