@@ -7,6 +7,7 @@ here; the strict reader names them later with file and line.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from obsbox.replay.recording import RecordingError
@@ -25,8 +26,33 @@ def _timestamp_ms(line: bytes) -> int | None:
         return None
 
 
-def data_range(path: Path) -> tuple[int, int]:
-    """(first, last) sample timestamps in ms; RecordingError naming the file when it has none."""
+def data_range(path: Path, memo_dir: Path | None = None) -> tuple[int, int]:
+    """(first, last) sample timestamps in ms; RecordingError naming the file when it has none.
+    With ``memo_dir`` (the block cache's), remembered by the file's identity and mtime."""
+    memo = None
+    if memo_dir is not None:
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise RecordingError(path, 0, f"cannot read: {exc.strerror or exc}") from None
+        ident = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{path.resolve()}"
+        memo = memo_dir / "ranges" / hashlib.sha256(ident.encode()).hexdigest()
+        try:
+            low, high = memo.read_text(encoding="ascii").split()
+            return int(low), int(high)
+        except (OSError, ValueError):
+            pass
+    found = _scan(path)
+    if memo is not None:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            memo.write_text(f"{found[0]} {found[1]}", encoding="ascii")
+        except OSError:
+            pass  # only slower next time
+    return found
+
+
+def _scan(path: Path) -> tuple[int, int]:
     first: int | None = None
     last: int | None = None
     carry = b""

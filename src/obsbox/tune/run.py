@@ -22,9 +22,9 @@ import yaml
 
 from obsbox.promql import references
 from obsbox.replay.model import AlertRuleResult, Evaluation
-from obsbox.replay.recording import Manifest, Recording, load_manifests, read_data, resolve_range
+from obsbox.replay.recording import Recording, load_manifests, read_data, resolve_range
 from obsbox.replay.rules import Rule, load_rule_groups
-from obsbox.replay.runner import expand_rule_paths
+from obsbox.replay.runner import check_manifests, expand_rule_paths
 from obsbox.rules import slo as slo_rules
 from obsbox.tune import edit, scores, space
 from obsbox.tune.split import DEFAULT_SEED, Split, split_corpus
@@ -160,16 +160,6 @@ def _score_part(
     for v in range(count):
         out.append(scores.variant_score(alert, recs, evs, [per_variant[i][v] for i in keep]))
     return PartResult(name, tuple(r.name for r in recs), tuple(out))
-
-
-def check_manifests(manifests: Sequence[Manifest]) -> None:
-    """Refuse a manifest whose replay range or windows lie outside its data before any heavy
-    work: the data's first and last timestamps come from a streaming scan (or the block cache)."""
-    from obsbox.replay.datarange import data_range
-
-    for m in manifests:
-        first, last = data_range(m.data_path)
-        resolve_range(m, first, last)
 
 
 def resolve_alerts(alerts: Sequence[str], group: str | None, rule_paths: Sequence[Path], slos_path: Path | None) -> list[str]:
