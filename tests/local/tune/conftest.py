@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,10 +21,3 @@ def shipped(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def block_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("block-cache")
-
-
-def run_obsbox(*args: str | Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, COLUMNS="200", OBSBOX_BLOCK_CACHE=str(cache))
-    return subprocess.run(
-        [sys.executable, "-m", "obsbox.cli", *map(str, args)], capture_output=True, text=True, env=env, timeout=600, check=False
-    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_obsbox
+from tune_process import run_obsbox
 
 
 def _tune(shipped: Path, cache: Path, alert: str, *extra: str | Path) -> tuple[int, str, str]:
