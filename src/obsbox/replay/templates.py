@@ -237,13 +237,7 @@ def humanize(value: object) -> str:
         return _go_g(v)
     if abs(v) >= 1:
         return _scaled_down(v, 1000, ("k", "M", "G", "T", "P", "E", "Z", "Y"))
-    prefix = ""
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(v) >= 1:
-            break
-        prefix = p
-        v *= 1000
-    return _go_g(v) + prefix
+    return _scaled_up(v)
 
 
 def humanize1024(value: object) -> str:
@@ -251,6 +245,17 @@ def humanize1024(value: object) -> str:
     if abs(v) <= 1 or math.isnan(v) or math.isinf(v):
         return _go_g(v)
     return _scaled_down(v, 1024, ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"))
+
+
+def _scaled_up(v: float) -> str:
+    """``v`` (below 1) times 1000 while it is below 1, with the SI prefix of each step."""
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(v) >= 1:
+            break
+        prefix = p
+        v *= 1000
+    return _go_g(v) + prefix
 
 
 def _scaled_down(v: float, base: int, prefixes: tuple[str, ...]) -> str:
@@ -291,13 +296,7 @@ def humanize_duration(value: object) -> str:
         if minutes:
             return f"{sign}{minutes}m {seconds}s"
         return f"{sign}{_go_g(v)}s"
-    prefix = ""
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(v) >= 1:
-            break
-        prefix = p
-        v *= 1000
-    return f"{_go_g(v)}{prefix}s"
+    return _scaled_up(v) + "s"
 
 
 _VERB = re.compile(r"%([-+# 0]*)(\d+)?(?:\.(\d+))?([vdfgesqxXtT%])")

@@ -1,23 +1,14 @@
-"""systemd unit, (re)start/reload and readiness operations for one component."""
+"""systemd unit paths and the readiness probe a host runs, as text (no pyinfra here)."""
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
-from io import StringIO
 from urllib.parse import urlsplit
-
-from pyinfra import host
-from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import files, server
-from pyinfra.operations.util import any_changed
-
-from obsbox.deploy.facts import UnitState
-from obsbox.render.systemd import UnitSettings, render_unit
 
 
 def unit_path(service: str) -> str:
-    # /etc/systemd/system wins over a Debian package's /lib/systemd/system unit of the same name.
+    """Where obsbox puts a service's unit: /etc/systemd/system, which wins over a Debian
+    package's /lib/systemd/system unit of the same name."""
     return f"/etc/systemd/system/{service}.service"
 
 
@@ -90,52 +81,3 @@ def _poll_script(service: str, url: str, timeout: int, setup: list[str], poll: l
         "exit 1",
     ]
     return f"bash -c {shlex.quote(chr(10).join(lines))}"
-
-
-def unit_and_service(
-    unit: UnitSettings,
-    restart_on: Sequence[OperationMeta],
-    reload_on: Sequence[OperationMeta],
-    ready_url: str,
-    ready_timeout: int,
-    auth_user: str = "",
-    auth_password_file: str = "",
-) -> None:
-    """Upload the unit, then start/enable, restart or reload only what changed, then wait until ready."""
-    unit_op = files.put(
-        name=f"Upload {unit_path(unit.name)}",
-        src=StringIO(render_unit(unit)),
-        dest=unit_path(unit.name),
-        user="root",
-        group="root",
-        mode="0644",
-    )
-    server.shell(name="Reload systemd units", commands=["systemctl daemon-reload"], _if=unit_op.did_change)
-    restart_ops = [unit_op, *restart_on]
-    server.shell(
-        name=f"Restart {unit.name}",
-        commands=[f"systemctl restart {unit.name}.service"],
-        _if=any_changed(*restart_ops),
-    )
-    if reload_on:
-        if unit.reload_signal:
-            reload_command = f"systemctl try-reload-or-restart {unit.name}.service"
-        else:
-            # No live reload in this service: a new config needs a restart.
-            reload_command = f"systemctl try-restart {unit.name}.service"
-        server.shell(
-            name=f"Reload {unit.name} for its new config",
-            commands=[reload_command],
-            _if=lambda: any_changed(*reload_on)() and not any_changed(*restart_ops)(),
-        )
-    active, enabled = host.get_fact(UnitState, service=f"{unit.name}.service")
-    start_ops = []
-    if not enabled:
-        start_ops.append(server.shell(name=f"Enable {unit.name}", commands=[f"systemctl enable {unit.name}.service"]))
-    if not active:
-        start_ops.append(server.shell(name=f"Start {unit.name}", commands=[f"systemctl start {unit.name}.service"]))
-    server.shell(
-        name=f"Wait until {unit.name} is ready at {ready_url}",
-        commands=[ready_command(unit.name, ready_url, ready_timeout, auth_user, auth_password_file)],
-        _if=any_changed(*restart_ops, *reload_on, *start_ops),
-    )
