@@ -76,7 +76,7 @@ def tune(
             "threshold that is not 0, for and keep_firing_for (SLO alerts: factor, windows, min_requests_per_hour, for).",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the tune / held-out split.")] = 13,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the tune / held-out split.")] = 13,
     holdout: Annotated[
         bool,
         typer.Option("--holdout/--no-holdout", help="Also tune on one part of the corpus and score on the other."),
