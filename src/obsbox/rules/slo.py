@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +63,42 @@ class ServiceSlo:
 
 
 @dataclass(frozen=True)
+class BurnPolicy:
+    """The tiers of one alert (page or ticket) and its ``for``; slos.yaml's ``burn_rates`` (the
+    workbook's by default), which ``obsbox tune`` sweeps."""
+
+    tiers: tuple[BurnTier, ...]
+    for_: str
+
+
+DEFAULT_PAGE = BurnPolicy(PAGE_TIERS, "2m")
+DEFAULT_TICKET = BurnPolicy(TICKET_TIERS, "15m")
+SLO_KINDS = ("availability", "latency")
+SPEEDS = ("page", "ticket")
+# (kind, speed) -> policy, for the entries slos.yaml sets; the others are the defaults.
+BurnRates = tuple[tuple[tuple[str, str], BurnPolicy], ...]
+
+
+@dataclass(frozen=True)
 class SloSettings:
     period: str
     services: tuple[ServiceSlo, ...]
+    burn_rates: BurnRates = ()
+
+    def policy(self, kind: str, page: bool) -> BurnPolicy:
+        """The tiers and ``for`` of one alert: slos.yaml's ``burn_rates.<kind>.<page|ticket>``."""
+        speed = "page" if page else "ticket"
+        found = dict(self.burn_rates).get((kind, speed))
+        return found if found is not None else (DEFAULT_PAGE if page else DEFAULT_TICKET)
+
+    def with_policy(self, kind: str, page: bool, policy: BurnPolicy) -> SloSettings:
+        key = (kind, "page" if page else "ticket")
+        default = DEFAULT_PAGE if page else DEFAULT_TICKET
+        entries = {**dict(self.burn_rates), key: policy}
+        if policy == default:
+            del entries[key]
+        ordered = tuple((k, entries[k]) for k in sorted(entries, key=lambda k: (SLO_KINDS.index(k[0]), SPEEDS.index(k[1]))))
+        return replace(self, burn_rates=ordered)
 
 
 def hours(duration: str) -> float:
@@ -143,7 +176,53 @@ def parse_slos(data: Any, source: str = "slos.yaml") -> SloSettings:
         if slo.min_requests_per_hour < 0:
             raise SloError(f"{where}: field 'min_requests_per_hour' must be >= 0")
         services.append(slo)
-    return SloSettings(period=period, services=tuple(services))
+    settings = SloSettings(period=period, services=tuple(services))
+    if data.get("burn_rates") is not None:
+        settings = _parse_burn_rates(settings, data["burn_rates"], f"{source}: burn_rates", period)
+    unknown_top = set(data) - {"period", "services", "burn_rates"}
+    if unknown_top:
+        raise SloError(f"{source}: unknown field(s) {sorted(unknown_top)}")
+    return settings
+
+
+def _parse_burn_rates(settings: SloSettings, raw: Any, where: str, period: str) -> SloSettings:
+    if not isinstance(raw, dict) or set(raw) - set(SLO_KINDS):
+        raise SloError(f"{where}: expected a mapping of {' and/or '.join(SLO_KINDS)} to page/ticket tiers")
+    for kind, speeds in raw.items():
+        if not isinstance(speeds, dict) or set(speeds) - set(SPEEDS):
+            raise SloError(f"{where}.{kind}: expected a mapping with 'page' and/or 'ticket'")
+        for name, entry in speeds.items():
+            settings = settings.with_policy(kind, name == "page", _parse_policy(entry, f"{where}.{kind}.{name}", period))
+    return settings
+
+
+def _parse_policy(entry: Any, at: str, period: str) -> BurnPolicy:
+    default = DEFAULT_PAGE if at.endswith(".page") else DEFAULT_TICKET
+    if not isinstance(entry, dict) or set(entry) - {"for", "tiers"}:
+        raise SloError(f"{at}: expected a mapping with 'tiers' and optional 'for'")
+    for_ = entry.get("for", default.for_)
+    if not isinstance(for_, str) or not re.match(r"^(\d+[smh])+$", for_):
+        raise SloError(f"{at}: field 'for' must be a duration such as 2m, got {for_!r}")
+    tiers_raw = entry.get("tiers")
+    if not isinstance(tiers_raw, list) or not tiers_raw:
+        raise SloError(f"{at}: field 'tiers' must be a non-empty list")
+    tiers = []
+    for i, t in enumerate(tiers_raw):
+        tat = f"{at}.tiers[{i}]"
+        if not isinstance(t, dict) or set(t) != {"budget_share", "long", "short"}:
+            raise SloError(f"{tat}: expected budget_share, long and short")
+        share = t["budget_share"]
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+            raise SloError(f"{tat}: field 'budget_share' must be a number between 0 and 1")
+        for key in ("long", "short"):
+            if t[key] not in WINDOWS:
+                raise SloError(f"{tat}: field {key!r} must be one of the recorded windows {list(WINDOWS)}")
+        if hours(t["short"]) >= hours(t["long"]):
+            raise SloError(f"{tat}: the short window must be shorter than the long one")
+        if hours(t["long"]) >= hours(period):
+            raise SloError(f"{tat}: the long window must be shorter than the period {period}")
+        tiers.append(BurnTier(float(share), t["long"], t["short"]))
+    return BurnPolicy(tuple(tiers), for_)
 
 
 def load_slos(path: Path | str) -> SloSettings:
@@ -247,7 +326,7 @@ def _alert(
     return {
         "alert": f"Slo{kind.title}BurnRate{speed}",
         "expr": expr,
-        "for": "2m" if page else "15m",
+        "for": settings.policy(kind.name, page).for_,
         "labels": {
             "job": slo.job,
             "severity": "critical" if page else "warning",
@@ -272,8 +351,8 @@ def slo_rule_groups(settings: SloSettings) -> list[dict[str, Any]]:
     for slo in settings.services:
         rules = _recording_rules(slo)
         for kind in (_AVAILABILITY, _LATENCY):
-            rules.append(_alert(kind, slo, settings, PAGE_TIERS, page=True))
-            rules.append(_alert(kind, slo, settings, TICKET_TIERS, page=False))
+            rules.append(_alert(kind, slo, settings, settings.policy(kind.name, True).tiers, page=True))
+            rules.append(_alert(kind, slo, settings, settings.policy(kind.name, False).tiers, page=False))
         groups.append({"name": f"slo-{slo.job}", "interval": EVALUATION_INTERVAL, "rules": rules})
     return groups
 
