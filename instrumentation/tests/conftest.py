@@ -65,6 +65,11 @@ def isolated_globals(tmp_path: Any) -> Iterator[None]:
     from obsbox_instrumentation.djangohook import unpatch_django
 
     unpatch_django()
+    from obsbox_instrumentation import celeryhook, queues, rqhook
+
+    celeryhook.uninstall()
+    rqhook.uninstall()
+    queues.unwatch_all()
     os.environ.clear()
     os.environ.update(saved_env)
 

@@ -57,7 +57,7 @@ _log = logging.getLogger("obsbox_instrumentation")
 _lock = threading.RLock()
 # Instrumentations obsbox replaces with its own leaner code (see wsgi.py, httpclient.py).
 REPLACED_INSTRUMENTATIONS = frozenset(
-    ("flask", "wsgi", "requests", "httpx", "starlette", "fastapi", "asgi", "django")
+    ("flask", "wsgi", "requests", "httpx", "starlette", "fastapi", "asgi", "django", "celery")
 )
 
 
@@ -452,7 +452,7 @@ def _disabled(settings: Settings) -> frozenset[str]:
 
 def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) -> list[str]:
     """obsbox's own instrumentation (Flask, Django, Starlette/FastAPI servers; requests and httpx
-    clients); names applied."""
+    clients; Celery and RQ jobs); names applied."""
     from .asgi import patch_starlette
     from .djangohook import patch_django
     from .httpclient import patch_httpx, patch_requests
@@ -471,6 +471,12 @@ def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) 
         done.append("starlette")
     if "django" not in disabled and patch_django():
         done.append("django")
+    from . import celeryhook, rqhook
+
+    if "celery" not in disabled and celeryhook.install():
+        done.append("celery")
+    if "rq" not in disabled and rqhook.install():
+        done.append("rq")
     return done
 
 
