@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -95,14 +96,25 @@ def lag_seconds(enqueued_at: Any, eta: Any, now: float) -> float | None:
     return max(0.0, now - start)
 
 
-def _broker_url() -> str | None:
+_producer_watched: set[str] = set()
+# A forked child (a pool process, a gunicorn worker) reads for itself: forget the parent's set.
+os.register_at_fork(after_in_child=_producer_watched.clear)
+
+
+def _redis_url(app: Any) -> str | None:
+    url = str(app.conf.broker_url or "")
+    return url if url.startswith(("redis://", "rediss://", "unix://")) else None
+
+
+def _watch_from_producer(queue: str) -> None:
+    """Read ``queue`` from this process too, once per process and queue (this runs per publish)."""
+    if queue in _producer_watched:
+        return
+    _producer_watched.add(queue)
     with contextlib.suppress(Exception):
         from celery import current_app
 
-        url = current_app.conf.broker_url or ""
-        if str(url).startswith(("redis://", "rediss://", "unix://")):
-            return str(url)
-    return None
+        _watch(queue, _redis_url(current_app), consumer=False)
 
 
 def _watch(queue: str, url: str | None, consumer: bool) -> None:
@@ -125,7 +137,7 @@ def _before_publish(sender: Any = None, headers: Any = None, routing_key: Any = 
         headers[queues.ENQUEUED_AT_HEADER] = time.time()
         if span is not None and task_id:
             _producer_spans[str(task_id)] = span
-        _watch(queue, _broker_url(), consumer=False)
+        _watch_from_producer(queue)
     except Exception:
         _log.debug("obsbox: celery publish hook failed", exc_info=True)
 
@@ -280,9 +292,10 @@ def _worker_ready(sender: Any = None, **_: Any) -> None:
     if rt.get() is None or sender is None:
         return
     try:
-        url = str(sender.app.conf.broker_url or "")
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            _log.info("obsbox: queue depth and workers are read from Redis brokers only (broker: %s)", url.split(":", 1)[0])
+        url = _redis_url(sender.app)
+        if url is None:
+            scheme = str(sender.app.conf.broker_url or "").split(":", 1)[0]
+            _log.info("obsbox: queue depth and workers are read from Redis brokers only (broker: %s)", scheme)
             return
         names = [q.name for q in sender.task_consumer.queues]
         for name in names:
@@ -350,3 +363,4 @@ def uninstall() -> None:
             delattr(owner, "_obsbox_patched")
     _producer_spans.clear()
     _active.clear()
+    _producer_watched.clear()

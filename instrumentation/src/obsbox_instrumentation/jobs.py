@@ -21,12 +21,13 @@ import time
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from opentelemetry import context, propagate, trace
+from opentelemetry import baggage, context, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime as rt
 from .contract import ATTR_TENANT, OUTCOME_FAILURE, OUTCOME_RETRY, OUTCOME_SUCCESS, OUTCOME_TIMEOUT
-from .tenant import current_tenant, tenant_context
+from .contract import BAGGAGE_TENANT
+from .tenant import clean_tenant, current_tenant
 
 
 class JobHandle:
@@ -62,16 +63,21 @@ class ActiveJob(JobHandle):
     task_postrun signals) rather than one block.
     """
 
-    __slots__ = ("_queue", "_job_name", "_start", "_stack", "_finished", "_runtime")
+    __slots__ = ("_queue", "_job_name", "_start", "_tokens", "_finished", "_runtime")
 
-    def __init__(self, span: Any, queue: str, job_name: str, runtime: Any, stack: contextlib.ExitStack) -> None:
+    def __init__(self, span: Any, queue: str, job_name: str, runtime: Any, tokens: list[Any]) -> None:
         super().__init__(span)
         self._queue = queue
         self._job_name = job_name
         self._runtime = runtime
-        self._stack = stack
+        self._tokens = tokens
         self._start = time.perf_counter()
         self._finished = False
+
+    def _restore(self) -> None:
+        while self._tokens:
+            with contextlib.suppress(Exception):
+                context.detach(self._tokens.pop())
 
     def timeout(self) -> None:
         """The library's time limit stopped this run."""
@@ -82,7 +88,7 @@ class ActiveJob(JobHandle):
         this run (the span is never ended, so it is never exported)."""
         if not self._finished:
             self._finished = True
-            self._stack.close()
+            self._restore()
 
     def finish(self, outcome: str | None = None, exc: BaseException | None = None) -> None:
         """End the span, record the duration with its outcome and restore the caller's context.
@@ -110,7 +116,7 @@ class ActiveJob(JobHandle):
                 except Exception:
                     pass
         finally:
-            self._stack.close()
+            self._restore()
 
 
 def _job_attributes(queue: str, job_name: str, tenant: str | None, extra: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -137,24 +143,30 @@ def start_job(
     Call :meth:`ActiveJob.finish` when it ends. Before configure() nothing is recorded but the
     tenant and parent context are still set for the job's own code.
     """
-    stack = contextlib.ExitStack()
+    tokens: list[Any] = []
     try:
-        parent = propagate.extract(carrier) if carrier else None
-        if parent is not None:
-            stack.callback(context.detach, context.attach(parent))
-        tenant = tenant_id if tenant_id is not None else current_tenant()
-        stack.enter_context(tenant_context(tenant))
+        if carrier:
+            tokens.append(context.attach(propagate.extract(carrier)))
+        tenant = current_tenant()  # from the enqueuer's baggage
+        if tenant_id is not None:
+            cleaned = clean_tenant(tenant_id)
+            if cleaned is not None and cleaned != tenant:
+                tokens.append(context.attach(baggage.set_baggage(BAGGAGE_TENANT, cleaned)))
+                tenant = cleaned
         runtime = rt.get()
         if runtime is None:
-            return ActiveJob(trace.INVALID_SPAN, queue, job_name, None, stack)
-        span = runtime.tracer.start_span(
-            f"process {queue} {job_name}", kind=SpanKind.CONSUMER,
-            attributes=_job_attributes(queue, job_name, tenant, attributes),
+            return ActiveJob(trace.INVALID_SPAN, queue, job_name, None, tokens)
+        # The lean tracer (leanspan.py): an SDK span costs more than the rest of the job's
+        # instrumentation together; this one is converted on the export thread.
+        span = runtime.server_tracer.start_span(
+            f"process {queue} {job_name}", None, SpanKind.CONSUMER,
+            _job_attributes(queue, job_name, tenant, attributes),
         )
-        stack.callback(context.detach, context.attach(trace.set_span_in_context(span)))
-        return ActiveJob(span, queue, job_name, runtime, stack)
+        tokens.append(context.attach(trace.set_span_in_context(span)))
+        return ActiveJob(span, queue, job_name, runtime, tokens)
     except BaseException:
-        stack.close()
+        while tokens:
+            context.detach(tokens.pop())
         raise
 
 
@@ -229,7 +241,7 @@ def start_producer_span(queue: str, job_name: str, attributes: Mapping[str, Any]
         attrs[ATTR_TENANT] = tenant
     if attributes:
         attrs.update(attributes)
-    return runtime.tracer.start_span(f"send {queue} {job_name}", kind=SpanKind.PRODUCER, attributes=attrs)
+    return runtime.server_tracer.start_span(f"send {queue} {job_name}", None, SpanKind.PRODUCER, attrs)
 
 
 def inject_for(span: Any, carrier: MutableMapping[str, str]) -> MutableMapping[str, str]:
