@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from datetime import datetime, timezone
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ def test_celery_envelope_enqueue_time_is_read_from_the_header() -> None:
 
 def test_rq_enqueued_at_is_utc() -> None:
     """RQ's enqueued_at text is UTC with or without microseconds."""
-    ten = datetime(2026, 11, 28, 10, 0, 0, tzinfo=timezone.utc).timestamp()
+    ten = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC).timestamp()
     assert queues.rq_enqueued_at(b"2026-11-28T10:00:00.250000Z") == ten + 0.25
     assert queues.rq_enqueued_at("2026-11-28T10:00:00Z") == ten
     assert queues.rq_enqueued_at("yesterday") is None

@@ -81,7 +81,7 @@ def _timestamp(value: Any) -> float | None:
         except ValueError:
             return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=timezone.utc)  # noqa: UP017 (datetime.UTC needs 3.11; this package supports 3.9)
     return parsed.timestamp()
 
 

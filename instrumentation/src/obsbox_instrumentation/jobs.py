@@ -25,8 +25,14 @@ from opentelemetry import baggage, context, propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime as rt
-from .contract import ATTR_TENANT, OUTCOME_FAILURE, OUTCOME_RETRY, OUTCOME_SUCCESS, OUTCOME_TIMEOUT
-from .contract import BAGGAGE_TENANT
+from .contract import (
+    ATTR_TENANT,
+    BAGGAGE_TENANT,
+    OUTCOME_FAILURE,
+    OUTCOME_RETRY,
+    OUTCOME_SUCCESS,
+    OUTCOME_TIMEOUT,
+)
 from .tenant import clean_tenant, current_tenant
 
 

@@ -103,7 +103,7 @@ def rq_enqueued_at(raw: Any) -> float | None:
             parsed = datetime.strptime(_text(raw), "%Y-%m-%dT%H:%M:%SZ")
         except ValueError:
             return None
-    return parsed.replace(tzinfo=timezone.utc).timestamp()
+    return parsed.replace(tzinfo=timezone.utc).timestamp()  # noqa: UP017 (datetime.UTC needs 3.11; this package supports 3.9)
 
 
 def age(enqueued_at: float | None, now: float) -> float:

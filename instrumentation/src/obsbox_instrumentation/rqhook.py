@@ -47,7 +47,7 @@ def _seconds_since(moment: Any, now: float) -> float | None:
     if not isinstance(moment, datetime):
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=timezone.utc)  # noqa: UP017 (datetime.UTC needs 3.11; this package supports 3.9)
     return max(0.0, now - moment.timestamp())
 
 
