@@ -364,3 +364,4 @@ def uninstall() -> None:
     _producer_spans.clear()
     _active.clear()
     _producer_watched.clear()
+    queues.unwatch_all()

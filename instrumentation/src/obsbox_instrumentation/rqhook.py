@@ -253,3 +253,4 @@ def uninstall() -> None:
     while _patched:
         owner, name, original = _patched.pop()
         setattr(owner, name, original)
+    queues.unwatch_all()
