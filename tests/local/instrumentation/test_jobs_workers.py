@@ -23,6 +23,7 @@ import yaml
 from obsbox_instrumentation import contract
 
 from dashboards import jobs as jobs_dashboard
+from dashboards._queries import interpolate, queries
 from examples.otlp_receiver import OtlpReceiver
 from examples.procs import REPO_ROOT, VENV_BIN, ManagedProcess, demo_env, free_port, wait_until
 from obsbox.contract_check import metric_names, undeclared_labels
@@ -169,20 +170,12 @@ def assert_scrape_matches_contract(page: str) -> set[str]:
 
 
 def jobs_expressions() -> list[str]:
+    """Every PromQL expression of jobs.rules.yaml and of the jobs dashboard (variables interpolated
+    as Grafana would with "All" selected)."""
     rules = yaml.safe_load((REPO_ROOT / "alert_rules" / "jobs.rules.yaml").read_text())
     exprs = [str(r["expr"]) for g in rules["groups"] for r in g["rules"]]
-
-    def walk(node: Any) -> Iterator[str]:
-        if isinstance(node, dict):
-            if isinstance(node.get("expr"), str) and node.get("datasource", {}).get("type", "prometheus") == "prometheus":
-                yield node["expr"]
-            for v in node.values():
-                yield from walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                yield from walk(v)
-
-    return exprs + [e.replace("$queue", ".*") for e in walk(jobs_dashboard.build())]
+    model = jobs_dashboard.build()
+    return exprs + [interpolate(q.expr, model) for q in queries(model)]
 
 
 @pytest.fixture(scope="module")
