@@ -286,6 +286,10 @@ def _patch_request() -> None:
 def _worker_init(**_: Any) -> None:
     with contextlib.suppress(Exception):
         _patch_request()
+    if rt.get() is not None:
+        # The main process's loop polls Redis many times a second: no trace per poll. Tasks
+        # (in pool processes forked from here, or in this thread with the solo pool) are traced.
+        jobs.suppress_library_internals()
 
 
 def _worker_ready(sender: Any = None, **_: Any) -> None:

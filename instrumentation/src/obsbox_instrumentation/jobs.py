@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from opentelemetry import baggage, context, propagate, trace
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime as rt
@@ -159,6 +160,10 @@ def start_job(
             if cleaned is not None and cleaned != tenant:
                 tokens.append(context.attach(baggage.set_baggage(BAGGAGE_TENANT, cleaned)))
                 tenant = cleaned
+        if context.get_value(_SUPPRESS_INSTRUMENTATION_KEY):
+            # A worker loop suppresses tracing of its own broker polling (see
+            # suppress_library_internals); the job's own calls are traced again.
+            tokens.append(context.attach(context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, False)))
         runtime = rt.get()
         if runtime is None:
             return ActiveJob(trace.INVALID_SPAN, queue, job_name, None, tokens)
@@ -192,6 +197,13 @@ def track_job(
         job.finish(exc=exc)
         raise
     job.finish()
+
+
+def suppress_library_internals() -> None:
+    """From now on, in this thread (and in processes forked from it), instrumentations skip their
+    spans: for a worker's main loop, whose Redis polling would otherwise be one trace per poll
+    (opentelemetry-instrumentation-redis). Jobs started with :func:`start_job` are traced again."""
+    context.attach(context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
 
 
 def record_finished_job(

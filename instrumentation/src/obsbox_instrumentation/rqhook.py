@@ -206,6 +206,9 @@ def _work(original: Any) -> Any:
         if rt.get() is not None:
             for queue in getattr(self, "queues", ()):
                 _watch(queue, consumer=True)
+            # RQ's loop (BLPOP, heartbeats, registries) is not the application's work: no trace
+            # per poll; the jobs (in horses forked from here) are traced.
+            jobs.suppress_library_internals()
         try:
             return original(self, *args, **kwargs)
         finally:

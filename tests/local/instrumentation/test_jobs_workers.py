@@ -155,6 +155,19 @@ def assert_complete_traces(
     return consumers
 
 
+STARTUP_COMMANDS = {"EXISTS", "CLIENT SETNAME", "CLIENT INFO"}
+
+
+def assert_no_loop_traces(otlp: OtlpReceiver, service: str) -> None:
+    """The worker's Redis polling (traced by opentelemetry-instrumentation-redis, installed here)
+    makes no traces of its own: every span of the worker belongs to a job's trace."""
+    spans = [s for s in otlp.spans() if s.resource.get("service.name") == service]
+    job_traces = {s.trace_id for s in spans if s.kind == CONSUMER}
+    stray = [s.name for s in spans if s.trace_id not in job_traces]
+    # What `rq worker` runs once while it starts, before its loop: a few single spans at most.
+    assert len(stray) <= 5 and set(stray) <= STARTUP_COMMANDS, stray[:20]
+
+
 def assert_scrape_matches_contract(page: str) -> set[str]:
     names = set()
     for name, labels, _ in parse_page(page):
@@ -230,6 +243,7 @@ def test_celery_traces_are_complete_across_recycled_children(celery_run: dict[st
     assert celery_run["flushed_early"] >= 3
     assert len({s.resource["service.instance.id"] for s in consumers}) == 1
     assert len({s.resource["process.pid"] for s in consumers}) >= 3  # recycled every 3 tasks
+    assert_no_loop_traces(otlp, "jobs-celery")
     master = spans_of(otlp, "jobs-celery", CONSUMER, "hang") + spans_of(otlp, "jobs-celery", CONSUMER, "crash")
     assert sorted(s.attributes["job.outcome"] for s in master) == ["abandoned", "timeout"]
 
@@ -288,6 +302,7 @@ def test_rq_traces_are_complete_from_every_work_horse(rq_run: dict[str, Any], ot
     assert rq_run["flushed_early"] >= RENDERS
     assert len({s.resource["service.instance.id"] for s in consumers}) == 1
     assert len({s.resource["process.pid"] for s in consumers}) == RENDERS
+    assert_no_loop_traces(otlp, "jobs-rq")
 
 
 def test_jobs_rules_and_dashboard_read_what_workers_expose(celery_run: dict[str, Any], rq_run: dict[str, Any]) -> None:
