@@ -1,12 +1,14 @@
 """Record incidents and noise from the real demo service (examples/), not from a generator.
 
-    python -m obsbox.corpus.record_demo NAME [--out alert_rules/incidents]   # from the repo root
+    python -m obsbox.corpus.record_demo NAME [NAME ...|all] [--out alert_rules/incidents]   # repo root
 
-Starts the payments dependency, the demo service under gunicorn and a real Prometheus scraping
-it every 5 s (all on loopback, free ports), drives it with examples/loadgen.py, flips the demo's
-fault switches through its /admin/faults endpoint on a schedule, and exports what Prometheus
-stored with ``obsbox.recorder`` (the code behind ``obsbox record``). Runs in real time: each
-scenario takes its length in wall-clock minutes.
+Starts the payments dependency, the demo service under gunicorn (one or more instances) and a
+real Prometheus (the deploy's pinned build when `make setup` built it) scraping it every 5 s, all
+on loopback free ports; drives it with examples/loadgen.py (and a load balancer's health checks),
+injects the plan's fault (the demo's /admin/faults switches, restarts, crashes, stops) on a
+schedule, and exports what Prometheus stored with ``obsbox.recorder`` (the code behind ``obsbox
+record``). Runs in real time: each scenario takes its length in wall-clock minutes; several run
+side by side. docs/corpus.md lists the plans.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -124,7 +127,7 @@ PLANS = {
         300,
         180,
         expect_alert="SloServiceDown",
-        within="5m",
+        within="6m",
         action="stop_all",
         instances=2,
         health_checks=True,
@@ -303,7 +306,6 @@ def record(name: str, out: Path) -> None:
     from examples.loadgen import run_load
     from examples.payments_service import PaymentsServer
     from examples.procs import ManagedProcess, demo_env, free_port
-
     from obsbox.replay.prometheus import binary_version
 
     plan = PLANS[name]
@@ -427,12 +429,25 @@ def record(name: str, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Record a corpus entry from the real demo service.")
-    parser.add_argument("name", choices=sorted(PLANS))
+    parser = argparse.ArgumentParser(
+        description="Record corpus entries from the real demo service, in real time. Several names (or "
+        "'all') record side by side, each in its own process with its own ports."
+    )
+    parser.add_argument("names", nargs="+", choices=[*sorted(PLANS), "all"], metavar="NAME")
     parser.add_argument("--out", type=Path, default=Path("alert_rules/incidents"))
     args = parser.parse_args(argv)
-    record(args.name, args.out)
-    return 0
+    names = sorted(PLANS) if "all" in args.names else list(dict.fromkeys(args.names))
+    if len(names) == 1:
+        record(names[0], args.out)
+        return 0
+    procs = {
+        name: subprocess.Popen([sys.executable, "-m", "obsbox.corpus.record_demo", name, "--out", str(args.out)])
+        for name in names
+    }
+    failed = [name for name, proc in procs.items() if proc.wait() != 0]
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
