@@ -136,7 +136,8 @@ PLANS = {
         "incident",
         "Two instances of the real demo service; after 4 minutes GET /v2/invoices (about 11% of the "
         "requests) takes 700 ms more on every call, for 14 minutes: a sustained degradation below the "
-        "fast burn tier's 14.4x (the 6x tier's share).",
+        "1h tier's 14.4x. A recording this short has no hours of history, so the 6h and 2h windows hold "
+        "only its minutes and page within minutes; the generated latency-plateau carries the history.",
         240,
         840,
         120,
