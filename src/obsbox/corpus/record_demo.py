@@ -1,6 +1,6 @@
 """Record incidents and noise from the real demo service (examples/), not from a generator.
 
-    python -m obsbox.corpus.record_demo NAME [NAME ...|all] [--out alert_rules/incidents]   # repo root
+    obsbox corpus record-demo NAME [NAME ...|all] [--out alert_rules/incidents]   # from the repo root
 
 Starts the payments dependency, the demo service under gunicorn (one or more instances) and a
 real Prometheus (the deploy's pinned build when `make setup` built it) scraping it every 5 s, all
@@ -13,14 +13,11 @@ side by side. docs/corpus.md lists the plans.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -410,7 +407,7 @@ def record(name: str, out: Path) -> None:
             f"({plan.rps:g} rps, {plan.tenants} tenants, {plan.routes})"
             f"{', health checks 1/s per instance' if plan.health_checks else ''}, scraped every "
             f"{SCRAPE_INTERVAL_S}s by Prometheus {version}, exported by obsbox.recorder "
-            f"(python -m obsbox.corpus.record_demo {name})"
+            f"(obsbox corpus record-demo {name})"
         ),
         windows=[(fmt(fault_start), fmt(fault_end))] if plan.kind == "incident" else (),
         expect_alert=plan.expect_alert,
@@ -427,29 +424,3 @@ def record(name: str, out: Path) -> None:
     # The logs and TSDB are kept when anything above failed, for the post-mortem; not on success.
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"{name}: {len(series)} series, {sum(len(s.timestamps_ms) for s in series)} samples")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Record corpus entries from the real demo service, in real time. Several names (or "
-        "'all') record side by side, each in its own process with its own ports."
-    )
-    parser.add_argument("names", nargs="+", choices=[*sorted(PLANS), "all"], metavar="NAME")
-    parser.add_argument("--out", type=Path, default=Path("alert_rules/incidents"))
-    args = parser.parse_args(argv)
-    names = sorted(PLANS) if "all" in args.names else list(dict.fromkeys(args.names))
-    if len(names) == 1:
-        record(names[0], args.out)
-        return 0
-    procs = {
-        name: subprocess.Popen([sys.executable, "-m", "obsbox.corpus.record_demo", name, "--out", str(args.out)])
-        for name in names
-    }
-    failed = [name for name, proc in procs.items() if proc.wait() != 0]
-    if failed:
-        print(f"failed: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
