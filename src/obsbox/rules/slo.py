@@ -372,11 +372,14 @@ def _service_down_alert(slo: ServiceSlo) -> dict[str, Any]:
     expr = f"max by (job) (max_over_time(up{{{job}}}[{UP_WINDOW}])) == 0\n"
     if not slo.scale_to_zero:
         # The targets are gone altogether (no `up` either): the request series stopped although
-        # the service had traffic in the last hour. Not while a target still answers scrapes (a
+        # the service had traffic in the last hour. Only for a service Prometheus scraped itself
+        # within the hour: through the collector there is no `up` of the service, and a quiet
+        # service's series simply expire there. Not while a target still answers scrapes (a
         # restarted process has no series until its first request).
         expr += (
             f"or\n(\n  absent_over_time({_COUNT}{{{job}}}[{ABSENT_WINDOW}])\n"
             f"  and on (job)\n    job:http_server_requests:rate1h{{{job}}} * 3600 >= {slo.min_requests_per_hour}\n"
+            f"  and on (job)\n    count by (job) (count_over_time(up{{{job}}}[1h]))\n"
             f"  unless on (job)\n    max by (job) (up{{{job}}}) == 1\n)\n"
         )
     return {
