@@ -94,6 +94,11 @@ HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 
 JOB_LAG_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 JOB_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 
+# Health and probe routes a load balancer or orchestrator polls. They are not traffic: the
+# instrumentation leaves them out of http.server.request.duration (OBSBOX_SLI_EXCLUDE_ROUTES
+# changes the list) and the SLO rules drop them again for services instrumented otherwise.
+SLI_EXCLUDED_ROUTES: tuple[str, ...] = ("/healthz", "/livez", "/readyz", "/health", "/metrics")
+
 HTTP_SERVER_REQUEST_DURATION = MetricSpec(
     otel_name="http.server.request.duration",
     prometheus_name="http_server_request_duration_seconds",

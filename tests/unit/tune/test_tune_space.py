@@ -86,7 +86,7 @@ def test_slo_variant_scales_budget_shares_and_sets_the_guard() -> None:
     assert vr.doc["for"] == "0s"
     # Only the tuned alert's policy changes: the latency page alert keeps the workbook's.
     settings = target.settings_for(values)
-    assert settings.policy("latency", True) == slo_rules.DEFAULT_PAGE
+    assert settings.policy("latency", True) == slo_rules.default_policy("latency", True)
 
 
 def test_slo_windows_must_be_recorded_windows() -> None:
