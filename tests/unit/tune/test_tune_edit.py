@@ -108,6 +108,6 @@ def test_slo_change_writes_burn_rates_and_renders_the_rules(tmp_path: Path) -> N
 
 def test_bad_burn_rates_name_the_field() -> None:
     data = yaml.safe_load(SLOS)
-    data["burn_rates"] = {"latency": {"page": {"tiers": [{"budget_share": 0.02, "long": "2h", "short": "5m"}]}}}
+    data["burn_rates"] = {"latency": {"page": {"tiers": [{"budget_share": 0.02, "long": "4h", "short": "5m"}]}}}
     with pytest.raises(slo_rules.SloError, match=r"burn_rates\.latency\.page\.tiers\[0\]: field 'long'"):
         slo_rules.parse_slos(data, "slos.yaml")
