@@ -232,19 +232,21 @@ def import_promtool(
     test_file: Annotated[Path, typer.Argument(metavar="FILE", help="A promtool rule test file.")],
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory to write recordings into.")],
 ) -> None:
-    """Promtool test groups as incident recordings: each alert_rule_test time becomes a window."""
+    """Promtool test groups as recordings: every alert_rule_test becomes a point check (labels,
+    annotations, expected silence); times with expected alerts also become incidents. Prints the
+    manifests written, then a summary naming, per test, what a recording cannot carry."""
     from obsbox.importers.promtool import import_test_file
 
     try:
-        written, notes = import_test_file(test_file, out)
+        summary = import_test_file(test_file, out)
     except _input_errors() as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
-    for path in written:
+    for path in summary.manifests:
         print(path)
+    for line in summary.lines():
+        print(line, file=sys.stderr)
 
 
 @import_app.command("nab")

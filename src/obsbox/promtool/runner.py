@@ -39,8 +39,9 @@ from obsbox.promtool.testfile import (
     load_test_file,
     parse_duration_ms,
 )
+from obsbox.replay.checkpoints import AlertKey, firing_alerts
 from obsbox.replay.engine import LOOKBACK_MS, MIN_GAP_MS, Case, EngineError, ReplaySession, SessionOptions
-from obsbox.replay.model import AlertState, Evaluation, Series
+from obsbox.replay.model import Evaluation, Series
 from obsbox.replay.prometheus import PrometheusError, engine_major
 from obsbox.replay.rules import Rule, RuleFileError, load_rule_groups, longest_duration_ms, references
 from obsbox.replay.templates import (
@@ -127,31 +128,6 @@ def group_series(group: TestGroup, until_ms: int | None = None, *, interval_ms: 
 
 def _format_labels(labels: Mapping[str, str]) -> str:
     return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
-
-
-AlertKey = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
-
-
-def firing_alerts(
-    evaluation: Evaluation,
-    alertname: str,
-    index: int,
-    render_annotation: Callable[[str, Mapping[str, str], float], str],
-) -> list[AlertKey]:
-    """(labels, annotations) of every firing alert of ``alertname`` at evaluation ``index``."""
-    got: list[AlertKey] = []
-    for rule in evaluation.rules:
-        if rule.name != alertname:
-            continue
-        for timeline in rule.alerts:
-            if index >= len(timeline.states) or timeline.states[index] is not AlertState.FIRING:
-                continue
-            # Annotations are expanded when the alert was last in the expression's result
-            # (keep_firing_for keeps the last ones).
-            value = next((v for v in reversed(timeline.values[: index + 1]) if v is not None), math.nan)
-            annotations = {k: render_annotation(t, timeline.expr_labels, value) for k, t in rule.annotations.items()}
-            got.append((tuple(sorted(timeline.labels.items())), tuple(sorted(annotations.items()))))
-    return sorted(got)
 
 
 def _check_alerts(

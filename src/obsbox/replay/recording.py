@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from obsbox.replay.checkpoints import AlertCheck, ExpectedAlert
 from obsbox.replay.model import Series
 from obsbox.replay.openmetrics import read_series
 
@@ -123,6 +124,8 @@ class Manifest:
     fire: Sequence[FireExpectation] = ()
     quiet_severities: Sequence[str] = ()
     lines: Mapping[str, int] = field(default_factory=dict)
+    # Point checks: at a time, the firing alerts of one name are exactly these (checkpoints.py).
+    alerts_at: Sequence[AlertCheck] = ()
 
 
 @dataclass(frozen=True)
@@ -321,10 +324,13 @@ def load_manifest(path: Path | str) -> Manifest:
         raise r.fail(top["windows"][0], "a noise recording has no impact windows")
 
     fire: list[FireExpectation] = []
+    alerts_at: list[AlertCheck] = []
     quiet: list[str] = [PAGE_SEVERITY] if kind == "noise" else []
     if "expect" in top:
         expect_node = top["expect"][1]
-        expect = r.mapping(expect_node, "expect", {"fire", "quiet_severities"})
+        expect = r.mapping(expect_node, "expect", {"fire", "quiet_severities", "alerts_at"})
+        for i, node in enumerate(r.sequence(expect["alerts_at"][1], "expect.alerts_at") if "alerts_at" in expect else []):
+            alerts_at.append(_alert_check(r, node, f"expect.alerts_at[{i}]"))
         for i, node in enumerate(r.sequence(expect["fire"][1], "expect.fire") if "fire" in expect else []):
             fire.append(_fire_expectation(r, node, f"expect.fire[{i}]"))
         if "quiet_severities" in expect:
@@ -351,6 +357,29 @@ def load_manifest(path: Path | str) -> Manifest:
         fire=tuple(fire),
         quiet_severities=tuple(quiet),
         lines=lines,
+        alerts_at=tuple(alerts_at),
+    )
+
+
+def _alert_check(r: _Reader, node: yaml.Node, what: str) -> AlertCheck:
+    e = r.mapping(node, what, {"at", "alert", "alerts"})
+    for required in ("at", "alert", "alerts"):
+        if required not in e:
+            raise r.fail(node, f"{what}: missing {required!r}")
+    alerts = []
+    for i, a_node in enumerate(r.sequence(e["alerts"][1], f"{what}.alerts")):
+        a = r.mapping(a_node, f"{what}.alerts[{i}]", {"labels", "annotations"})
+        alerts.append(
+            ExpectedAlert(
+                labels=r.labels(a["labels"][1], f"{what}.alerts[{i}].labels") if "labels" in a else {},
+                annotations=r.labels(a["annotations"][1], f"{what}.alerts[{i}].annotations") if "annotations" in a else None,
+            )
+        )
+    return AlertCheck(
+        at_ms=r.time(e["at"][1], f"{what}.at"),
+        alert=r.string(e["alert"][1], f"{what}.alert"),
+        alerts=tuple(alerts),
+        line=node.start_mark.line + 1,
     )
 
 

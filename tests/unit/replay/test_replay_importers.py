@@ -70,11 +70,15 @@ def test_nab_bad_csv_names_file_and_line(tmp_path: Path, body: str, line: int, f
 
 
 def test_promtool_import_makes_one_recording_per_positive_eval_time(tmp_path: Path) -> None:
-    """The demo test's 18m checks become one incident expecting both alerts firing at 18m."""
-    written, notes = import_test_file(FIXTURES / "promtool" / "demo.test.yaml", tmp_path)
-    assert [p.name for p in written] == ["demo-test-g0-at-18m.yaml"]
-    rec = load_recording(written[0])
+    """The demo test's 18m checks become one incident expecting both alerts firing at 18m; the
+    5m silence rides on it as a point check, annotations included."""
+    summary = import_test_file(FIXTURES / "promtool" / "demo.test.yaml", tmp_path)
+    assert [p.name for p in summary.manifests] == ["demo-test-g1-at-18m.yaml"]
+    rec = load_recording(summary.manifests[0])
     assert rec.start_ms == 0 and rec.manifest.windows[0].start_ms == 18 * 60_000
     assert {(e.alert, e.within_s) for e in rec.manifest.fire} == {("DemoHighErrorRatio", 0), ("DemoSomeErrors", 0)}
     assert rec.manifest.fire[1].labels == {"severity": "warning", "job": "demo"}
-    assert any("expecting no DemoHighErrorRatio alert not imported" in n for n in notes)
+    checks = {(c.at_ms, c.alert): c for c in rec.manifest.alerts_at}
+    assert checks[(5 * 60_000, "DemoHighErrorRatio")].alerts == ()
+    assert checks[(18 * 60_000, "DemoSomeErrors")].alerts[0].annotations == {"summary": "Some requests fail."}
+    assert summary.silent_tests == 1 and summary.carried_alert_tests == summary.alert_tests == 3
