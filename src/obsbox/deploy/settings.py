@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from obsbox.formats import is_duration, parse_duration
 from obsbox.render.alertmanager import AlertmanagerSettings, unrouted_receivers
 from obsbox.render.grafana import GrafanaSettings
 from obsbox.render.loki import LokiSettings
@@ -314,12 +315,18 @@ def _targets(key: str, value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
-_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 _DISTRIBUTION = re.compile(r"^otelcol(-[a-z0-9]+)*$")
 _SIZE = re.compile(r"^\d+(B|KB|MB|GB|TB|PB|EB)$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^[0-9A-Za-z.:\-\[\]]+$")
+
+
+def _duration(key: str, value: Any, what: str) -> str:
+    text = _str(key, value)
+    if not is_duration(text):
+        raise InventoryDataError(f"{key}: {text!r} is not {what}")
+    return text
 
 
 def _match(key: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
@@ -350,7 +357,6 @@ def _default_dir(key: str, configured: str, *candidates: Path) -> Path:
     return candidates[0]
 
 
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 # The SLO period assumed when the rules directory has no slos.yaml (the SLO dashboard's 30 days).
 DEFAULT_SLO_PERIOD = "30d"
 # Retention beyond the SLO period: the slowest burn window (3d), so the oldest point of a
@@ -363,7 +369,7 @@ OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
 
 def duration_seconds(duration: str) -> float:
     """Seconds in a Prometheus duration such as 30d, 1d12h or 90m."""
-    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration))
+    return parse_duration(duration)
 
 
 def _days_or_hours(seconds: float) -> str:
@@ -644,21 +650,14 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
     period = slo_period(rules_dir)
     retention = _str("prometheus_retention_time", data["prometheus_retention_time"])
     if retention:
-        _match("prometheus_retention_time", retention, _DURATION, "a duration like 33d")
+        _duration("prometheus_retention_time", retention, "a duration like 33d")
     prometheus = {
         "retention_time": _retention(retention, period, rules_dir),
         "retention_size": _match(
             "prometheus_retention_size", data["prometheus_retention_size"], _SIZE, "a size like 10GB"
         ),
-        "scrape_interval": _match(
-            "prometheus_scrape_interval", data["prometheus_scrape_interval"], _DURATION, "a duration like 15s"
-        ),
-        "evaluation_interval": _match(
-            "prometheus_evaluation_interval",
-            data["prometheus_evaluation_interval"],
-            _DURATION,
-            "a duration like 15s",
-        ),
+        "scrape_interval": _duration("prometheus_scrape_interval", data["prometheus_scrape_interval"], "a duration like 15s"),
+        "evaluation_interval": _duration("prometheus_evaluation_interval", data["prometheus_evaluation_interval"], "a duration like 15s"),
         "max_exemplars": _int("prometheus_max_exemplars", data["prometheus_max_exemplars"]),
         "external_labels": tuple(sorted(external.items())),
         "targets": {
@@ -767,9 +766,7 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
         allow_unauthenticated=tuple(allow_open),
         slo_period=period,
         otelcol_bearer_token=token,
-        alertmanager_retention=_match(
-            "alertmanager_retention", data["alertmanager_retention"], _DURATION, "a duration like 120h"
-        ),
+        alertmanager_retention=_duration("alertmanager_retention", data["alertmanager_retention"], "a duration like 120h"),
         alertmanager=_alertmanager_settings(data),
         loki=loki,
         tempo=tempo,

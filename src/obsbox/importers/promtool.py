@@ -18,20 +18,16 @@ own interval, promtool the file's).
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from obsbox.formats import format_duration
 from obsbox.importers.common import recording_name
 from obsbox.promtool.testfile import AlertRuleTest, TestFile, TestGroup, load_test_file
 from obsbox.replay.model import Series, is_stale
-from obsbox.replay.openmetrics import normalise, write_series
-from obsbox.replay.recording import format_duration, load_recording
-from obsbox.replay.report_json import write_atomically
+from obsbox.replay.recording import load_recording, write_data, write_manifest
 from obsbox.replay.rules import RuleFileError, load_rule_groups
 
 # How long a sample stays visible after it was written (Prometheus' default lookback delta).
@@ -228,22 +224,13 @@ def import_test_file(path: Path | str, out_dir: Path | str) -> ImportSummary:
             )
         summary.carried_alert_tests += len(group.alert_rule_tests)
         summary.silent_tests += sum(1 for t in group.alert_rule_tests if not t.exp_alerts)
-        buffer = io.StringIO()
-        write_series(normalise(series), buffer)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_atomically(out_dir / data_name, buffer.getvalue())
+        write_data(out_dir / data_name, series)
         summary.data_files.append(out_dir / data_name)
         for manifest in manifests:
-            manifest_path = write_recording_manifest(out_dir, manifest)
+            manifest_path = write_manifest(out_dir, manifest)
             load_recording(manifest_path)  # what we wrote must read back
             summary.manifests.append(manifest_path)
     if not summary.manifests:
         summary.notes.append(f"{path}: no alert_rule_test could be carried, so no recordings were written")
     return summary
 
-
-def write_recording_manifest(out_dir: Path, manifest: dict[str, Any]) -> Path:
-    """A manifest whose data file was already written (shared by several recordings)."""
-    manifest_path = out_dir / f"{manifest['name']}.yaml"
-    write_atomically(manifest_path, yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=100))
-    return manifest_path

@@ -28,8 +28,10 @@ from pathlib import Path
 
 import yaml
 
+from obsbox.formats import format_duration_ms as duration
+from obsbox.formats import parse_duration_ms
+from obsbox.promql import longest_duration_ms, references
 from obsbox.promtool.delegate import CannotDelegate, promtool_verdict
-from obsbox.promtool.export import duration
 from obsbox.promtool.testfile import (
     AlertRuleTest,
     PromqlExprTest,
@@ -37,13 +39,12 @@ from obsbox.promtool.testfile import (
     TestFileError,
     TestGroup,
     load_test_file,
-    parse_duration_ms,
 )
 from obsbox.replay.checkpoints import AlertKey, firing_alerts
 from obsbox.replay.engine import LOOKBACK_MS, MIN_GAP_MS, Case, EngineError, ReplaySession, SessionOptions
 from obsbox.replay.model import Evaluation, Series
 from obsbox.replay.prometheus import PrometheusError, engine_major
-from obsbox.replay.rules import Rule, RuleFileError, load_rule_groups, longest_duration_ms, references
+from obsbox.replay.rules import Rule, RuleFileError, load_rule_groups
 from obsbox.replay.templates import (
     TemplateData,
     TemplateError,

@@ -28,6 +28,7 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from obsbox.formats import format_duration, format_time
 from obsbox.replay.checkpoints import check_alerts
 from obsbox.replay.model import AlertRuleResult, Evaluation
 from obsbox.replay.recording import (
@@ -36,8 +37,6 @@ from obsbox.replay.recording import (
     FireExpectation,
     Recording,
     Window,
-    format_duration,
-    format_time,
 )
 
 
