@@ -1,7 +1,7 @@
 """obsbox's Grafana dashboards as code: one module per dashboard, built to JSON.
 
 Each public module here (a name without a leading underscore) defines ``UID`` (its file stem)
-and ``build() -> dict``, the dashboard's JSON model. ``python -m dashboards`` writes every model
+and ``build() -> dict``, the dashboard's JSON model. ``obsbox dashboards build`` writes every model
 to ``dashboards/build/<uid>.json``, which the deploy provisions into Grafana as files.
 """
 

@@ -1,4 +1,4 @@
-"""The README's section for service teams agrees with the contract and the settings module."""
+"""docs/instrumentation.md (the page for service teams) agrees with the contract and the settings module."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from obsbox_instrumentation import contract, settings
 from obsbox_instrumentation.contract_doc import log_fields_table, metrics_table
 
-FRAGMENT = Path(__file__).resolve().parents[2] / "README.md"
+FRAGMENT = Path(__file__).resolve().parents[2] / "docs" / "instrumentation.md"
 
 
 def test_readme_metrics_table_is_generated_from_contract() -> None:

@@ -9,28 +9,32 @@ from typing import Any
 import obsbox_instrumentation as obsbox
 import pytest
 import requests
+from obsbox_instrumentation.exporters import choose_exporter, exporter_factory
 from obsbox_instrumentation.settings import SettingsError, resolve_settings
-from obsbox_instrumentation.setup import _otlp_factory, _timeout
 
 
 def test_http_protobuf_is_the_default_protocol() -> None:
     """Without OTEL_EXPORTER_OTLP_PROTOCOL the span exporter is OTLP/HTTP with obsbox's short timeout."""
-    exporter = _otlp_factory("traces", resolve_settings({}))()  # type: ignore[misc]
+    choice = choose_exporter("traces", {}, resolve_settings({}).export_timeout_s)
+    exporter = exporter_factory(choice)()  # type: ignore[misc]
     assert type(exporter).__module__.startswith("opentelemetry.exporter.otlp.proto.http")
-    assert _timeout("traces", resolve_settings({})) == 3.0
+    assert choice.protocol == "http/protobuf"
+    assert choice.timeout_s == 3.0
 
 
 def test_otel_timeout_variable_wins_over_obsbox_default() -> None:
     """OTEL_EXPORTER_OTLP_TIMEOUT set by the user replaces obsbox's default (the exporter reads it)."""
-    assert _timeout("traces", resolve_settings({"OBSBOX_EXPORT_TIMEOUT": "1.5"})) == 1.5
-    os.environ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "7"
-    assert _timeout("traces", resolve_settings({"OBSBOX_EXPORT_TIMEOUT": "1.5"})) is None
+    obsbox_timeout = resolve_settings({"OBSBOX_EXPORT_TIMEOUT": "1.5"}).export_timeout_s
+    assert choose_exporter("traces", {}, obsbox_timeout).timeout_s == 1.5
+    assert choose_exporter("traces", {"OTEL_EXPORTER_OTLP_TIMEOUT": "7"}, obsbox_timeout).timeout_s is None
+    assert choose_exporter("logs", {"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT": "7"}, obsbox_timeout).timeout_s is None
+    assert choose_exporter("traces", {"OTEL_EXPORTER_OTLP_LOGS_TIMEOUT": "7"}, obsbox_timeout).timeout_s == 1.5
 
 
 def test_exporter_none_disables_a_signal() -> None:
     """OTEL_LOGS_EXPORTER=none gives no log exporter at all."""
-    os.environ["OTEL_LOGS_EXPORTER"] = "none"
-    assert _otlp_factory("logs", resolve_settings({})) is None
+    assert exporter_factory(choose_exporter("logs", {"OTEL_LOGS_EXPORTER": "none"}, 3.0)) is None
+    assert exporter_factory(choose_exporter("traces", {"OTEL_LOGS_EXPORTER": "none"}, 3.0)) is not None
 
 
 def test_grpc_without_the_extra_is_an_error_naming_the_fix() -> None:

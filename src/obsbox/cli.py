@@ -7,10 +7,15 @@ from typing import Annotated
 import typer
 
 from obsbox.commands import binaries as binaries_commands
+from obsbox.commands import contract_doc as contract_doc_commands
+from obsbox.commands import corpus as corpus_commands
+from obsbox.commands import dashboards as dashboards_commands
+from obsbox.commands import demo as demo_commands
 from obsbox.commands import deploy as deploy_commands
 from obsbox.commands import promtool as promtool_commands
 from obsbox.commands import record as record_commands
 from obsbox.commands import replay as replay_commands
+from obsbox.commands import rules_compare as rules_compare_commands
 
 # Plain click help: typer's rich help prints type names as metavars (`--help <bool>`,
 # `--rules <list[Path]>`), which are no part of the command line a user types.
@@ -31,8 +36,9 @@ app = typer.Typer(
     name="obsbox",
     help=(
         "Observability in a box: replay recorded incidents to tune alert rules, record new ones, "
-        "and render and check every file the stack deploy writes (the deploy itself runs with "
-        "pyinfra: deploy/deploy.py)."
+        "render and check every file the stack deploy writes (the deploy itself runs with "
+        "pyinfra: deploy/deploy.py), rewrite the generated files (corpus, dashboards, contract "
+        "tables) and run the demo."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -68,6 +74,9 @@ def main(
 
 
 for module in (replay_commands, promtool_commands, record_commands, deploy_commands, binaries_commands):
+    module.register(app)
+# Folded in from the former `python -m` entry points; one failure style (commands._exit).
+for module in (rules_compare_commands, corpus_commands, contract_doc_commands, dashboards_commands, demo_commands):
     module.register(app)
 
 

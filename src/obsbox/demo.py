@@ -1,7 +1,7 @@
 """`make demo` / `make demo-down`: the whole kit on one throwaway systemd host, narrated.
 
-    python -m obsbox.demo up      # boot, deploy, demo service + traffic, incident, alert, replay
-    python -m obsbox.demo down    # stop the host and remove everything `up` made
+    obsbox demo up      # boot, deploy, demo service + traffic, incident, alert, replay
+    obsbox demo down    # stop the host and remove everything `up` made
 
 The host stays up between the two; its description lives in .demo/host.json.
 """
@@ -40,6 +40,10 @@ ALERT = "SloAvailabilityBurnRateFast"
 ALERT_TIMEOUT_S = 480.0
 STEPS = 7
 T = TypeVar("T")
+
+
+class DemoError(RuntimeError):
+    """A step of the demo failed; the message says what, and what is left running."""
 
 
 def say(text: str = "") -> None:
@@ -81,8 +85,7 @@ def up() -> int:
     if HOST_FILE.exists():
         host = Host.from_json(HOST_FILE.read_text())
         if is_alive(host):
-            say(f"A demo host is already up at {host.address}; run `make demo-down` first.")
-            return 1
+            raise DemoError(f"a demo host is already up at {host.address}; run `make demo-down` first")
         # Its PID 1 is gone (a reboot, a kill): remove what is left of it before starting over.
         stop_host(host)
         HOST_FILE.unlink()
@@ -138,7 +141,7 @@ def up() -> int:
             result = converge_stack(host, data)
             if not result.ok:
                 say(result.output[-4000:])
-                raise SystemExit("deploy failed; the host is still up for inspection (make demo-down removes it)")
+                raise DemoError("deploy failed; the host is still up for inspection (make demo-down removes it)")
             say(f"      pyinfra: {result.changed} operations changed the host in {result.seconds:.1f}s")
 
         step(4, "Deploy the stack with pyinfra (deploy/deploy.py, artifacts from the mirror)", deploy)
@@ -147,7 +150,7 @@ def up() -> int:
             result = demo_app.deploy_demo_app(host, mirror_url, examples_sha256, otlp_endpoint=otlp_http_endpoint(host.address))
             if not result.ok:
                 say(result.output[-4000:])
-                raise SystemExit("demo service deploy failed; the host is still up (make demo-down removes it)")
+                raise DemoError("demo service deploy failed; the host is still up (make demo-down removes it)")
             demo_app.start_load(host, duration_s=3600, rps=20)
             say(
                 f"      invoicing-demo on {host.address}: app :{demo_app.APP_PORT} (loopback); traces, metrics and "
@@ -222,14 +225,3 @@ def down() -> int:
     say(f"Kept the caches for the next run: {tarball_path()} and {MIRROR_DIR}.")
     return 0
 
-
-def main(argv: list[str]) -> int:
-    verb = argv[0] if argv else "up"
-    if verb not in ("up", "down"):
-        say("usage: python -m obsbox.demo [up|down]")
-        return 2
-    return up() if verb == "up" else down()
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -79,7 +79,6 @@ DEFAULT_TENANT_TOP_N = 20
 OUTCOME_SUCCESS = "success"
 OUTCOME_FAILURE = "failure"
 OUTCOME_RETRY = "retry"
-JOB_OUTCOMES = (OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_RETRY)
 
 # The stable semantic conventions' advice for http.*.request.duration, in seconds.
 HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)

@@ -63,14 +63,14 @@ class ObsboxDistro(BaseDistro):
         if self._delegate is not None:
             self._delegate.load_instrumentor(entry_point, **kwargs)
             return
-        from .setup import REPLACED_INSTRUMENTATIONS
+        from .patches import replaced_instrumentations
 
-        if entry_point.name in REPLACED_INSTRUMENTATIONS:
+        if entry_point.name in replaced_instrumentations():
             return  # obsbox's own hooks (applied by the configurator) cover these
         # opentelemetry-instrument checks dependencies per distribution only, then skips the
         # instrumentor's own check: an instrumentor for an absent library (httpx2 beside httpx)
         # would fail at every start.
-        from .setup import instruments_installed_library
+        from .instrumentors import instruments_installed_library
 
         instrumentor = entry_point.load()()
         if not instruments_installed_library(instrumentor, entry_point.name):
@@ -87,13 +87,15 @@ class ObsboxConfigurator(_BaseConfigurator):
             if ep is not None:
                 ep.load()().configure(**kwargs)
                 return
-        from .setup import REPLACED_INSTRUMENTATIONS, apply_own_hooks, configure
+        from .instrumentors import apply_own_hooks
+        from .patches import replaced_instrumentations
+        from .setup import configure
 
         # Keep opentelemetry-instrument's loader away from what obsbox replaces, whichever
         # distro it uses; then configure without a second pass over the upstream instrumentors.
         disabled = [x for x in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",") if x.strip()]
         os.environ["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] = ",".join(
-            dict.fromkeys([*disabled, *sorted(REPLACED_INSTRUMENTATIONS)])
+            dict.fromkeys([*disabled, *sorted(replaced_instrumentations())])
         )
         runtime = configure(auto_instrument=False)
         if runtime is not None:

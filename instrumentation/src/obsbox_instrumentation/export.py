@@ -60,14 +60,6 @@ class DropSink(Protocol):
     def export_failed(self, signal: str) -> None: ...
 
 
-class NullSink:
-    def dropped(self, signal: str, reason: str, count: int) -> None:
-        pass
-
-    def export_failed(self, signal: str) -> None:
-        pass
-
-
 class _ExportScope(threading.local):
     active = False
     reason: str | None = None

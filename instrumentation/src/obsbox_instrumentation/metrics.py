@@ -83,7 +83,7 @@ class Recorder:
     """Records every contract metric once per observation into both paths."""
 
     def __init__(
-        self, *, multiprocess: bool, exemplars: bool, meter_provider: Any | None = None, pull: bool = True
+        self, *, multiprocess: bool, exemplars: bool, pull: bool = True
     ) -> None:
         self.multiprocess = multiprocess
         # No /metrics endpoint: nothing reads prometheus_client's values, so none are written.
@@ -147,8 +147,6 @@ class Recorder:
         # A fork while the drain thread holds its lock would leave the child's copy locked.
         weak_self = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _reinit_after_fork(weak_self))
-        if meter_provider is not None:
-            self.bind_meter_provider(meter_provider)
 
     def bind_meter_provider(self, meter_provider: Any) -> None:
         """Create the OpenTelemetry instruments (the push path)."""

@@ -7,14 +7,16 @@ endpoints, sampler, resource); see :func:`otel_defaults` for the few OTEL_* defa
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .contract import DEFAULT_TENANT_TOP_N
+from .envvars import SettingsError, env_bool, env_float, env_int, env_str
+from .exporters import check_exporter_env
+
+__all__ = ["Settings", "SettingsError", "apply_otel_defaults", "env_bool", "env_float", "env_int", "resolve_settings"]
 
 # Every OBSBOX_* variable, named once (docs/architecture.md, Conventions).
 OBSBOX_DISABLED = "OBSBOX_DISABLED"
@@ -77,55 +79,6 @@ OTEL_DEFAULTS: Mapping[str, str] = {
 }
 
 
-class SettingsError(ValueError):
-    """A setting has a value obsbox cannot use; the message names the variable."""
-
-
-def _env_str(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name)
-    if value is None or value.strip() == "":
-        return None
-    return value.strip()
-
-
-def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = _env_str(env, name)
-    if value is None:
-        return default
-    lowered = value.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name}={value!r}: expected true or false")
-
-
-def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    value = _env_str(env, name)
-    if value is None:
-        return default
-    try:
-        parsed = int(value)
-    except ValueError:
-        raise SettingsError(f"{name}={value!r}: expected an integer") from None
-    if parsed < minimum:
-        raise SettingsError(f"{name}={value!r}: must be >= {minimum}")
-    return parsed
-
-
-def env_float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
-    value = _env_str(env, name)
-    if value is None:
-        return default
-    try:
-        parsed = float(value)
-    except ValueError:
-        raise SettingsError(f"{name}={value!r}: expected a number") from None
-    if parsed < minimum:
-        raise SettingsError(f"{name}={value!r}: must be >= {minimum}")
-    return parsed
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything configure() decided, after arguments and environment were merged."""
@@ -151,71 +104,27 @@ class Settings:
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-OTEL_EXPORTER_CHOICES = ("otlp", "console", "none")
-OTEL_PROTOCOL_CHOICES = ("http/protobuf", "grpc")
-SIGNALS = ("traces", "metrics", "logs")
-
-
-def check_otel_exporter_settings(env: Mapping[str, str]) -> None:
-    """The OTEL_* exporter variables obsbox reads itself follow obsbox's rule for OBSBOX_*
-    variables: a value obsbox cannot honour is a SettingsError naming the variable.
-
-    Why an error and not upstream's warning-and-fall-back-to-OTLP: a typo such as
-    ``OTEL_TRACES_EXPORTER=none,`` or ``=consol`` would otherwise send telemetry to a collector
-    the user did not choose, and one warning among start-up lines is easily missed.
-    """
-    for signal in SIGNALS:
-        name = f"OTEL_{signal.upper()}_EXPORTER"
-        value = _env_str(env, name)
-        if value is None:
-            continue
-        items = [item.strip().lower() for item in value.split(",")]
-        if any(item not in OTEL_EXPORTER_CHOICES for item in items):
-            raise SettingsError(f"{name}={value!r}: expected one of {', '.join(OTEL_EXPORTER_CHOICES)}")
-    for signal in SIGNALS:
-        name = f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL"
-        value = _env_str(env, name)
-        if value is None:
-            name = "OTEL_EXPORTER_OTLP_PROTOCOL"
-            value = _env_str(env, name)
-        if value is None:
-            continue
-        # "http" is not in the specification but was accepted before; it means http/protobuf.
-        if value not in (*OTEL_PROTOCOL_CHOICES, "http"):
-            raise SettingsError(f"{name}={value!r}: expected one of {', '.join(OTEL_PROTOCOL_CHOICES)}")
-        exporter = (_env_str(env, f"OTEL_{signal.upper()}_EXPORTER") or "otlp").split(",")[0].strip().lower()
-        if (
-            value == "grpc"
-            and exporter == "otlp"
-            and importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is None
-        ):
-            raise SettingsError(
-                f"{name}='grpc': the gRPC exporter is not installed; "
-                "pip install 'obsbox-instrumentation[grpc]' or use http/protobuf"
-            )
-
-
 def resolve_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     """Merge explicit arguments (non-None wins) over OBSBOX_* variables over defaults."""
-    check_otel_exporter_settings(env)
-    patterns_env = _env_str(env, OBSBOX_SCRUB_PATTERNS)
+    check_exporter_env(env)
+    patterns_env = env_str(env, OBSBOX_SCRUB_PATTERNS)
     patterns = (
         tuple(p.strip().lower() for p in patterns_env.split(",") if p.strip())
         if patterns_env is not None
         else DEFAULT_SCRUB_PATTERNS
     )
-    log_level = (_env_str(env, OBSBOX_LOG_LEVEL) or "INFO").upper()
+    log_level = (env_str(env, OBSBOX_LOG_LEVEL) or "INFO").upper()
     if log_level not in _LOG_LEVELS:
         raise SettingsError(f"{OBSBOX_LOG_LEVEL}={log_level!r}: expected one of {', '.join(_LOG_LEVELS)}")
-    disabled = _env_str(env, OBSBOX_DISABLED_INSTRUMENTATIONS) or ""
+    disabled = env_str(env, OBSBOX_DISABLED_INSTRUMENTATIONS) or ""
     from_env: dict[str, Any] = {
-        "tenant_header": _env_str(env, OBSBOX_TENANT_HEADER) or DEFAULT_TENANT_HEADER,
+        "tenant_header": env_str(env, OBSBOX_TENANT_HEADER) or DEFAULT_TENANT_HEADER,
         "tenant_top_n": env_int(env, OBSBOX_TENANT_TOP_N, DEFAULT_TENANT_TOP_N),
         "tenant_admit_after": env_int(env, OBSBOX_TENANT_ADMIT_AFTER, DEFAULT_TENANT_ADMIT_AFTER, minimum=1),
-        "api_version_header": _env_str(env, OBSBOX_API_VERSION_HEADER) or DEFAULT_API_VERSION_HEADER,
+        "api_version_header": env_str(env, OBSBOX_API_VERSION_HEADER) or DEFAULT_API_VERSION_HEADER,
         "scrub_patterns": patterns,
         "prometheus_enabled": env_bool(env, OBSBOX_PROMETHEUS_ENABLED, True),
-        "prometheus_host": _env_str(env, OBSBOX_PROMETHEUS_HOST) or DEFAULT_PROMETHEUS_HOST,
+        "prometheus_host": env_str(env, OBSBOX_PROMETHEUS_HOST) or DEFAULT_PROMETHEUS_HOST,
         "prometheus_port": env_int(env, OBSBOX_PROMETHEUS_PORT, DEFAULT_PROMETHEUS_PORT),
         "prometheus_multiproc": env_bool(env, OBSBOX_PROMETHEUS_MULTIPROC, True),
         "shutdown_timeout_s": env_float(env, OBSBOX_SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT_S),
@@ -246,11 +155,3 @@ def apply_otel_defaults(env: os._Environ[str] | dict[str, str]) -> dict[str, str
             env[name] = value
             applied[name] = value
     return applied
-
-
-_NAME_RE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def safe_name(value: str) -> str:
-    """A value safe to use in a file name (tenant ids come from requests)."""
-    return _NAME_RE.sub("_", value)[:200]

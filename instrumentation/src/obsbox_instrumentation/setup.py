@@ -33,6 +33,16 @@ from .export import (
     ObsboxSpanProcessor,
     SafeMetricExporter,
 )
+from .exporters import (
+    LOGS,
+    METRICS,
+    TRACES,
+    batch_options,
+    choose_exporter,
+    exporter_factory,
+    metric_preferences,
+)
+from .instrumentors import auto_instrument as instrument_libraries
 from .leanspan import LeanTracer
 from .logs import JsonFormatter, ObsboxJsonHandler
 from .metrics import Recorder, otel_attribute_keys
@@ -45,22 +55,14 @@ from .settings import (
     OBSBOX_METRICS_SERVER_PID,
     PROMETHEUS_MULTIPROC_DIR,
     Settings,
-    SettingsError,
     apply_otel_defaults,
     env_bool,
-    env_int,
     resolve_settings,
 )
 from .tenant import TenantCap
 
 _log = logging.getLogger("obsbox_instrumentation")
 _lock = threading.RLock()
-# Instrumentations obsbox replaces with its own leaner code (see wsgi.py, httpclient.py).
-REPLACED_INSTRUMENTATIONS = frozenset(
-    ("flask", "wsgi", "requests", "httpx", "starlette", "fastapi", "asgi", "django")
-)
-
-
 def configure(
     service_name: str | None = None,
     *,
@@ -160,7 +162,7 @@ def configure(
         if settings.prometheus_enabled:
             runtime.metrics_server = _start_metrics_server(settings, recorder)
         if settings.auto_instrument:
-            runtime.instrumented = _auto_instrument(settings)
+            runtime.instrumented = instrument_libraries(settings)
         atexit.register(shutdown)
         return runtime
 
@@ -210,102 +212,8 @@ def _multiproc_dir(settings: Settings) -> tuple[str | None, bool]:
     return created, True
 
 
-def _batch_settings(prefix: str, settings: Settings) -> dict[str, Any]:
-    env = os.environ
-    queue = env_int(env, f"OTEL_{prefix}_MAX_QUEUE_SIZE", settings.max_queue_size, minimum=1)
-    return {
-        "max_queue_size": queue,
-        "max_batch_size": env_int(env, f"OTEL_{prefix}_MAX_EXPORT_BATCH_SIZE", 512, minimum=1),
-        "schedule_delay_s": env_int(env, f"OTEL_{prefix}_SCHEDULE_DELAY", 5000 if prefix == "BSP" else 1000) / 1000.0,
-    }
-
-
-def _exporter_choice(signal: str) -> str:
-    return (os.environ.get(f"OTEL_{signal.upper()}_EXPORTER") or "otlp").split(",")[0].strip().lower()
-
-
-def _protocol(signal: str) -> str:
-    return (
-        os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
-    ).strip()
-
-
-def _timeout(signal: str, settings: Settings) -> float | None:
-    # An OTEL_* timeout wins (the exporter reads it itself); otherwise obsbox's short default.
-    if os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT") or os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT"):
-        return None
-    return settings.export_timeout_s
-
-
-def _otlp_factory(signal: str, settings: Settings) -> Callable[[], Any] | None:
-    """A factory for the signal's exporter per OTEL_<SIGNAL>_EXPORTER, or None for ``none``."""
-    choice = _exporter_choice(signal)
-    if choice == "none":
-        return None
-    if choice == "console":
-        return _console_factory(signal)
-    # Any other value was refused by resolve_settings (check_otel_exporter_settings).
-    timeout = _timeout(signal, settings)
-    kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-    protocol = _protocol(signal)
-    if protocol == "grpc":
-        try:
-            if signal == "traces":
-                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Exp
-            elif signal == "metrics":
-                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (  # type: ignore[assignment]
-                    OTLPMetricExporter as Exp,
-                )
-            else:
-                from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (  # type: ignore[assignment]
-                    OTLPLogExporter as Exp,
-                )
-            return lambda: Exp(**kwargs)
-        except ImportError as exc:
-            raise SettingsError(
-                "OTEL_EXPORTER_OTLP_PROTOCOL='grpc': the gRPC exporter is not installed; "
-                "pip install 'obsbox-instrumentation[grpc]' or use http/protobuf"
-            ) from exc
-    if signal == "traces":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExp
-    elif signal == "metrics":
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
-            OTLPMetricExporter as HttpExp,
-        )
-    else:
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import (  # type: ignore[assignment]
-            OTLPLogExporter as HttpExp,
-        )
-    return lambda: HttpExp(**kwargs)
-
-
-def _metric_preferences(settings: Settings) -> Any | None:
-    """An HTTP OTLP metric exporter used only for its temporality/aggregation preferences (the
-    gRPC exporter reads the same variables the same way, but opens a channel when built)."""
-    if _exporter_choice("metrics") != "otlp":
-        return None
-    try:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-
-        return OTLPMetricExporter()
-    except Exception:
-        return None
-
-
-def _console_factory(signal: str) -> Callable[[], Any]:
-    if signal == "traces":
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-        return lambda: ConsoleSpanExporter(out=sys.stderr)
-    if signal == "metrics":
-        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-
-        return lambda: ConsoleMetricExporter(out=sys.stderr)
-    from opentelemetry.sdk._logs.export import ConsoleLogExporter
-
-    return lambda: ConsoleLogExporter(out=sys.stderr)
+def _factory(signal: str, settings: Settings) -> Callable[[], Any] | None:
+    return exporter_factory(choose_exporter(signal, os.environ, settings.export_timeout_s))
 
 
 def _tracer_provider(
@@ -317,9 +225,9 @@ def _tracer_provider(
 
     sampler = ParentBased(TraceIdRatioBased(sample_ratio)) if sample_ratio is not None else None
     provider = TracerProvider(resource=resource, sampler=sampler)
-    factory = (lambda: span_exporter) if span_exporter is not None else _otlp_factory("traces", settings)
+    factory = (lambda: span_exporter) if span_exporter is not None else _factory(TRACES, settings)
     if factory is not None:
-        batcher = BoundedBatcher(SIGNAL_TRACES, factory, recorder, **_batch_settings("BSP", settings))
+        batcher = BoundedBatcher(SIGNAL_TRACES, factory, recorder, **batch_options(TRACES, os.environ, settings.max_queue_size))
         provider.add_span_processor(ObsboxSpanProcessor(batcher, scrubber, settings.shutdown_timeout_s, resource))
     return provider
 
@@ -355,9 +263,10 @@ def _meter_provider(resource: Resource, settings: Settings, recorder: Recorder, 
 
     all_readers = list(readers or ())
     if readers is None:
-        factory = _otlp_factory("metrics", settings)
+        choice = choose_exporter(METRICS, os.environ, settings.export_timeout_s)
+        factory = exporter_factory(choice)
         if factory is not None:
-            exporter = SafeMetricExporter(factory, recorder, _metric_preferences(settings))
+            exporter = SafeMetricExporter(factory, recorder, metric_preferences(choice))
             all_readers.append(PeriodicExportingMetricReader(exporter))
     return MeterProvider(resource=resource, metric_readers=all_readers, views=_views())
 
@@ -365,13 +274,13 @@ def _meter_provider(resource: Resource, settings: Settings, recorder: Recorder, 
 def _logger_provider(
     resource: Resource, settings: Settings, recorder: Recorder, scrubber: Scrubber, log_exporter: Any | None,
 ) -> tuple[Any, Any]:
-    factory = (lambda: log_exporter) if log_exporter is not None else _otlp_factory("logs", settings)
+    factory = (lambda: log_exporter) if log_exporter is not None else _factory(LOGS, settings)
     if factory is None:
         return None, None
     from opentelemetry.sdk._logs import LoggerProvider
 
     provider = LoggerProvider(resource=resource)
-    batcher = BoundedBatcher(SIGNAL_LOGS, factory, recorder, **_batch_settings("BLRP", settings))
+    batcher = BoundedBatcher(SIGNAL_LOGS, factory, recorder, **batch_options(LOGS, os.environ, settings.max_queue_size))
     processor = ObsboxLogProcessor(batcher, scrubber, settings.shutdown_timeout_s)
     provider.add_log_record_processor(processor)
     # obsbox's own handler: the SDK's does the whole OTLP conversion on the logging call.
@@ -442,86 +351,6 @@ def _warn_unwired_once(kind: str) -> None:
     except OSError:
         pass  # no writable temp dir: warn in every worker rather than never
     _log.warning(unwired_message(kind))
-
-
-def _disabled(settings: Settings) -> frozenset[str]:
-    return settings.disabled_instrumentations | {
-        x.strip() for x in os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",") if x.strip()
-    }
-
-
-def apply_own_hooks(settings: Settings, disabled: frozenset[str] | None = None) -> list[str]:
-    """obsbox's own instrumentation (Flask, Django, Starlette/FastAPI servers; requests and httpx
-    clients); names applied."""
-    from .asgi import patch_starlette
-    from .djangohook import patch_django
-    from .httpclient import patch_httpx, patch_requests
-    from .wsgi import patch_flask
-
-    if disabled is None:
-        disabled = settings.disabled_instrumentations
-    done: list[str] = []
-    if "flask" not in disabled and patch_flask():
-        done.append("flask")
-    if "requests" not in disabled and patch_requests():
-        done.append("requests")
-    if "httpx" not in disabled and patch_httpx():
-        done.append("httpx")
-    if not {"starlette", "fastapi"} & disabled and patch_starlette():
-        done.append("starlette")
-    if "django" not in disabled and patch_django():
-        done.append("django")
-    return done
-
-
-def _auto_instrument(settings: Settings) -> list[str]:
-    """Apply obsbox's own hooks, then every installed upstream instrumentor obsbox does not replace."""
-    disabled = _disabled(settings)
-    done = apply_own_hooks(settings, disabled)
-    try:
-        from opentelemetry.util._importlib_metadata import entry_points
-    except ImportError:  # pragma: no cover
-        return done
-    for ep in entry_points(group="opentelemetry_instrumentor"):
-        if ep.name in REPLACED_INSTRUMENTATIONS or ep.name in disabled or "*" in disabled:
-            continue
-        try:
-            instrumentor = ep.load()()
-            if getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
-                done.append(ep.name)  # already done (an earlier configure in this process)
-                continue
-            if not instruments_installed_library(instrumentor, ep.name):
-                continue
-            # A failing instrumentation is skipped, never fatal.
-            instrumentor.instrument(skip_dep_check=True)
-            if getattr(instrumentor, "is_instrumented_by_opentelemetry", False):
-                done.append(ep.name)
-        except Exception as exc:
-            _log.debug("obsbox: instrumentation %s skipped: %s", ep.name, exc)
-    return done
-
-
-def instruments_installed_library(instrumentor: Any, name: str) -> bool:
-    """Whether the library this instrumentor instruments is installed at a version it supports.
-
-    Checked per instrumentor, not per distribution: one distribution may ship instrumentors
-    for several libraries (opentelemetry-instrumentation-httpx has ``httpx`` and ``httpx2``),
-    and instrument() logs an ERROR at every start for each library that is absent. An absent
-    library is normal (debug); a library installed at an unsupported version is worth a warning.
-    """
-    try:
-        from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
-
-        conflict = get_dependency_conflicts(instrumentor.instrumentation_dependencies())
-    except Exception:
-        return True  # cannot tell: let instrument() decide, as upstream does
-    if conflict is None:
-        return True
-    if getattr(conflict, "found", None) or getattr(conflict, "found_any", None):
-        _log.warning("obsbox: not instrumenting %s: %s", name, conflict)
-    else:
-        _log.debug("obsbox: not instrumenting %s: %s", name, conflict)
-    return False
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -15,14 +15,12 @@ import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from opentelemetry import baggage, context
 
 from .contract import BAGGAGE_TENANT, TENANT_NONE, TENANT_OTHER
 
-TenantExtractor = Callable[[Mapping[str, Any]], "str | None"]
 ADMISSION_FILE = "obsbox_tenants_admitted.txt"
 # Tenants tracked per process while waiting for admission; beyond this new ones are not counted
 # (they fold into __other__), which bounds memory under a flood of random tenant ids.

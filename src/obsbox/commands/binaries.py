@@ -3,12 +3,13 @@ Go modules at the pinned versions, and show where they are."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from obsbox.binaries.build import BuildError, build_all, current_key, is_current
-from obsbox.binaries.catalog import catalog
+from obsbox.binaries.catalog import COLLECTOR_DISTRIBUTION_DIR, catalog
 from obsbox.binaries.locate import build_dir, cache_dir
 from obsbox.commands._exit import EXIT_FAILED, fail
 
@@ -36,6 +37,37 @@ def build_command(
         build_all(specs, lambda line: typer.echo(line), force=force)
     except BuildError as error:
         raise fail(str(error), EXIT_FAILED) from error
+
+
+@binaries_app.command("sources")
+def sources_command(
+    directory: Annotated[
+        Path, typer.Option("--dir", metavar="DIR", help="The distribution directory holding manifest.yaml.")
+    ] = COLLECTOR_DISTRIBUTION_DIR,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 naming each Go source that differs from the builder's.")
+    ] = False,
+) -> None:
+    """Regenerate the collector distribution's Go sources from its manifest.yaml with the
+    OpenTelemetry Collector builder at the manifest's version (needs Go and the Go module proxy)."""
+    from obsbox.binaries.sources import SourcesError, differences, generate, write
+
+    try:
+        fresh = generate(directory)
+    except SourcesError as error:
+        raise fail(str(error)) from None
+    if check:
+        stale = differences(directory, fresh)
+        if stale:
+            raise fail(
+                f"{directory}: not what the builder writes from manifest.yaml: {', '.join(stale)}; "
+                "run `obsbox binaries sources`",
+                EXIT_FAILED,
+            )
+        typer.echo(f"{directory}: Go sources up to date")
+        return
+    for path in write(directory, fresh):
+        typer.echo(str(path))
 
 
 @binaries_app.command("list")

@@ -13,7 +13,7 @@ DEFAULT_SLO_RULES = Path("alert_rules/slo.rules.yaml")
 # Never the shipped corpus by default: a new recording is the user's until they add it there.
 DEFAULT_RECORDINGS = Path("recordings")
 
-rules_app = typer.Typer(help="Alert rules rendered from data.", no_args_is_help=True, rich_markup_mode=None)
+rules_app = typer.Typer(help="Alert rules: render them from data, compare them with naive ones.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _fail(message: str) -> typer.Exit:

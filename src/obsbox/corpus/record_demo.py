@@ -1,6 +1,6 @@
 """Record incidents and noise from the real demo service (examples/), not from a generator.
 
-    python -m obsbox.corpus.record_demo NAME [--out alert_rules/incidents]   # from the repo root
+    obsbox corpus record-demo NAME [--out alert_rules/incidents]   # from the repo root
 
 Starts the payments dependency, the demo service under gunicorn and a real Prometheus scraping
 it every 5 s (all on loopback, free ports), drives it with examples/loadgen.py, flips the demo's
@@ -11,10 +11,8 @@ scenario takes its length in wall-clock minutes.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -186,7 +184,7 @@ def record(name: str, out: Path) -> None:
         source_detail=(
             f"examples/demo_service under gunicorn + examples/loadgen.py ({RPS:g} rps, {TENANTS} tenants, {ROUTES}), "
             f"scraped every {SCRAPE_INTERVAL_S}s by Prometheus 2.42, exported by obsbox.recorder "
-            f"(python -m obsbox.corpus.record_demo {name})"
+            f"(obsbox corpus record-demo {name})"
         ),
         windows=[(fmt(fault_start), fmt(fault_end))] if plan.kind == "incident" else (),
         expect_alert=plan.expect_alert,
@@ -199,15 +197,3 @@ def record(name: str, out: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"{name}: {len(series)} series, {sum(len(s.timestamps_ms) for s in series)} samples")
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Record a corpus entry from the real demo service.")
-    parser.add_argument("name", choices=sorted(PLANS))
-    parser.add_argument("--out", type=Path, default=Path("alert_rules/incidents"))
-    args = parser.parse_args(argv)
-    record(args.name, args.out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from obsbox.deploy.layout import Layout, install_root, layout_for
-from obsbox.deploy.settings import OTELCOL_TOKEN_CREDENTIAL, BasicAuth, StackSettings, TlsFiles
+from obsbox.deploy.passwords import password_hash
+from obsbox.deploy.settings import BasicAuth, InventoryDataError, StackSettings, TlsFiles
 from obsbox.render.alertmanager import render_alertmanager_config
 from obsbox.render.grafana import (
     DashboardProviderSettings,
     DatasourceAuth,
     DatasourcesSettings,
+    GrafanaSettings,
     render_grafana_dashboard_provider,
     render_grafana_datasources,
     render_grafana_ini,
 )
-from obsbox.render.loki import render_loki_config
-from obsbox.render.otelcol import render_otelcol_config
+from obsbox.render.loki import LokiSettings, render_loki_config
+from obsbox.render.otelcol import OtelcolSettings, render_otelcol_config
 from obsbox.render.prometheus import (
     BasicAuthClient,
     PrometheusSettings,
@@ -34,7 +37,8 @@ from obsbox.render.prometheus import (
     render_web_config,
 )
 from obsbox.render.systemd import UnitSettings
-from obsbox.render.tempo import render_tempo_config
+from obsbox.render.tempo import TempoSettings, render_tempo_config
+from obsbox.rules.catalog import RULE_FILE_SUFFIXES, rule_files
 
 # Validator kinds; the command for each is built by validator_command().
 CHECK_PROMTOOL_CONFIG = "promtool check config"
@@ -45,7 +49,7 @@ CHECK_LOKI = "loki -verify-config"
 CHECK_TEMPO = "tempo -config.verify"
 CHECK_OTELCOL = "otelcol validate"
 
-RULES_SUFFIXES = (".rules.yaml", ".rules.yml")
+_R = TypeVar("_R")
 GRAFANA_ADMIN_PASSWORD_FILE = "/etc/grafana/admin_password"
 GRAFANA_SECRET_KEY_FILE = "/etc/grafana/secret_key"
 OTELCOL_TOKEN_FILE = "/etc/otelcol/secrets/otlp_bearer_token"
@@ -54,6 +58,8 @@ GRAFANA_DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
 GRAFANA_ENV_FILE = "/etc/grafana/secrets/datasources.env"
 GRAFANA_PROMETHEUS_PASSWORD_ENV = "OBSBOX_PROMETHEUS_PASSWORD"
 GRAFANA_ALERTMANAGER_PASSWORD_ENV = "OBSBOX_ALERTMANAGER_PASSWORD"
+# The bearer token reaches the collector as a systemd credential (root-only file on the host).
+OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ def _listen(settings: StackSettings, component: str) -> str:
 
 
 def _targets(settings: StackSettings, component: str) -> tuple[str, ...]:
-    configured = settings.prometheus["targets"].get(component, ())
+    configured = settings.prometheus.targets.get(component, ())
     if configured:
         return tuple(configured)
     if not settings.enabled(component):
@@ -159,22 +165,74 @@ def _web_config(path: str, auth: BasicAuth | None, hashed: str, user: str, tls: 
     return _secret(path, render_web_config(web), user)
 
 
+@dataclass(frozen=True)
+class _WebListener:
+    """A Prometheus-style web listener (--web.config.file): its basic auth and TLS, and how the
+    readiness probe authenticates."""
+
+    web: ConfigFile
+    # The basic auth password, root-readable for the probe and the stack's own clients; None without auth.
+    secret: ConfigFile | None
+    auth_user: str
+    auth_password_file: str
+
+    def file_groups(self, web_check: str) -> list[FileGroup]:
+        """The password, then the web config checked by ``web_check``."""
+        secret = [FileGroup((self.secret,))] if self.secret else []
+        return [*secret, FileGroup((self.web,), web_check)]
+
+
+def _web_listener(settings: StackSettings, layout: Layout, auth: BasicAuth | None, current_hash: str) -> _WebListener:
+    password_file = f"{layout.secrets_dir}/basic_auth_password"
+    web = _web_config(
+        f"{layout.config_dir}/web-config.yml",
+        auth,
+        password_hash(auth, current_hash) if auth else "",
+        layout.user,
+        settings.tls.get(layout.component),
+    )
+    if auth is None:
+        return _WebListener(web, None, "", "")
+    return _WebListener(web, _secret(password_file, auth.password, layout.user), auth.username, password_file)
+
+
+def _listener_plan(
+    settings: StackSettings, layout: Layout, groups: list[FileGroup], unit: UnitSettings, listener: _WebListener, **kwargs: Any
+) -> ComponentPlan:
+    """The plan of a component behind a web listener: ready at its URL, probed with its basic auth."""
+    return ComponentPlan(
+        layout.component,
+        layout,
+        tuple(groups),
+        unit,
+        f"{settings.url(layout.component)}{layout.ready_path}",
+        auth_user=listener.auth_user,
+        auth_password_file=listener.auth_password_file,
+        **kwargs,
+    )
+
+
+def _server_flags(settings: StackSettings, layout: Layout, config: ConfigFile, web: ConfigFile) -> tuple[str, ...]:
+    """Prometheus's and Alertmanager's flags for their config, web config, listener and external URL."""
+    component = layout.component
+    return (
+        layout.binary,
+        f"--config.file={config.path}",
+        f"--web.config.file={web.path}",
+        f"--web.listen-address={_listen(settings, component)}:{settings.ports[component]}",
+        f"--web.external-url={settings.external_urls[component]}/",
+    )
+
+
 def _scheme(settings: StackSettings, component: str) -> str:
     return urlsplit(settings.url(component)).scheme or "http"
 
 
 def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.auth import password_hash
-
     layout = layout_for(settings, "node_exporter")
-    auth = settings.node_exporter_auth
-    groups: list[FileGroup] = []
-    if auth is not None:
-        groups.append(FileGroup((_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user),)))
-    web = _web_config(
-        f"{layout.config_dir}/web-config.yml", auth, password_hash(auth, current_hash) if auth else "", layout.user
-    )
-    groups.append(FileGroup((web,), CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else ""))
+    listener = _web_listener(settings, layout, settings.node_exporter_auth, current_hash)
+    web = listener.web
+    groups = listener.file_groups(CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else "")
     exec_start = (
         layout.binary,
         f"--web.listen-address={_listen(settings, 'node_exporter')}:{settings.ports['node_exporter']}",
@@ -183,27 +241,12 @@ def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> Compo
         "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+)($|/)",
     )
     unit = _unit(settings, layout, exec_start, full_proc=True, protect_home="read-only")
-    return ComponentPlan(
-        "node_exporter",
-        layout,
-        tuple(groups),
-        unit,
-        f"{settings.url('node_exporter')}{layout.ready_path}",
-        auth_user=auth.username if auth else "",
-        auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
-    )
-
-
-def rules_files(rules_dir: Path) -> list[Path]:
-    """The repository's rule files (alert_rules/*.rules.yaml or .yml), sorted; empty when there are none."""
-    if not rules_dir.is_dir():
-        return []
-    return sorted(p for p in rules_dir.iterdir() if p.is_file() and p.name.endswith(RULES_SUFFIXES))
+    return _listener_plan(settings, layout, groups, unit, listener)
 
 
 def rule_file_globs(rules_dir: str) -> tuple[str, ...]:
     """What prometheus.yml loads from rules_dir: every suffix a shipped rule file may have."""
-    return tuple(f"{rules_dir}/*{suffix}" for suffix in RULES_SUFFIXES)
+    return tuple(f"{rules_dir}/*{suffix}" for suffix in RULE_FILE_SUFFIXES)
 
 
 def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) -> PrometheusSettings:
@@ -244,7 +287,7 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
             jobs.append(
                 ScrapeJob(job, targets, basic_auth=clients.get(component), scheme=scheme, ca_file=ca)
             )
-    if settings.enabled("otelcol") or settings.prometheus["targets"].get("otelcol"):
+    if settings.enabled("otelcol") or settings.prometheus.targets.get("otelcol"):
         exporter_host = urlsplit(f"//{_targets(settings, 'otelcol')[0]}").hostname or "127.0.0.1"
         exporter_host = f"[{exporter_host}]" if ":" in exporter_host else exporter_host
         # Services' OTLP metrics; honor_labels keeps job=service.name, instance=service.instance.id.
@@ -255,10 +298,10 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
                 honor_labels=True,
                 # One path per service: a service scraped directly below is not counted again
                 # from what it pushes over OTLP.
-                drop_jobs=tuple(sorted(settings.service_targets)),
+                drop_jobs=tuple(sorted(settings.prometheus.service_targets)),
             )
         )
-    for name, targets in sorted(settings.service_targets.items()):
+    for name, targets in sorted(settings.prometheus.service_targets.items()):
         jobs.append(ScrapeJob(name, targets))
     return PrometheusSettings(
         scrape_jobs=tuple(jobs),
@@ -267,37 +310,27 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
         alertmanager_basic_auth=am_client,
         alertmanager_scheme=_scheme(settings, "alertmanager"),
         alertmanager_ca_file=ca,
-        scrape_interval=p["scrape_interval"],
-        evaluation_interval=p["evaluation_interval"],
-        external_labels=p["external_labels"],
-        max_exemplars=p["max_exemplars"],
+        scrape_interval=p.scrape_interval,
+        evaluation_interval=p.evaluation_interval,
+        external_labels=p.external_labels,
+        max_exemplars=p.max_exemplars,
     )
 
 
 def prometheus_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.auth import password_hash
-
     layout = layout_for(settings, "prometheus")
     rules_dir = f"{layout.config_dir}/rules"
-    auth = settings.prometheus_auth
+    listener = _web_listener(settings, layout, settings.prometheus_auth, current_hash)
+    web = listener.web
     am_auth = settings.alertmanager_auth
-    secrets: list[ConfigFile] = []
-    if auth is not None:
-        secrets.append(_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user))
+    secrets = [listener.secret] if listener.secret else []
     if am_auth is not None:
         secrets.append(_secret(f"{layout.secrets_dir}/alertmanager_password", am_auth.password, layout.user))
     if settings.node_exporter_auth is not None:
         secrets.append(_secret(PROMETHEUS_NODE_EXPORTER_PASSWORD, settings.node_exporter_auth.password, layout.user))
-    web = _web_config(
-        f"{layout.config_dir}/web-config.yml",
-        auth,
-        password_hash(auth, current_hash) if auth else "",
-        layout.user,
-        settings.tls.get("prometheus"),
-    )
     rules = tuple(
         ConfigFile(f"{rules_dir}/{path.name}", path.read_text(), "root", layout.user)
-        for path in rules_files(settings.rules_dir)
+        for path in rule_files(settings.rules_dir)
     )
     config = ConfigFile(
         f"{layout.config_dir}/prometheus.yml",
@@ -308,51 +341,27 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
     groups = [FileGroup(tuple(secrets))] if secrets else []
     groups += [
         FileGroup((web,), CHECK_PROMTOOL_WEB),
-        FileGroup(rules, CHECK_PROMTOOL_RULES if rules else "", prune_dir=rules_dir, prune_suffixes=RULES_SUFFIXES),
+        FileGroup(rules, CHECK_PROMTOOL_RULES if rules else "", prune_dir=rules_dir, prune_suffixes=RULE_FILE_SUFFIXES),
         FileGroup((config,), CHECK_PROMTOOL_CONFIG),
     ]
     p = settings.prometheus
     exec_start = (
-        layout.binary,
-        f"--config.file={config.path}",
-        f"--web.config.file={web.path}",
-        f"--web.listen-address={_listen(settings, 'prometheus')}:{settings.ports['prometheus']}",
-        f"--web.external-url={settings.external_urls['prometheus']}/",
+        *_server_flags(settings, layout, config, web),
         f"--storage.tsdb.path={layout.data_dir}/data",
-        f"--storage.tsdb.retention.time={p['retention_time']}",
-        f"--storage.tsdb.retention.size={p['retention_size']}",
+        f"--storage.tsdb.retention.time={p.retention_time}",
+        f"--storage.tsdb.retention.size={p.retention_size}",
         "--enable-feature=exemplar-storage",
     )
     unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
-    return ComponentPlan(
-        "prometheus",
-        layout,
-        tuple(groups),
-        unit,
-        f"{settings.url('prometheus')}{layout.ready_path}",
-        extra_dirs=(f"{layout.data_dir}/data",),
-        auth_user=auth.username if auth else "",
-        auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
-    )
+    return _listener_plan(settings, layout, groups, unit, listener, extra_dirs=(f"{layout.data_dir}/data",))
 
 
 def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.auth import password_hash
-
     layout = layout_for(settings, "alertmanager")
-    auth = settings.alertmanager_auth
-    groups: list[FileGroup] = []
-    if auth is not None:
-        groups.append(FileGroup((_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user),)))
-    web = _web_config(
-        f"{layout.config_dir}/web-config.yml",
-        auth,
-        password_hash(auth, current_hash) if auth else "",
-        layout.user,
-        settings.tls.get("alertmanager"),
-    )
+    listener = _web_listener(settings, layout, settings.alertmanager_auth, current_hash)
+    web = listener.web
     # promtool checks the web config only where Prometheus is installed too.
-    groups.append(FileGroup((web,), CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else ""))
+    groups = listener.file_groups(CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else "")
     config = ConfigFile(
         f"{layout.config_dir}/alertmanager.yml",
         render_alertmanager_config(settings.alertmanager),
@@ -361,26 +370,14 @@ def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> Compon
     )
     groups.append(FileGroup((config,), CHECK_AMTOOL))
     exec_start = (
-        layout.binary,
-        f"--config.file={config.path}",
-        f"--web.config.file={web.path}",
-        f"--web.listen-address={_listen(settings, 'alertmanager')}:{settings.ports['alertmanager']}",
-        f"--web.external-url={settings.external_urls['alertmanager']}/",
+        *_server_flags(settings, layout, config, web),
         f"--storage.path={layout.data_dir}",
         f"--data.retention={settings.alertmanager_retention}",
         # A single instance: no gossip port listening on every interface.
         "--cluster.listen-address=",
     )
     unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
-    return ComponentPlan(
-        "alertmanager",
-        layout,
-        tuple(groups),
-        unit,
-        f"{settings.url('alertmanager')}{layout.ready_path}",
-        auth_user=auth.username if auth else "",
-        auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
-    )
+    return _listener_plan(settings, layout, groups, unit, listener)
 
 
 def _grafana_binary_plan(settings: StackSettings, component: str, config_text: str, check: str) -> ComponentPlan:
@@ -395,23 +392,22 @@ def _grafana_binary_plan(settings: StackSettings, component: str, config_text: s
 
 
 def loki_plan(settings: StackSettings) -> ComponentPlan:
-    return _grafana_binary_plan(settings, "loki", render_loki_config(settings.loki), CHECK_LOKI)
+    return _grafana_binary_plan(settings, "loki", render_loki_config(loki_settings(settings)), CHECK_LOKI)
 
 
 def tempo_plan(settings: StackSettings) -> ComponentPlan:
-    return _grafana_binary_plan(settings, "tempo", render_tempo_config(settings.tempo), CHECK_TEMPO)
+    return _grafana_binary_plan(settings, "tempo", render_tempo_config(tempo_settings(settings)), CHECK_TEMPO)
 
 
 def otelcol_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "otelcol")
-    config = ConfigFile(
-        f"{layout.config_dir}/config.yaml", render_otelcol_config(settings.otelcol), "root", layout.user
-    )
+    otelcol = otelcol_settings(settings)
+    config = ConfigFile(f"{layout.config_dir}/config.yaml", render_otelcol_config(otelcol), "root", layout.user)
     groups = []
     credentials: tuple[tuple[str, str], ...] = ()
-    if settings.otelcol_bearer_token:
+    if settings.otelcol.bearer_token:
         # Read by systemd as root and handed to the collector as a credential: root-only on disk.
-        token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol_bearer_token + "\n", "root", "root", "0600")
+        token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol.bearer_token + "\n", "root", "root", "0600")
         groups.append(FileGroup((token,)))
         credentials = ((OTELCOL_TOKEN_CREDENTIAL.rsplit("/", 1)[1], OTELCOL_TOKEN_FILE),)
     groups.append(FileGroup((config,), CHECK_OTELCOL))
@@ -429,7 +425,7 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
         system_proc=True,
     )
     ready = f"http://{_listen(settings, 'otelcol')}:{settings.otelcol.health_port}/"
-    return ComponentPlan("otelcol", layout, tuple(groups), unit, ready, extra_dirs=(settings.otelcol.queue_dir,))
+    return ComponentPlan("otelcol", layout, tuple(groups), unit, ready, extra_dirs=(otelcol.queue_dir,))
 
 
 def dashboard_files(dashboards_dir: Path) -> list[Path]:
@@ -462,7 +458,7 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         tls_ca_file=settings.tls_ca_file,
     )
     configs = (
-        ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(settings.grafana), "root", layout.user),
+        ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(grafana_settings(settings)), "root", layout.user),
         ConfigFile(
             f"{provisioning}/datasources/obsbox.yaml", render_grafana_datasources(datasources), "root", layout.user
         ),
@@ -503,6 +499,52 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         ),
         generated_secrets=(GRAFANA_ADMIN_PASSWORD_FILE, GRAFANA_SECRET_KEY_FILE),
     )
+
+
+# --- renderer settings: built here only, from the component's checked inventory data ----------
+
+
+def _renderer(component: str, cls: type[_R], options: object, **extra: object) -> _R:
+    """The renderer's settings from the component's options (the fields the renderer has, by
+    name) and ``extra``; what the renderer refuses is an InventoryDataError naming the keys."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    kwargs = {f.name: getattr(options, f.name) for f in fields(options) if f.name in names}  # type: ignore[arg-type]
+    try:
+        return cls(**kwargs, **extra)
+    except ValueError as error:
+        raise InventoryDataError(f"{component}_*: {error}") from error
+
+
+def loki_settings(settings: StackSettings) -> LokiSettings:
+    return _renderer("loki", LokiSettings, settings.loki)
+
+
+def tempo_settings(settings: StackSettings) -> TempoSettings:
+    return _renderer("tempo", TempoSettings, settings.tempo)
+
+
+def otelcol_settings(settings: StackSettings) -> OtelcolSettings:
+    token_file = OTELCOL_TOKEN_CREDENTIAL if settings.otelcol.bearer_token else ""
+    return _renderer("otelcol", OtelcolSettings, settings.otelcol, bearer_token_file=token_file)
+
+
+def grafana_settings(settings: StackSettings) -> GrafanaSettings:
+    tls = settings.tls.get("grafana")
+    return _renderer(
+        "grafana",
+        GrafanaSettings,
+        settings.grafana,
+        listen_address=settings.install["grafana"].listen_address,
+        http_port=settings.ports["grafana"],
+        cert_file=tls.cert_file if tls else "",
+        cert_key=tls.key_file if tls else "",
+    )
+
+
+def check_renderable(settings: StackSettings) -> None:
+    """Build every component's renderer settings once: InventoryDataError for what a renderer refuses."""
+    for build in (loki_settings, tempo_settings, otelcol_settings, grafana_settings):
+        build(settings)
 
 
 def plan_for(settings: StackSettings, component: str, current_hash: str = "") -> ComponentPlan:

@@ -18,10 +18,6 @@ from urllib.parse import urlsplit
 
 from obsbox.formats import is_duration, parse_duration
 from obsbox.render.alertmanager import AlertmanagerSettings, unrouted_receivers
-from obsbox.render.grafana import GrafanaSettings
-from obsbox.render.loki import LokiSettings
-from obsbox.render.otelcol import OtelcolSettings
-from obsbox.render.tempo import TempoSettings
 
 COMPONENTS = ("node_exporter", "prometheus", "alertmanager", "loki", "tempo", "otelcol", "grafana")
 INSTALL_METHODS = ("archive", "package")
@@ -229,6 +225,77 @@ class TlsFiles:
 
 
 @dataclass(frozen=True)
+class PrometheusOptions:
+    """Prometheus's own inventory data, checked (prometheus_*)."""
+
+    # The retention it runs with: configured, or the SLO period plus RETENTION_MARGIN.
+    retention_time: str
+    retention_size: str
+    scrape_interval: str
+    evaluation_interval: str
+    max_exemplars: int
+    external_labels: tuple[tuple[str, str], ...]
+    # prometheus_<component>_targets: where to scrape the stack's components (empty: found from the inventory).
+    targets: Mapping[str, tuple[str, ...]]
+    # prometheus_service_targets: instrumented services, job name -> host:port targets.
+    service_targets: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class LokiOptions:
+    """Loki's inventory data (loki_*), checked; the plan builds its config from it."""
+
+    listen_address: str
+    http_port: int
+    grpc_port: int
+    retention_period: str
+
+
+@dataclass(frozen=True)
+class TempoOptions:
+    """Tempo's inventory data (tempo_*), checked; the plan builds its config from it."""
+
+    listen_address: str
+    http_port: int
+    grpc_port: int
+    otlp_grpc_port: int
+    retention: str
+
+
+@dataclass(frozen=True)
+class OtelcolOptions:
+    """The collector's inventory data (otelcol_*), checked; the plan builds its config from it."""
+
+    listen_address: str
+    otlp_grpc_port: int
+    otlp_http_port: int
+    health_port: int
+    telemetry_port: int
+    prometheus_exporter_port: int
+    # Where it sends traces and logs: the inventory's, or this host's Tempo and Loki.
+    tempo_otlp_endpoint: str
+    loki_otlp_url: str
+    memory_limit_percentage: int
+    memory_spike_limit_percentage: int
+    memory_max_mib: int
+    debug_endpoints: bool
+    # The token the services send; "" for none. It reaches the collector as a systemd credential.
+    bearer_token: str
+    checksums_file: str
+    distribution: str
+
+
+@dataclass(frozen=True)
+class GrafanaOptions:
+    """Grafana's inventory data (grafana_*), checked; the plan builds grafana.ini from it."""
+
+    admin_user: str
+    root_url: str
+    # A pinned archive URL (Grafana 12+ archive names carry a build id); "" to ask grafana.com.
+    archive_url: str
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """Everything the deploy needs for one host, checked."""
 
@@ -244,7 +311,7 @@ class StackSettings:
     dashboards_dir: Path
     install: Mapping[str, InstallSettings]
     ports: Mapping[str, int]
-    prometheus: Mapping[str, Any]
+    prometheus: PrometheusOptions
     prometheus_auth: BasicAuth | None
     alertmanager_auth: BasicAuth | None
     node_exporter_auth: BasicAuth | None
@@ -256,17 +323,13 @@ class StackSettings:
     allow_unauthenticated: tuple[str, ...]
     # The SLO period the retention was checked against (alert_rules/slos.yaml).
     slo_period: str
-    otelcol_bearer_token: str
     alertmanager_retention: str
+    # Receivers and routing: the alertmanager_<field> keys are the fields of this renderer type.
     alertmanager: AlertmanagerSettings
-    loki: LokiSettings
-    tempo: TempoSettings
-    otelcol: OtelcolSettings
-    otelcol_checksums_file: str
-    otelcol_distribution: str
-    grafana: GrafanaSettings
-    grafana_archive_url: str
-    service_targets: Mapping[str, tuple[str, ...]]
+    loki: LokiOptions
+    tempo: TempoOptions
+    otelcol: OtelcolOptions
+    grafana: GrafanaOptions
 
     def enabled(self, component: str) -> bool:
         return self.install[component].enabled
@@ -363,13 +426,6 @@ DEFAULT_SLO_PERIOD = "30d"
 # whole-period query and of the slow burn alert are both still stored.
 RETENTION_MARGIN = "3d"
 SLOS_FILE = "slos.yaml"
-# The bearer token reaches the collector as a systemd credential (root-only file on the host).
-OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
-
-
-def duration_seconds(duration: str) -> float:
-    """Seconds in a Prometheus duration such as 30d, 1d12h or 90m."""
-    return parse_duration(duration)
 
 
 def _days_or_hours(seconds: float) -> str:
@@ -392,10 +448,10 @@ def slo_period(rules_dir: Path) -> str:
 
 def _retention(configured: str, period: str, rules_dir: Path) -> str:
     """The retention to run with: configured, or the SLO period plus the margin; never shorter than the period."""
-    default = _days_or_hours(duration_seconds(period) + duration_seconds(RETENTION_MARGIN))
+    default = _days_or_hours(parse_duration(period) + parse_duration(RETENTION_MARGIN))
     if not configured:
         return default
-    if duration_seconds(configured) < duration_seconds(period):
+    if parse_duration(configured) < parse_duration(period):
         raise InventoryDataError(
             f"prometheus_retention_time: {configured} is shorter than the {period} SLO period of "
             f"{rules_dir / SLOS_FILE}: the SLO dashboard and the slow burn-rate alerts would read missing data; "
@@ -446,7 +502,7 @@ def check_exposure(settings: StackSettings) -> None:
         "node_exporter": settings.node_exporter_auth is not None,
         "prometheus": settings.prometheus_auth is not None,
         "alertmanager": settings.alertmanager_auth is not None,
-        "otelcol": bool(settings.otelcol_bearer_token),
+        "otelcol": bool(settings.otelcol.bearer_token),
         "grafana": True,
         "loki": False,
         "tempo": False,
@@ -586,13 +642,153 @@ def _alertmanager_settings(data: Mapping[str, Any]) -> AlertmanagerSettings:
         raise InventoryDataError(f"alertmanager_*: {error}") from error
 
 
+def _ports(data: Mapping[str, Any]) -> dict[str, int]:
+    """Each component's main port: the one its URL and readiness probe use."""
+    keys = {c: f"{c}_port" for c in COMPONENTS} | {"otelcol": "otelcol_health_port"}
+    return {c: _port(key, data[key]) for c, key in keys.items()}
+
+
+def _component_list(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not set(value) <= set(COMPONENTS):
+        raise InventoryDataError(f"{key}: expected a list of component names ({', '.join(COMPONENTS)}), got {value!r}")
+    return tuple(value)
+
+
+def _service_targets(data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    raw = data["prometheus_service_targets"]
+    if not isinstance(raw, Mapping):
+        raise InventoryDataError(
+            f"prometheus_service_targets: expected a mapping of service name to host:port list, got {raw!r}"
+        )
+    services = {}
+    for name, targets in raw.items():
+        if not isinstance(name, str) or not re.match(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$", name):
+            raise InventoryDataError(f"prometheus_service_targets: {name!r} is not a valid job name")
+        services[name] = _targets(f"prometheus_service_targets.{name}", targets)
+    return services
+
+
+def _prometheus(data: Mapping[str, Any], period: str, rules_dir: Path) -> PrometheusOptions:
+    external = data["prometheus_external_labels"]
+    if not isinstance(external, Mapping) or not all(isinstance(v, str) for v in external.values()):
+        raise InventoryDataError(f"prometheus_external_labels: expected a mapping of strings, got {external!r}")
+    retention = _str("prometheus_retention_time", data["prometheus_retention_time"])
+    if retention:
+        _duration("prometheus_retention_time", retention, "a duration like 33d")
+    return PrometheusOptions(
+        retention_time=_retention(retention, period, rules_dir),
+        retention_size=_match("prometheus_retention_size", data["prometheus_retention_size"], _SIZE, "a size like 10GB"),
+        scrape_interval=_duration("prometheus_scrape_interval", data["prometheus_scrape_interval"], "a duration like 15s"),
+        evaluation_interval=_duration(
+            "prometheus_evaluation_interval", data["prometheus_evaluation_interval"], "a duration like 15s"
+        ),
+        max_exemplars=_int("prometheus_max_exemplars", data["prometheus_max_exemplars"]),
+        external_labels=tuple(sorted(external.items())),
+        targets={
+            c: _targets(f"prometheus_{c}_targets", data[f"prometheus_{c}_targets"])
+            for c in ("node_exporter", "alertmanager", "loki", "tempo", "grafana", "otelcol")
+        },
+        service_targets=_service_targets(data),
+    )
+
+
+def _loki(data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int]) -> LokiOptions:
+    return LokiOptions(
+        listen_address=install["loki"].listen_address,
+        http_port=ports["loki"],
+        grpc_port=_port("loki_grpc_port", data["loki_grpc_port"]),
+        retention_period=_str("loki_retention_period", data["loki_retention_period"]),
+    )
+
+
+def _tempo(data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int]) -> TempoOptions:
+    return TempoOptions(
+        listen_address=install["tempo"].listen_address,
+        http_port=ports["tempo"],
+        grpc_port=_port("tempo_grpc_port", data["tempo_grpc_port"]),
+        otlp_grpc_port=_port("tempo_otlp_grpc_port", data["tempo_otlp_grpc_port"]),
+        retention=_str("tempo_retention", data["tempo_retention"]),
+    )
+
+
+def _otelcol(
+    data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int], tempo: TempoOptions
+) -> OtelcolOptions:
+    def port(name: str) -> int:
+        return _port(f"otelcol_{name}", data[f"otelcol_{name}"])
+
+    def percentage(name: str) -> int:
+        return _int(f"otelcol_{name}", data[f"otelcol_{name}"], 1, 100)
+
+    token = _str("otelcol_otlp_bearer_token", data["otelcol_otlp_bearer_token"])
+    if token and not re.match(r"^[A-Za-z0-9._~+/=-]{16,}$", token):
+        raise InventoryDataError(
+            "otelcol_otlp_bearer_token: needs at least 16 characters of A-Za-z0-9._~+/=- (it is sent as an HTTP header)"
+        )
+    tempo_host = install["tempo"].url.split("://", 1)[1].rsplit(":", 1)[0]
+    return OtelcolOptions(
+        listen_address=install["otelcol"].listen_address,
+        otlp_grpc_port=port("otlp_grpc_port"),
+        otlp_http_port=port("otlp_http_port"),
+        health_port=ports["otelcol"],
+        telemetry_port=port("telemetry_port"),
+        prometheus_exporter_port=port("prometheus_exporter_port"),
+        tempo_otlp_endpoint=_str("otelcol_tempo_otlp_endpoint", data["otelcol_tempo_otlp_endpoint"])
+        or f"{tempo_host}:{tempo.otlp_grpc_port}",
+        loki_otlp_url=_str("otelcol_loki_otlp_url", data["otelcol_loki_otlp_url"]) or f"{install['loki'].url}/otlp",
+        memory_limit_percentage=percentage("memory_limit_percentage"),
+        memory_spike_limit_percentage=percentage("memory_spike_limit_percentage"),
+        memory_max_mib=_int("otelcol_memory_max_mib", data["otelcol_memory_max_mib"], 64, 1 << 20),
+        debug_endpoints=_bool("otelcol_debug_endpoints", data["otelcol_debug_endpoints"]),
+        bearer_token=token,
+        checksums_file=_str("otelcol_checksums_file", data["otelcol_checksums_file"]),
+        distribution=_match(
+            "otelcol_distribution",
+            data["otelcol_distribution"],
+            _DISTRIBUTION,
+            "a collector distribution name like otelcol-contrib or otelcol-obsbox",
+        ),
+    )
+
+
+def _grafana(data: Mapping[str, Any], install: Mapping[str, InstallSettings]) -> GrafanaOptions:
+    archive_url = _str("grafana_archive_url", data["grafana_archive_url"])
+    if archive_url and not install["grafana"].archive_sha256:
+        raise InventoryDataError("grafana_archive_url: set without grafana_archive_sha256 (needed to verify it)")
+    return GrafanaOptions(
+        admin_user=_str("grafana_admin_user", data["grafana_admin_user"]),
+        root_url=_str("grafana_root_url", data["grafana_root_url"]),
+        archive_url=archive_url,
+    )
+
+
+def _dirs(data: Mapping[str, Any]) -> tuple[Path, Path]:
+    """The rules and dashboards to ship: configured, or a checkout's own (also when pyinfra runs
+    from deploy/ or the repository root)."""
+    rules_dir = _default_dir(
+        "obsbox_rules_dir",
+        _str("obsbox_rules_dir", data["obsbox_rules_dir"]),
+        _REPO_ROOT / "alert_rules",
+        Path("alert_rules"),
+        Path("../alert_rules"),
+    )
+    dashboards_dir = _default_dir(
+        "obsbox_dashboards_dir",
+        _str("obsbox_dashboards_dir", data["obsbox_dashboards_dir"]),
+        _REPO_ROOT / "dashboards" / "build",
+        Path("dashboards/build"),
+        Path("../dashboards/build"),
+    )
+    return rules_dir, dashboards_dir
+
+
 def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> StackSettings:
     """Check inventory data (a host's data, missing keys taking their defaults) and build settings.
 
     host_name is the inventory's name for the host: the default external URL when services
     listen on loopback. Besides each value, the whole is checked: alerts must reach someone
-    (check_receivers), listeners off loopback need authentication (check_exposure), and the
-    retention covers the SLO period.
+    (check_receivers), listeners off loopback need authentication (check_exposure), the
+    retention covers the SLO period, and every component's config can be rendered.
     """
     _check_unknown_keys(raw)
     data = {**ALL_DEFAULTS, **{k: v for k, v in raw.items() if k in ALL_DEFAULTS}}
@@ -603,137 +799,16 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
     arch = _str("obsbox_arch", data["obsbox_arch"])
     if arch not in ("amd64", "arm64", "armv7", "ppc64le", "s390x"):
         raise InventoryDataError(f"obsbox_arch: {arch!r} is not amd64/arm64/armv7/ppc64le/s390x")
-
-    ports = {
-        "node_exporter": _port("node_exporter_port", data["node_exporter_port"]),
-        "prometheus": _port("prometheus_port", data["prometheus_port"]),
-        "alertmanager": _port("alertmanager_port", data["alertmanager_port"]),
-        "loki": _port("loki_port", data["loki_port"]),
-        "tempo": _port("tempo_port", data["tempo_port"]),
-        "otelcol": _port("otelcol_health_port", data["otelcol_health_port"]),
-        "grafana": _port("grafana_port", data["grafana_port"]),
-    }
-    tls = {c: t for c in ("prometheus", "alertmanager", "grafana") if (t := _tls(data, c)) is not None}
-    install = {c: _install(data, c, bind, ports[c], "https" if c in tls else "http") for c in COMPONENTS}
-    allow_open = data["obsbox_allow_unauthenticated"]
-    if isinstance(allow_open, str) or not isinstance(allow_open, list | tuple) or not set(allow_open) <= set(COMPONENTS):
-        raise InventoryDataError(
-            f"obsbox_allow_unauthenticated: expected a list of component names ({', '.join(COMPONENTS)}), got {allow_open!r}"
-        )
-
     allow = data["obsbox_ip_address_allow"]
     if isinstance(allow, str) or not isinstance(allow, list | tuple):
         raise InventoryDataError(f"obsbox_ip_address_allow: expected a list of CIDRs, got {allow!r}")
 
-    services_raw = data["prometheus_service_targets"]
-    if not isinstance(services_raw, Mapping):
-        raise InventoryDataError(
-            f"prometheus_service_targets: expected a mapping of service name to host:port list, got {services_raw!r}"
-        )
-    services = {}
-    for name, targets in services_raw.items():
-        if not isinstance(name, str) or not re.match(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$", name):
-            raise InventoryDataError(f"prometheus_service_targets: {name!r} is not a valid job name")
-        services[name] = _targets(f"prometheus_service_targets.{name}", targets)
-
-    external = data["prometheus_external_labels"]
-    if not isinstance(external, Mapping) or not all(isinstance(v, str) for v in external.values()):
-        raise InventoryDataError(f"prometheus_external_labels: expected a mapping of strings, got {external!r}")
-
-    rules_dir = _default_dir(
-        "obsbox_rules_dir",
-        _str("obsbox_rules_dir", data["obsbox_rules_dir"]),
-        _REPO_ROOT / "alert_rules",
-        Path("alert_rules"),
-        Path("../alert_rules"),
-    )
+    ports = _ports(data)
+    tls = {c: t for c in ("prometheus", "alertmanager", "grafana") if (t := _tls(data, c)) is not None}
+    install = {c: _install(data, c, bind, ports[c], "https" if c in tls else "http") for c in COMPONENTS}
+    rules_dir, dashboards_dir = _dirs(data)
     period = slo_period(rules_dir)
-    retention = _str("prometheus_retention_time", data["prometheus_retention_time"])
-    if retention:
-        _duration("prometheus_retention_time", retention, "a duration like 33d")
-    prometheus = {
-        "retention_time": _retention(retention, period, rules_dir),
-        "retention_size": _match(
-            "prometheus_retention_size", data["prometheus_retention_size"], _SIZE, "a size like 10GB"
-        ),
-        "scrape_interval": _duration("prometheus_scrape_interval", data["prometheus_scrape_interval"], "a duration like 15s"),
-        "evaluation_interval": _duration("prometheus_evaluation_interval", data["prometheus_evaluation_interval"], "a duration like 15s"),
-        "max_exemplars": _int("prometheus_max_exemplars", data["prometheus_max_exemplars"]),
-        "external_labels": tuple(sorted(external.items())),
-        "targets": {
-            c: _targets(f"prometheus_{c}_targets", data[f"prometheus_{c}_targets"])
-            for c in ("node_exporter", "alertmanager", "loki", "tempo", "grafana", "otelcol")
-        },
-    }
-
-    def build(key_prefix: str, cls: type, **kwargs: Any) -> Any:
-        try:
-            return cls(**kwargs)
-        except ValueError as error:
-            raise InventoryDataError(f"{key_prefix}_*: {error}") from error
-
-    loki = build(
-        "loki",
-        LokiSettings,
-        listen_address=install["loki"].listen_address,
-        http_port=ports["loki"],
-        grpc_port=_port("loki_grpc_port", data["loki_grpc_port"]),
-        retention_period=_str("loki_retention_period", data["loki_retention_period"]),
-    )
-    tempo = build(
-        "tempo",
-        TempoSettings,
-        listen_address=install["tempo"].listen_address,
-        http_port=ports["tempo"],
-        grpc_port=_port("tempo_grpc_port", data["tempo_grpc_port"]),
-        otlp_grpc_port=_port("tempo_otlp_grpc_port", data["tempo_otlp_grpc_port"]),
-        retention=_str("tempo_retention", data["tempo_retention"]),
-    )
-    tempo_host = install["tempo"].url.split("://", 1)[1].rsplit(":", 1)[0]
-    otelcol = build(
-        "otelcol",
-        OtelcolSettings,
-        listen_address=install["otelcol"].listen_address,
-        otlp_grpc_port=_port("otelcol_otlp_grpc_port", data["otelcol_otlp_grpc_port"]),
-        otlp_http_port=_port("otelcol_otlp_http_port", data["otelcol_otlp_http_port"]),
-        health_port=ports["otelcol"],
-        telemetry_port=_port("otelcol_telemetry_port", data["otelcol_telemetry_port"]),
-        prometheus_exporter_port=_port(
-            "otelcol_prometheus_exporter_port", data["otelcol_prometheus_exporter_port"]
-        ),
-        tempo_otlp_endpoint=_str("otelcol_tempo_otlp_endpoint", data["otelcol_tempo_otlp_endpoint"])
-        or f"{tempo_host}:{tempo.otlp_grpc_port}",
-        loki_otlp_url=_str("otelcol_loki_otlp_url", data["otelcol_loki_otlp_url"])
-        or f"{install['loki'].url}/otlp",
-        memory_limit_percentage=_int(
-            "otelcol_memory_limit_percentage", data["otelcol_memory_limit_percentage"], 1, 100
-        ),
-        memory_spike_limit_percentage=_int(
-            "otelcol_memory_spike_limit_percentage", data["otelcol_memory_spike_limit_percentage"], 1, 100
-        ),
-        debug_endpoints=_bool("otelcol_debug_endpoints", data["otelcol_debug_endpoints"]),
-        memory_max_mib=_int("otelcol_memory_max_mib", data["otelcol_memory_max_mib"], 64, 1 << 20),
-        bearer_token_file=OTELCOL_TOKEN_CREDENTIAL if data["otelcol_otlp_bearer_token"] else "",
-    )
-    token = _str("otelcol_otlp_bearer_token", data["otelcol_otlp_bearer_token"])
-    if token and not re.match(r"^[A-Za-z0-9._~+/=-]{16,}$", token):
-        raise InventoryDataError(
-            "otelcol_otlp_bearer_token: needs at least 16 characters of A-Za-z0-9._~+/=- (it is sent as an HTTP header)"
-        )
-    grafana = build(
-        "grafana",
-        GrafanaSettings,
-        listen_address=install["grafana"].listen_address,
-        http_port=ports["grafana"],
-        admin_user=_str("grafana_admin_user", data["grafana_admin_user"]),
-        root_url=_str("grafana_root_url", data["grafana_root_url"]),
-        cert_file=tls["grafana"].cert_file if "grafana" in tls else "",
-        cert_key=tls["grafana"].key_file if "grafana" in tls else "",
-    )
-    grafana_url = _str("grafana_archive_url", data["grafana_archive_url"])
-    if grafana_url and not install["grafana"].archive_sha256:
-        raise InventoryDataError("grafana_archive_url: set without grafana_archive_sha256 (needed to verify it)")
-
+    tempo = _tempo(data, install, ports)
     settings = StackSettings(
         bind_address=bind,
         arch=arch,
@@ -743,45 +818,31 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
         bin_dir=_str("obsbox_bin_dir", data["obsbox_bin_dir"]).rstrip("/"),
         ready_timeout=_int("obsbox_ready_timeout", data["obsbox_ready_timeout"], 1, 3600),
         ip_address_allow=tuple(_str("obsbox_ip_address_allow", a) for a in allow),
-        # A checkout's own directories, also when pyinfra runs from deploy/ or the repository root.
         rules_dir=rules_dir,
-        dashboards_dir=_default_dir(
-            "obsbox_dashboards_dir",
-            _str("obsbox_dashboards_dir", data["obsbox_dashboards_dir"]),
-            _REPO_ROOT / "dashboards" / "build",
-            Path("dashboards/build"),
-            Path("../dashboards/build"),
-        ),
+        dashboards_dir=dashboards_dir,
         install=install,
         ports=ports,
-        prometheus=prometheus,
+        prometheus=_prometheus(data, period, rules_dir),
         prometheus_auth=_basic_auth(data, "prometheus"),
         alertmanager_auth=_basic_auth(data, "alertmanager"),
         node_exporter_auth=_basic_auth(data, "node_exporter"),
         tls=tls,
         tls_ca_file=_str("obsbox_tls_ca_file", data["obsbox_tls_ca_file"]),
-        external_urls={
-            c: _external_url(data, c, install[c].url, host_name) for c in ("prometheus", "alertmanager")
-        },
-        allow_unauthenticated=tuple(allow_open),
+        external_urls={c: _external_url(data, c, install[c].url, host_name) for c in ("prometheus", "alertmanager")},
+        allow_unauthenticated=_component_list("obsbox_allow_unauthenticated", data["obsbox_allow_unauthenticated"]),
         slo_period=period,
-        otelcol_bearer_token=token,
         alertmanager_retention=_duration("alertmanager_retention", data["alertmanager_retention"], "a duration like 120h"),
         alertmanager=_alertmanager_settings(data),
-        loki=loki,
+        loki=_loki(data, install, ports),
         tempo=tempo,
-        otelcol=otelcol,
-        otelcol_checksums_file=_str("otelcol_checksums_file", data["otelcol_checksums_file"]),
-        otelcol_distribution=_match(
-            "otelcol_distribution",
-            data["otelcol_distribution"],
-            _DISTRIBUTION,
-            "a collector distribution name like otelcol-contrib or otelcol-obsbox",
-        ),
-        grafana=grafana,
-        grafana_archive_url=grafana_url,
-        service_targets=services,
+        otelcol=_otelcol(data, install, ports, tempo),
+        grafana=_grafana(data, install),
     )
+    # The plan builds every renderer's settings; whatever a renderer refuses is refused here,
+    # before anything is planned on a host.
+    from obsbox.deploy.plan import check_renderable
+
+    check_renderable(settings)
     check_receivers(settings, _bool("alertmanager_allow_no_receivers", data["alertmanager_allow_no_receivers"]))
     check_exposure(settings)
     return settings
@@ -796,7 +857,7 @@ def grafana_pins_missing(settings: StackSettings) -> str:
     install = settings.install["grafana"]
     if not install.enabled or install.method == "package":
         return ""
-    if settings.grafana_archive_url and install.archive_sha256:
+    if settings.grafana.archive_url and install.archive_sha256:
         return ""
     api = (
         f"https://grafana.com/api/downloads/grafana/versions/{install.version}/packages/{settings.arch}/linux"

@@ -6,12 +6,11 @@ rule set can meet: the *severity* of the alert the manifest names, with the same
 only the labels every rule set keeps (job, queue, tenant, mountpoint). Noise recordings are
 unchanged. Both rule sets are then scored by ``obsbox replay`` on that same rewritten corpus.
 
-    python -m obsbox.rules.compare            # prints the markdown table
+    obsbox rules compare            # prints the markdown table
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -137,31 +136,25 @@ def table(reports: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Compare the shipped and the naive rules on the corpus.")
-    parser.add_argument("--rules-dir", type=Path, default=Path("alert_rules"))
-    parser.add_argument("--naive", type=Path, default=Path("alert_rules/naive/naive.rules.yaml"))
-    parser.add_argument("--incidents", type=Path, default=Path("alert_rules/incidents"))
-    parser.add_argument("--json-dir", type=Path, default=None, help="Keep both JSON reports here.")
-    args = parser.parse_args(argv)
-    shipped = rule_files(args.rules_dir)
+
+def compare(rules_dir: Path, naive: Path, incidents: Path, json_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Both rule sets' replay reports on the severity-rewritten corpus, by rule-set title."""
+    shipped = rule_files(rules_dir)
     with tempfile.TemporaryDirectory(prefix="obsbox-compare-") as tmp:
         corpus = Path(tmp) / "corpus"
-        severity_corpus(args.incidents, corpus, severities(shipped))
-        out = args.json_dir or Path(tmp)
+        severity_corpus(incidents, corpus, severities(shipped))
+        out = json_dir or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        reports = {
+        return {
             "shipped (alert_rules/*.rules.yaml)": replay(shipped, corpus, out / "shipped.json"),
-            "naive (static thresholds, for: 1m)": replay([args.naive], corpus, out / "naive.json"),
+            "naive (static thresholds, for: 1m)": replay([naive], corpus, out / "naive.json"),
         }
-        failures = {name: r["summary"]["failures"] for name, r in reports.items()}
-    sys.stdout.write(table(reports))
-    for name, items in failures.items():
-        sys.stdout.write(
-            f"\n{name}: {len(items)} failed expectation(s)\n" + "".join(f"- {f}\n" for f in items)
-        )
-    return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def failures_text(reports: Mapping[str, Mapping[str, Any]]) -> str:
+    """Each rule set's failed expectations, one line each, under its title."""
+    return "".join(
+        f"\n{name}: {len(r['summary']['failures'])} failed expectation(s)\n"
+        + "".join(f"- {f}\n" for f in r["summary"]["failures"])
+        for name, r in reports.items()
+    )

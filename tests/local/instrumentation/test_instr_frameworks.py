@@ -1,4 +1,4 @@
-"""Every framework the README names, served by a real server process on the current release:
+"""Every framework docs/instrumentation.md names, served by a real server process on the current release:
 Flask, Django and plain WSGI under gunicorn (with obsbox's gunicorn hooks), Starlette, FastAPI,
 Django's ASGI handler and plain ASGI under uvicorn. Each request must give one server span, one observation on /metrics and
 on OTLP, and the tenant in the span, in the handler's baggage and in its log line, whether

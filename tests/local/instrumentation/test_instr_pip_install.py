@@ -1,4 +1,4 @@
-"""The install line of the README, in a fresh venv with the pip that this Python ships (the pip
+"""The install line of docs/instrumentation.md and of the README, in a fresh venv with the pip that this Python ships (the pip
 users have before they think of upgrading it; 23.2 for Python 3.11), from PyPI."""
 
 from __future__ import annotations
@@ -64,6 +64,6 @@ def test_readme_install_line_resolves_with_the_stock_pip(stock_venv: Path, tmp_p
 
 @pytest.mark.timeout(1800)
 def test_every_extra_resolves_with_the_stock_pip(stock_venv: Path, tmp_path: Path) -> None:
-    """Every extra the README lists installs together with the bundled pip."""
+    """Every extra docs/instrumentation.md lists installs together with the bundled pip."""
     done = _install(stock_venv, tmp_path, ALL_EXTRAS)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

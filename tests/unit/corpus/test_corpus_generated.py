@@ -6,9 +6,10 @@ import math
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from obsbox.cli import app
 from obsbox.corpus.builder import SeriesBuilder
-from obsbox.corpus.generate import main as generate_main
 from obsbox.corpus.scenarios import SCENARIOS
 from obsbox.replay.openmetrics import read_series
 from obsbox.replay.recording import load_manifest
@@ -37,7 +38,7 @@ def test_corpus_recording_loads(manifest: Path) -> None:
 def test_corpus_generator_rewrites_identical_bytes(tmp_path: Path) -> None:
     """Running the generator again writes exactly the checked-in files (fixed seeds)."""
     names = [n for n in SCENARIOS if n != "slow-burn"]  # slow-burn is 83 hours; the rest prove it
-    assert generate_main(["--out", str(tmp_path), *names]) == 0
+    assert CliRunner().invoke(app, ["corpus", "generate", "--out", str(tmp_path), *names]).exit_code == 0
     for name in names:
         for suffix in (".om", ".yaml"):
             assert (tmp_path / f"{name}{suffix}").read_bytes() == (CORPUS / f"{name}{suffix}").read_bytes(), (

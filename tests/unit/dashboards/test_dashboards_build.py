@@ -1,11 +1,18 @@
-"""``python -m dashboards`` writes deterministic files, and the checked-in build matches the code."""
+"""``obsbox dashboards build`` writes deterministic files, and the checked-in build matches the code."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from dashboards import BUILD_DIR, module_names
-from dashboards.__main__ import differences, main, rendered, write
+from dashboards._files import differences, rendered, write
+from obsbox.cli import app
+
+
+def main(argv: list[str]) -> int:
+    return CliRunner().invoke(app, ["dashboards", "build", *argv]).exit_code
 
 
 def test_build_is_deterministic() -> None:
@@ -37,5 +44,5 @@ def test_rebuild_removes_files_of_removed_dashboards(tmp_path: Path) -> None:
 
 
 def test_checked_in_build_matches_the_code() -> None:
-    """dashboards/build holds exactly what the modules build now (run `python -m dashboards` after edits)."""
-    assert differences(BUILD_DIR) == [], "dashboards/build is stale: run `.venv/bin/python -m dashboards`"
+    """dashboards/build holds exactly what the modules build now (run `obsbox dashboards build` after edits)."""
+    assert differences(BUILD_DIR) == [], "dashboards/build is stale: run `.venv/bin/obsbox dashboards build`"

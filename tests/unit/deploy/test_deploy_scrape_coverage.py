@@ -34,7 +34,7 @@ def _scrape_jobs(data: dict) -> dict[str, set[str]]:
 
 
 def test_deploy_inventories_are_all_covered() -> None:
-    """The shipped inventories are the two the README describes (a new one is picked up here)."""
+    """The shipped inventories are the two docs/deploy.md describes (a new one is picked up here)."""
     assert INVENTORIES == ["all_in_one.py", "multi_host.py"]
 
 

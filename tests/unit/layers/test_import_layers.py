@@ -39,3 +39,14 @@ def test_formats_import_no_area() -> None:
     files = [SRC / "formats.py", SRC / "promql.py"]
     areas = tuple(f"obsbox.{p.stem}" for p in SRC.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert _offenders(files, areas) == []
+
+
+# The pyinfra side: the deploy's operations, and the throwaway hosts of the demo and the host tests.
+_PYINFRA_SIDE = (SRC / "deploy" / "operations", SRC / "hosts", SRC / "demo.py")
+
+
+def test_core_never_imports_pyinfra() -> None:
+    """Settings, layouts, plans, releases, renderers, local checks and the CLI import neither pyinfra nor the deploy's operations."""
+    core = [p for p in sorted(SRC.rglob("*.py")) if not any(p == s or s in p.parents for s in _PYINFRA_SIDE)]
+    assert SRC / "deploy" / "plan.py" in core and SRC / "commands" / "deploy.py" in core
+    assert _offenders(core, ("pyinfra", "pyinfra_cli", "obsbox.deploy.operations")) == []

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from pyinfra.api import deploy
 
-from obsbox.deploy.components.alertmanager import deploy_alertmanager
-from obsbox.deploy.components.grafana import deploy_grafana
-from obsbox.deploy.components.loki import deploy_loki
-from obsbox.deploy.components.node_exporter import deploy_node_exporter
-from obsbox.deploy.components.otelcol import deploy_otelcol
-from obsbox.deploy.components.prometheus import deploy_prometheus
-from obsbox.deploy.components.tempo import deploy_tempo
-from obsbox.deploy.context import current_settings
+from obsbox.deploy.operations.components import DEPLOYS
+from obsbox.deploy.operations.context import current_settings
 from obsbox.deploy.settings import StackSettings
 
 # Backends before what sends to them: Prometheus's promtool validates Alertmanager's and
 # node_exporter's web configs, the collector exports to Loki and Tempo, Grafana reads all of them.
-ORDER = (
-    ("prometheus", deploy_prometheus),
-    ("alertmanager", deploy_alertmanager),
-    ("node_exporter", deploy_node_exporter),
-    ("loki", deploy_loki),
-    ("tempo", deploy_tempo),
-    ("otelcol", deploy_otelcol),
-    ("grafana", deploy_grafana),
+ORDER = tuple(
+    (component, DEPLOYS[component])
+    for component in ("prometheus", "alertmanager", "node_exporter", "loki", "tempo", "otelcol", "grafana")
 )
 
 

@@ -1,16 +1,15 @@
-"""Write every dashboard to dashboards/build/<uid>.json; ``--check`` only compares.
+"""Every dashboard as dashboards/build/<uid>.json: what to write, and what differs (pure but the
+writes). ``obsbox dashboards build`` writes; ``--check`` (and a unit test) only compare.
 
-The build output is checked in so the deploy needs no SDK; ``--check`` (and a unit test) fail
-when a module changed without a rebuild.
+The build output is checked in so the deploy needs no SDK; the check fails when a module changed
+without a rebuild.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
-from dashboards import BUILD_DIR, build_all
+from dashboards import build_all
 from dashboards._lib import to_json
 
 
@@ -43,21 +42,3 @@ def write(build_dir: Path) -> list[Path]:
         written.append(path)
     return written
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboards", description=__doc__)
-    parser.add_argument("--out", type=Path, default=BUILD_DIR, help="directory for <uid>.json (default: %(default)s)")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the directory differs from a fresh build")
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = differences(args.out)
-        for name in stale:
-            print(f"out of date: {args.out / name}", file=sys.stderr)
-        return 1 if stale else 0
-    for path in write(args.out):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,87 @@
+"""obsbox's own library hooks, in one registry: what each patches, what turns it off, how to undo it.
+
+configure() applies every registered patch whose library is installed and not disabled;
+:func:`unpatch_all` undoes them all (tests, and obsbox_instrumentation.testing.reset()). Each
+patch names the upstream instrumentations it replaces, so neither configure() nor
+opentelemetry-instrument loads those as well. The hooks import their library only when applied.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_log = logging.getLogger("obsbox_instrumentation")
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One hook. ``apply``/``undo`` are ``"module:function"`` inside this package; ``apply``
+    returns False when its library is absent. ``switches``: names that disable it (in
+    OBSBOX_DISABLED_INSTRUMENTATIONS or OTEL_PYTHON_DISABLED_INSTRUMENTATIONS); ``replaces``:
+    upstream ``opentelemetry_instrumentor`` entry points never loaded beside it."""
+
+    name: str
+    apply: str
+    undo: str
+    switches: frozenset[str]
+    replaces: frozenset[str]
+
+
+def _patch(name: str, module: str, switches: Iterable[str], replaces: Iterable[str]) -> Patch:
+    return Patch(name, f"{module}:patch_{name}", f"{module}:unpatch_{name}", frozenset(switches), frozenset(replaces))
+
+
+_REGISTRY: list[Patch] = [
+    _patch("flask", "wsgi", ["flask"], ["flask", "wsgi"]),
+    _patch("requests", "httpclient", ["requests"], ["requests"]),
+    _patch("httpx", "httpclient", ["httpx"], ["httpx"]),
+    _patch("starlette", "asgi", ["starlette", "fastapi"], ["starlette", "fastapi", "asgi"]),
+    _patch("django", "djangohook", ["django"], ["django"]),
+]
+
+
+def register(patch: Patch) -> None:
+    """Add a hook (a later registration under the same name replaces the earlier one)."""
+    _REGISTRY[:] = [p for p in _REGISTRY if p.name != patch.name] + [patch]
+
+
+def registered() -> tuple[Patch, ...]:
+    return tuple(_REGISTRY)
+
+
+def replaced_instrumentations() -> frozenset[str]:
+    """Upstream instrumentor entry-point names obsbox's own hooks stand in for."""
+    return frozenset().union(*(p.replaces for p in _REGISTRY))
+
+
+def _call(target: str) -> object:
+    module, function = target.split(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), function)()
+
+
+def apply_patches(disabled: Iterable[str] = ()) -> list[str]:
+    """Apply every hook not switched off whose library is installed; the names applied."""
+    off = frozenset(disabled)
+    done: list[str] = []
+    for patch in _REGISTRY:
+        if patch.switches & off:
+            continue
+        try:
+            if _call(patch.apply):
+                done.append(patch.name)
+        except Exception:
+            # A hook that cannot apply is skipped, never fatal to the service.
+            _log.debug("obsbox: hook %s skipped", patch.name, exc_info=True)
+    return done
+
+
+def unpatch_all() -> None:
+    """Undo every registered hook (each undo is a no-op when its patch was not applied)."""
+    for patch in reversed(_REGISTRY):
+        try:
+            _call(patch.undo)
+        except Exception:
+            _log.debug("obsbox: undoing hook %s failed", patch.name, exc_info=True)
