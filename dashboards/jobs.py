@@ -1,8 +1,10 @@
-"""Background jobs: queue depth, oldest waiting job, throughput, failures, durations and workers.
+"""Background jobs: queue depth, oldest waiting job, lag, throughput, failures, durations and workers.
 
 Answers "is the backlog growing, are jobs failing, do we have enough workers?" The oldest job's
 age is what customers feel (a report that never arrives); depth alone hides a stuck queue that
-is short but not moving.
+is short but not moving. Depth, age, workers, the failed registry and broker reachability are
+read from the broker by every process that touches the queue, so panels take the max over
+reporters, never the sum.
 """
 
 from __future__ import annotations
@@ -21,13 +23,18 @@ DURATION = c.JOB_DURATION.prometheus_name
 DEPTH = c.JOB_QUEUE_DEPTH.prometheus_name
 OLDEST = c.JOB_QUEUE_OLDEST_AGE.prometheus_name
 WORKERS = c.JOB_WORKERS.prometheus_name
+LAG = c.JOB_QUEUE_LAG.prometheus_name
+FAILED = c.JOB_FAILED_REGISTRY.prometheus_name
+BROKER_UP = c.JOB_BROKER_UP.prometheus_name
+# Runs that ended badly: the failure storm alert's numerator.
+BAD_OUTCOMES = "|".join((c.OUTCOME_FAILURE, c.OUTCOME_TIMEOUT, c.OUTCOME_ABANDONED))
 Q = c.LABEL_QUEUE
 SEL = f'{Q}=~"$queue"'
 
 
 def _outcome_ratio(outcome: str) -> str:
     # "or ... * 0": a queue with jobs but no failures shows 0 rather than nothing.
-    part = f'sum by ({Q}) (rate({DURATION}_count{{{SEL}, {c.LABEL_OUTCOME}="{outcome}"}}[{RATE}]))'
+    part = f'sum by ({Q}) (rate({DURATION}_count{{{SEL}, {c.LABEL_OUTCOME}=~"{outcome}"}}[{RATE}]))'
     total = f"sum by ({Q}) (rate({DURATION}_count{{{SEL}}}[{RATE}]))"
     return f"({part} or {total} * 0) / {total}"
 
@@ -39,7 +46,7 @@ def build() -> dict[str, Any]:
             "Queue depth",
             "Jobs waiting in each queue.",
             "short",
-            [prom(f"sum by ({Q}) ({DEPTH}{{{SEL}}})", "{{queue}}")],
+            [prom(f"max by ({Q}) ({DEPTH}{{{SEL}}})", "{{queue}}")],
             span=8,
         ),
         graph(
@@ -56,17 +63,45 @@ def build() -> dict[str, Any]:
             "s",
             [
                 prom(
-                    f"sum by ({Q}) ({DEPTH}{{{SEL}}}) / sum by ({Q}) (rate({DURATION}_count{{{SEL}}}[{RATE}]))",
+                    f"max by ({Q}) ({DEPTH}{{{SEL}}}) / sum by ({Q}) (rate({DURATION}_count{{{SEL}}}[{RATE}]))",
                     "{{queue}}",
                 )
             ],
             span=8,
         ),
+        graph(
+            "Queue lag p95",
+            "How long jobs waited in the queue before they started (start minus enqueue time), 95th percentile.",
+            "s",
+            [
+                prom(
+                    f"histogram_quantile(0.95, sum by ({Q}, le) (rate({LAG}_bucket{{{SEL}}}[{RATE}])))",
+                    "{{queue}}",
+                    exemplar=True,
+                )
+            ],
+            span=8,
+        ),
+        graph(
+            "Failed jobs held",
+            "Jobs in the library's failed-job store (RQ's FailedJobRegistry), waiting to be retried or cleared.",
+            "short",
+            [prom(f"max by ({Q}) ({FAILED}{{{SEL}}})", "{{queue}}")],
+            span=8,
+        ),
+        graph(
+            "Broker reachable",
+            "1 while the processes reading the queue reach its broker; 0 when none does.",
+            "short",
+            [prom(f"max by ({Q}) ({BROKER_UP}{{{SEL}}})", "{{queue}}")],
+            span=8,
+            steps=thresholds((None, RED), (1, GREEN)),
+        ),
     ]
     outcomes = [
         graph(
             "Jobs finished by outcome",
-            "Jobs per second that succeeded, failed or were retried, per queue.",
+            "Job runs per second by outcome (success, failure, retry, revoked, timeout, abandoned), per queue.",
             "ops",
             [
                 prom(
@@ -78,9 +113,9 @@ def build() -> dict[str, Any]:
         ),
         graph(
             "Failure ratio",
-            "Share of finished jobs that failed, per queue.",
+            "Share of job runs that failed, timed out or were lost with their process, per queue.",
             "percentunit",
-            [prom(_outcome_ratio(c.OUTCOME_FAILURE), "{{queue}}")],
+            [prom(_outcome_ratio(BAD_OUTCOMES), "{{queue}}")],
             span=8,
             steps=thresholds((None, GREEN), (0.01, YELLOW), (0.1, RED)),
         ),
@@ -123,9 +158,9 @@ def build() -> dict[str, Any]:
     capacity = [
         graph(
             "Workers",
-            "Worker processes alive and consuming each queue; a drop to 0 stalls the queue.",
+            "Worker processes with a live heartbeat in the broker, per queue; a drop to 0 stalls the queue.",
             "short",
-            [prom(f"sum by ({Q}) ({WORKERS}{{{SEL}}})", "{{queue}}")],
+            [prom(f"max by ({Q}) ({WORKERS}{{{SEL}}})", "{{queue}}")],
         ),
         graph(
             "Jobs finished per worker",
@@ -133,7 +168,7 @@ def build() -> dict[str, Any]:
             "ops",
             [
                 prom(
-                    f"sum by ({Q}) (rate({DURATION}_count{{{SEL}}}[{RATE}])) / sum by ({Q}) ({WORKERS}{{{SEL}}})",
+                    f"sum by ({Q}) (rate({DURATION}_count{{{SEL}}}[{RATE}])) / max by ({Q}) ({WORKERS}{{{SEL}}})",
                     "{{queue}}",
                 )
             ],

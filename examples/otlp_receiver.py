@@ -83,6 +83,7 @@ class SpanRecord:
     attributes: dict[str, Any]
     status_code: int
     events: tuple[dict[str, Any], ...]
+    parent_span_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class _Store:
                                 events=tuple(
                                     {"name": e.name, "attributes": attributes(e.attributes)} for e in s.events
                                 ),
+                                parent_span_id=s.parent_span_id.hex(),
                             )
                         )
         return out

@@ -28,6 +28,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
     dirs = [str(build_dir(spec)) for spec in catalog() if build_dir(spec).is_dir()]
     os.environ["PATH"] = os.pathsep.join([*dirs, os.environ.get("PATH", "")])
+    # Replays in tests cache their blocks in a directory of the run's own, not the user's cache.
+    if "OBSBOX_BLOCK_CACHE" not in os.environ:
+        import atexit
+        import shutil
+        import tempfile
+
+        cache = tempfile.mkdtemp(prefix="obsbox-test-block-cache-")
+        os.environ["OBSBOX_BLOCK_CACHE"] = cache
+        atexit.register(shutil.rmtree, cache, True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -93,3 +93,21 @@ def test_otel_defaults_never_override_user_values() -> None:
     assert env["OTEL_SEMCONV_STABILITY_OPT_IN"] == "http/dup"
     assert "OTEL_SEMCONV_STABILITY_OPT_IN" not in applied
     assert env["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio"
+
+
+def test_sli_exclude_routes_defaults_replace_and_off() -> None:
+    """Unset keeps the probe routes; a list replaces them; set but empty counts every request."""
+    assert resolve_settings({}).sli_exclude_routes == frozenset(
+        {"/healthz", "/livez", "/readyz", "/health", "/metrics"}
+    )
+    assert resolve_settings({"OBSBOX_SLI_EXCLUDE_ROUTES": "/ping, /status"}).sli_exclude_routes == frozenset(
+        {"/ping", "/status"}
+    )
+    assert resolve_settings({"OBSBOX_SLI_EXCLUDE_ROUTES": ""}).sli_exclude_routes == frozenset()
+    assert resolve_settings({}, sli_exclude_routes=["/x"]).sli_exclude_routes == frozenset({"/x"})
+
+
+def test_sli_exclude_routes_rejects_a_route_without_slash() -> None:
+    """A route that is no path is an error naming the variable."""
+    with pytest.raises(SettingsError, match="OBSBOX_SLI_EXCLUDE_ROUTES='healthz'"):
+        resolve_settings({"OBSBOX_SLI_EXCLUDE_ROUTES": "healthz"})

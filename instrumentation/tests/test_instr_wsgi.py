@@ -232,3 +232,18 @@ def test_flask_app_also_wrapped_by_hand_records_each_request_once(configure_obsb
     app.wsgi_app = instrument_wsgi(lambda environ, start_response: wrapped(environ, start_response))
     span = server_span(get(app, "/v1/orders/7") and configured)
     assert span.name == "GET /v1/orders/<int:order_id>"
+
+
+def test_excluded_route_is_traced_but_not_counted(configure_obsbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A route in OBSBOX_SLI_EXCLUDE_ROUTES gets its span but no request-duration observation."""
+    monkeypatch.setenv("OBSBOX_SLI_EXCLUDE_ROUTES", "/orders")
+    configured = configure_obsbox()
+    app = make_app()
+    get(app, "/orders")
+    assert server_span(configured).attributes["http.route"] == "/orders"
+    get(app, "/v1/orders/7", **{"X-Tenant-ID": "acme"})
+    page = configured.exposition()
+    assert 'http_route="/v1/orders/<int:order_id>"' in page
+    assert 'http_route="/orders"' not in page
+    points = configured.metric_points("http.server.request.duration")
+    assert [dict(p.attributes)["http.route"] for p in points] == ["/v1/orders/<int:order_id>"]

@@ -16,6 +16,7 @@ from obsbox.commands import promtool as promtool_commands
 from obsbox.commands import record as record_commands
 from obsbox.commands import replay as replay_commands
 from obsbox.commands import rules_compare as rules_compare_commands
+from obsbox.commands import tune as tune_commands
 
 # Plain click help: typer's rich help prints type names as metavars (`--help <bool>`,
 # `--rules <list[Path]>`), which are no part of the command line a user types.
@@ -73,7 +74,7 @@ def main(
     """obsbox's top level: only --version lives here."""
 
 
-for module in (replay_commands, promtool_commands, record_commands, deploy_commands, binaries_commands):
+for module in (replay_commands, tune_commands, promtool_commands, record_commands, deploy_commands, binaries_commands):
     module.register(app)
 # Folded in from the former `python -m` entry points; one failure style (commands._exit).
 for module in (rules_compare_commands, corpus_commands, contract_doc_commands, dashboards_commands, demo_commands):

@@ -145,7 +145,7 @@ def _finish(
             route = route_resolver(scope)
     except Exception:  # telemetry never breaks a response
         return
-    finish_server_span(runtime, span, route, method, status, version, tenant, start_ns)
+    finish_server_span(runtime, span, route, method, status, version, tenant, start_ns, scope.get("path"))
 
 
 def instrument_asgi(app: Any, route_resolver: Callable[[Scope], str | None] | None = None) -> Any:

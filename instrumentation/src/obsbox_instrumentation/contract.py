@@ -79,11 +79,25 @@ DEFAULT_TENANT_TOP_N = 20
 OUTCOME_SUCCESS = "success"
 OUTCOME_FAILURE = "failure"
 OUTCOME_RETRY = "retry"
+# The job did not run to an end of its own: cancelled (Celery revoke, RQ stop), killed by the
+# library's time limit, or lost with the process running it (a pool child or work horse that
+# died: OOM kill, segfault).
+OUTCOME_REVOKED = "revoked"
+OUTCOME_TIMEOUT = "timeout"
+OUTCOME_ABANDONED = "abandoned"
+JOB_OUTCOMES = (OUTCOME_SUCCESS, OUTCOME_FAILURE, OUTCOME_RETRY, OUTCOME_REVOKED, OUTCOME_TIMEOUT, OUTCOME_ABANDONED)
 
 # The stable semantic conventions' advice for http.*.request.duration, in seconds.
 HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 # Background jobs run for seconds to hours.
+# Waiting time in the queue, from enqueue (or the ETA, when later) to the start of execution.
+JOB_LAG_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 JOB_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+
+# Health and probe routes a load balancer or orchestrator polls. They are not traffic: the
+# instrumentation leaves them out of http.server.request.duration (OBSBOX_SLI_EXCLUDE_ROUTES
+# changes the list) and the SLO rules drop them again for services instrumented otherwise.
+SLI_EXCLUDED_ROUTES: tuple[str, ...] = ("/healthz", "/livez", "/readyz", "/health", "/metrics")
 
 HTTP_SERVER_REQUEST_DURATION = MetricSpec(
     otel_name="http.server.request.duration",
@@ -110,9 +124,22 @@ JOB_DURATION = MetricSpec(
     prometheus_name="obsbox_job_duration_seconds",
     instrument=Instrument.HISTOGRAM,
     unit="s",
-    description="Duration of background jobs by queue, job name and outcome (success, failure, retry).",
+    description=(
+        "Duration of background jobs by queue, job name and outcome "
+        "(success, failure, retry, revoked, timeout, abandoned)."
+    ),
     labels=(LABEL_QUEUE, LABEL_JOB_NAME, LABEL_OUTCOME),
     buckets=JOB_DURATION_BUCKETS,
+)
+
+JOB_QUEUE_LAG = MetricSpec(
+    otel_name="obsbox.job.queue.lag",
+    prometheus_name="obsbox_job_queue_lag_seconds",
+    instrument=Instrument.HISTOGRAM,
+    unit="s",
+    description="Time a job waited in the queue before it started (start minus enqueue or ETA).",
+    labels=(LABEL_QUEUE, LABEL_JOB_NAME),
+    buckets=JOB_LAG_BUCKETS,
 )
 
 JOB_QUEUE_DEPTH = MetricSpec(
@@ -142,6 +169,24 @@ JOB_WORKERS = MetricSpec(
     labels=(LABEL_QUEUE,),
 )
 
+JOB_FAILED_REGISTRY = MetricSpec(
+    otel_name="obsbox.job.failed_registry",
+    prometheus_name="obsbox_job_failed_registry",
+    instrument=Instrument.GAUGE,
+    unit="{job}",
+    description="Jobs held in the library's store of failed jobs (RQ's FailedJobRegistry), read from the broker.",
+    labels=(LABEL_QUEUE,),
+)
+
+JOB_BROKER_UP = MetricSpec(
+    otel_name="obsbox.job.broker.up",
+    prometheus_name="obsbox_job_broker_up",
+    instrument=Instrument.GAUGE,
+    unit="{up}",
+    description="1 when the last read of the queue's broker succeeded, 0 when the broker did not answer.",
+    labels=(LABEL_QUEUE,),
+)
+
 TELEMETRY_DROPPED = MetricSpec(
     otel_name="obsbox.telemetry.dropped",
     prometheus_name="obsbox_telemetry_dropped_total",
@@ -164,9 +209,12 @@ METRICS: tuple[MetricSpec, ...] = (
     HTTP_SERVER_REQUEST_DURATION,
     HTTP_CLIENT_REQUEST_DURATION,
     JOB_DURATION,
+    JOB_QUEUE_LAG,
     JOB_QUEUE_DEPTH,
     JOB_QUEUE_OLDEST_AGE,
     JOB_WORKERS,
+    JOB_FAILED_REGISTRY,
+    JOB_BROKER_UP,
     TELEMETRY_DROPPED,
     TELEMETRY_EXPORT_FAILURES,
 )

@@ -113,6 +113,10 @@ class Recorder:
         self._p_job = prometheus_client.Histogram(
             spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg
         )
+        spec = c.JOB_QUEUE_LAG
+        self._p_lag = prometheus_client.Histogram(
+            spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg
+        )
         # Queue stats are the same number whoever reports them: the latest report wins.
         self._p_queue_depth = prometheus_client.Gauge(
             c.JOB_QUEUE_DEPTH.prometheus_name, c.JOB_QUEUE_DEPTH.description, c.JOB_QUEUE_DEPTH.labels,
@@ -126,6 +130,15 @@ class Recorder:
         self._p_workers = prometheus_client.Gauge(
             c.JOB_WORKERS.prometheus_name, c.JOB_WORKERS.description, c.JOB_WORKERS.labels,
             registry=reg, multiprocess_mode="livesum",
+        )
+        # Read from the broker: the same number whoever reads it, the latest read wins.
+        self._p_failed_registry = prometheus_client.Gauge(
+            c.JOB_FAILED_REGISTRY.prometheus_name, c.JOB_FAILED_REGISTRY.description, c.JOB_FAILED_REGISTRY.labels,
+            registry=reg, multiprocess_mode="mostrecent",
+        )
+        self._p_broker_up = prometheus_client.Gauge(
+            c.JOB_BROKER_UP.prometheus_name, c.JOB_BROKER_UP.description, c.JOB_BROKER_UP.labels,
+            registry=reg, multiprocess_mode="mostrecent",
         )
         self._p_dropped = prometheus_client.Counter(
             c.TELEMETRY_DROPPED.prometheus_name.removesuffix("_total"), c.TELEMETRY_DROPPED.description,
@@ -152,12 +165,12 @@ class Recorder:
         """Create the OpenTelemetry instruments (the push path)."""
         meter = meter_provider.get_meter(METER_NAME)
         o: dict[str, Any] = {}
-        for spec in (c.HTTP_SERVER_REQUEST_DURATION, c.HTTP_CLIENT_REQUEST_DURATION, c.JOB_DURATION):
+        for spec in (c.HTTP_SERVER_REQUEST_DURATION, c.HTTP_CLIENT_REQUEST_DURATION, c.JOB_DURATION, c.JOB_QUEUE_LAG):
             o[spec.otel_name] = meter.create_histogram(
                 spec.otel_name, unit=spec.unit, description=spec.description,
                 explicit_bucket_boundaries_advisory=list(spec.buckets),
             )
-        for spec in (c.JOB_QUEUE_DEPTH, c.JOB_QUEUE_OLDEST_AGE, c.JOB_WORKERS):
+        for spec in (c.JOB_QUEUE_DEPTH, c.JOB_QUEUE_OLDEST_AGE, c.JOB_WORKERS, c.JOB_FAILED_REGISTRY, c.JOB_BROKER_UP):
             o[spec.otel_name] = meter.create_gauge(spec.otel_name, unit=spec.unit, description=spec.description)
         for spec in (c.TELEMETRY_DROPPED, c.TELEMETRY_EXPORT_FAILURES):
             o[spec.otel_name] = meter.create_counter(spec.otel_name, unit=spec.unit, description=spec.description)
@@ -250,6 +263,27 @@ class Recorder:
         hist = self._o.get(c.JOB_DURATION.otel_name)
         if hist is not None:
             self._defer(hist, seconds, {"queue": queue, "job_name": job_name, "outcome": outcome})
+
+    def job_lag(self, queue: str, job_name: str, seconds: float) -> None:
+        if self.pull:
+            self._child(self._p_lag, (queue, job_name)).observe(seconds)
+        hist = self._o.get(c.JOB_QUEUE_LAG.otel_name)
+        if hist is not None:
+            self._defer(hist, seconds, {"queue": queue, "job_name": job_name})
+
+    def failed_registry(self, queue: str, count: float) -> None:
+        if self.pull:
+            self._child(self._p_failed_registry, (queue,)).set(count)
+        gauge = self._o.get(c.JOB_FAILED_REGISTRY.otel_name)
+        if gauge is not None:
+            gauge.set(count, {"queue": queue})
+
+    def broker_up(self, queue: str, up: bool) -> None:
+        if self.pull:
+            self._child(self._p_broker_up, (queue,)).set(1.0 if up else 0.0)
+        gauge = self._o.get(c.JOB_BROKER_UP.otel_name)
+        if gauge is not None:
+            gauge.set(1 if up else 0, {"queue": queue})
 
     def queue_stats(self, queue: str, depth: float, oldest_age_s: float) -> None:
         if self.pull:

@@ -40,6 +40,9 @@ _REGISTRY: list[Patch] = [
     _patch("httpx", "httpclient", ["httpx"], ["httpx"]),
     _patch("starlette", "asgi", ["starlette", "fastapi"], ["starlette", "fastapi", "asgi"]),
     _patch("django", "djangohook", ["django"], ["django"]),
+    # Background jobs (docs/jobs.md): applied when the application imports the library.
+    Patch("celery", "celeryhook:install", "celeryhook:uninstall", frozenset({"celery"}), frozenset({"celery"})),
+    Patch("rq", "rqhook:install", "rqhook:uninstall", frozenset({"rq"}), frozenset()),
 ]
 
 

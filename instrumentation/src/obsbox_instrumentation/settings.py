@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .contract import DEFAULT_TENANT_TOP_N
+from .contract import DEFAULT_TENANT_TOP_N, SLI_EXCLUDED_ROUTES
 from .envvars import SettingsError, env_bool, env_float, env_int, env_str
 from .exporters import check_exporter_env
 
@@ -38,6 +38,7 @@ OBSBOX_LOG_JSON = "OBSBOX_LOG_JSON"
 OBSBOX_LOG_LEVEL = "OBSBOX_LOG_LEVEL"
 OBSBOX_INSTRUMENT = "OBSBOX_INSTRUMENT"
 OBSBOX_DISABLED_INSTRUMENTATIONS = "OBSBOX_DISABLED_INSTRUMENTATIONS"
+OBSBOX_SLI_EXCLUDE_ROUTES = "OBSBOX_SLI_EXCLUDE_ROUTES"
 PROMETHEUS_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 DEFAULT_PROMETHEUS_HOST = "127.0.0.1"
@@ -64,6 +65,12 @@ DEFAULT_SCRUB_PATTERNS: tuple[str, ...] = (
     "credential",
     "private_key",
 )
+
+# Health and probe endpoints a load balancer or orchestrator polls: kept out of
+# http.server.request.duration so they neither dilute the SLIs nor satisfy the SLO rules'
+# low-traffic guard on their own (docs/rules.md). Matched against the route template, or the
+# path when the framework gives no template; their spans are still traced.
+DEFAULT_SLI_EXCLUDE_ROUTES: tuple[str, ...] = SLI_EXCLUDED_ROUTES
 
 # OTEL_* defaults obsbox changes from upstream's (only when the user has not set them).
 OTEL_DEFAULTS: Mapping[str, str] = {
@@ -101,6 +108,7 @@ class Settings:
     log_level: str = "INFO"
     auto_instrument: bool = True
     disabled_instrumentations: frozenset[str] = field(default_factory=frozenset)
+    sli_exclude_routes: frozenset[str] = frozenset(DEFAULT_SLI_EXCLUDE_ROUTES)
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -117,6 +125,16 @@ def resolve_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
     if log_level not in _LOG_LEVELS:
         raise SettingsError(f"{OBSBOX_LOG_LEVEL}={log_level!r}: expected one of {', '.join(_LOG_LEVELS)}")
     disabled = env_str(env, OBSBOX_DISABLED_INSTRUMENTATIONS) or ""
+    # Set but empty ("") turns the exclusion off; unset keeps the defaults.
+    exclude_env = env.get(OBSBOX_SLI_EXCLUDE_ROUTES)
+    exclude = (
+        frozenset(DEFAULT_SLI_EXCLUDE_ROUTES)
+        if exclude_env is None
+        else frozenset(r.strip() for r in exclude_env.split(",") if r.strip())
+    )
+    bad = sorted(r for r in exclude if not r.startswith("/"))
+    if bad:
+        raise SettingsError(f"{OBSBOX_SLI_EXCLUDE_ROUTES}={exclude_env!r}: routes must start with '/', got {bad}")
     from_env: dict[str, Any] = {
         "tenant_header": env_str(env, OBSBOX_TENANT_HEADER) or DEFAULT_TENANT_HEADER,
         "tenant_top_n": env_int(env, OBSBOX_TENANT_TOP_N, DEFAULT_TENANT_TOP_N),
@@ -134,6 +152,7 @@ def resolve_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
         "log_level": log_level,
         "auto_instrument": env_bool(env, OBSBOX_INSTRUMENT, True),
         "disabled_instrumentations": frozenset(x.strip() for x in disabled.split(",") if x.strip()),
+        "sli_exclude_routes": exclude,
     }
     for key, value in overrides.items():
         if value is not None:
@@ -141,6 +160,8 @@ def resolve_settings(env: Mapping[str, str], **overrides: Any) -> Settings:
                 value = tuple(str(p).lower() for p in value)
             if key == "log_level":
                 value = str(value).upper()
+            if key == "sli_exclude_routes":
+                value = frozenset(value)
             from_env[key] = value
     if from_env["prometheus_port"] > 65535:
         raise SettingsError(f"{OBSBOX_PROMETHEUS_PORT}={from_env['prometheus_port']}: not a TCP port")

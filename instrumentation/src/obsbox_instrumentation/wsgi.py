@@ -165,7 +165,9 @@ class ObsboxWSGIMiddleware:
                 route = self.route_resolver(environ)
         except Exception:  # telemetry never breaks a response
             return
-        finish_server_span(runtime, span, route, method, status, version, tenant, start_ns)
+        finish_server_span(
+            runtime, span, route, method, status, version, tenant, start_ns, environ.get("PATH_INFO")
+        )
 
 
 def resolve_tenant(environ: dict[str, Any], settings: Any, ctx: Any, header_key: str) -> str | None:
@@ -213,9 +215,13 @@ def start_server_span(
 
 def finish_server_span(
     runtime: rt.Runtime, span: Any, route: str | None, method: str, status: int, version: str,
-    tenant: str | None, start_ns: int,
+    tenant: str | None, start_ns: int, path: str | None = None,
 ) -> None:
-    """End the SERVER span and record http.server.request.duration (shared by WSGI and ASGI)."""
+    """End the SERVER span and record http.server.request.duration (shared by WSGI and ASGI).
+
+    Requests to a route (or, without a route template, a path) in the ``sli_exclude_routes``
+    setting are traced but not counted in the duration metric: health checks are not traffic.
+    """
     try:
         if route:
             span.set_attribute("http.route", route)
@@ -225,6 +231,8 @@ def finish_server_span(
             span.set_status(Status(StatusCode.ERROR))
         span_ctx = span.get_span_context()
         span.end()
+        if (route or path or "") in runtime.settings.sli_exclude_routes:
+            return
         seconds = (time.perf_counter_ns() - start_ns) / 1e9
         sampled = span_ctx.trace_flags.sampled
         # The span's context makes the trace-based exemplar filter attach this trace id.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -70,21 +72,41 @@ def _check(names: list[str], out: Path) -> None:
 
 @corpus_app.command("record-demo")
 def record_demo(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The recorded entry to record again (recorded-*).")],
+    names: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME",
+            help="Recorded entries to record again (recorded-*), or 'all'; several record side by side.",
+            show_default=False,
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory for <name>.om and <name>.yaml.")] = DEFAULT_OUT,
 ) -> None:
-    """Record an entry from the real demo service, its payments dependency and a real Prometheus
-    on free loopback ports, with faults injected on a schedule. Runs in real time (minutes)."""
+    """Record entries from the real demo service (one or two instances), its payments dependency
+    and a real Prometheus on free loopback ports, with faults injected on a schedule. Runs in real
+    time (10 to 25 minutes); several names run side by side, each in its own process."""
     source_checkout("corpus record-demo", "examples")
     from obsbox.corpus.record_demo import PLANS, record
     from obsbox.recorder import RecordError
 
-    if name not in PLANS:
-        raise fail(f"unknown recorded entry {name!r}; known: {', '.join(sorted(PLANS))}")
+    chosen = sorted(PLANS) if "all" in names else list(dict.fromkeys(names))
+    unknown = [n for n in chosen if n not in PLANS]
+    if unknown:
+        raise fail(f"unknown recorded entr{'y' if len(unknown) == 1 else 'ies'} {', '.join(map(repr, unknown))}; known: {', '.join(sorted(PLANS))}")
+    if len(chosen) > 1:
+        # One process per entry: each has its own demo, Prometheus and wall-clock schedule.
+        procs = {
+            n: subprocess.Popen([sys.executable, "-m", "obsbox.cli", "corpus", "record-demo", n, "--out", str(out)])
+            for n in chosen
+        }
+        failed = [n for n, proc in procs.items() if proc.wait() != 0]
+        if failed:
+            raise fail(f"record-demo failed for {', '.join(failed)}", code=1)
+        return
     try:
-        record(name, out)
+        record(chosen[0], out)
     except (RecordError, OSError, RuntimeError) as exc:
-        raise fail(f"record-demo {name}: {exc}", code=1) from None
+        raise fail(f"record-demo {chosen[0]}: {exc}", code=1) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from obsbox.commands._engine import PrometheusOption, select_engine
 from obsbox.commands._exit import EXIT_FAILED, EXIT_INTERRUPTED, fail
+from obsbox.commands._progress import LineProgress
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
@@ -166,6 +167,15 @@ def replay(
     more_rules: Annotated[
         list[Path] | None, typer.Argument(metavar="PATH", help="More rule files, so that `--rules A B C` works.", show_default=False)
     ] = None,
+    block_cache: Annotated[
+        str | None,
+        typer.Option(
+            "--block-cache",
+            metavar="DIR|off",
+            help="Where backfilled blocks are cached by the recordings' content hash (default: OBSBOX_BLOCK_CACHE, "
+            "else replay-blocks under OBSBOX_CACHE_DIR); off: no cache.",
+        ),
+    ] = None,
     prometheus: PrometheusOption = None,
 ) -> None:
     """Replay recorded incidents and noise through alert rules and score the rules."""
@@ -178,6 +188,10 @@ def replay(
 
     select_engine(prometheus)
     engine = engine_info()
+    if block_cache is not None:
+        from obsbox.replay.blockcache import BLOCK_CACHE_ENV
+
+        os.environ[BLOCK_CACHE_ENV] = block_cache
 
     # Piped into a file or a log (CI, make demo), rich would cut the tables at 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=180)
@@ -199,7 +213,8 @@ def replay(
             # error; on a terminal it is transient and erased.
             disable=not sys.stderr.isatty(),
         ) as bar, _scratch_tmpdir():
-            report = run_replay(rules, incidents, progress=_ProgressAdapter(bar), score_by=score_by)
+            progress = _ProgressAdapter(bar) if sys.stderr.isatty() else LineProgress("replay")
+            report = run_replay(rules, incidents, progress=progress, score_by=score_by)
         json_text = render_json(report.scores, engine=engine) if json_out is not None else None
         html_text = (
             render_html(report.scores, report.pairs, plotly_js=load_plotly_js(), engine=engine)

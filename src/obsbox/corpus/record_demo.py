@@ -1,23 +1,28 @@
 """Record incidents and noise from the real demo service (examples/), not from a generator.
 
-    obsbox corpus record-demo NAME [--out alert_rules/incidents]   # from the repo root
+    obsbox corpus record-demo NAME [NAME ...|all] [--out alert_rules/incidents]   # from the repo root
 
-Starts the payments dependency, the demo service under gunicorn and a real Prometheus scraping
-it every 5 s (all on loopback, free ports), drives it with examples/loadgen.py, flips the demo's
-fault switches through its /admin/faults endpoint on a schedule, and exports what Prometheus
-stored with ``obsbox.recorder`` (the code behind ``obsbox record``). Runs in real time: each
-scenario takes its length in wall-clock minutes.
+Starts the payments dependency, the demo service under gunicorn (one or more instances) and a
+real Prometheus (the deploy's pinned build when `make setup` built it) scraping it every 5 s, all
+on loopback free ports; drives it with examples/loadgen.py (and a load balancer's health checks),
+injects the plan's fault (the demo's /admin/faults switches, restarts, crashes, stops) on a
+schedule, and exports what Prometheus stored with ``obsbox.recorder`` (the code behind ``obsbox
+record``). Runs in real time: each scenario takes its length in wall-clock minutes; several run
+side by side. docs/corpus.md lists the plans.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +50,25 @@ class Plan:
     before_s: int
     fault_s: int
     after_s: int
-    faults: dict[str, Any]
+    faults: dict[str, Any] = field(default_factory=dict)
     expect_alert: str | None = None
     within: str = "5m"
-    # Restart the demo (stop, start again on the same ports) instead of flipping fault switches.
-    restart: bool = False
+    # What happens at the fault's start: "faults" flips the demo's switches for fault_s;
+    # "restart" stops and starts every instance once; "rolling_restart" does so one instance at a
+    # time (a deploy); "crash_loop" SIGKILLs every instance and lets a supervisor start it again
+    # after RESTART_DELAY_S, over and over for fault_s; "stop_all" stops every instance for fault_s.
+    action: str = "faults"
+    instances: int = 1
+    rps: float = RPS
+    tenants: int = TENANTS
+    routes: str = ROUTES
+    # A load balancer's health check: GET /healthz every second per instance, without a tenant.
+    health_checks: bool = False
+    env: dict[str, str] = field(default_factory=dict)
 
+
+RESTART_DELAY_S = 5  # systemd's RestartSec= for the crash loop's supervisor
+CRASH_UPTIME_S = 25  # how long each start of a crash-looping instance lives
 
 PLANS = {
     "recorded-5xx-spike": Plan(
@@ -79,8 +97,96 @@ PLANS = {
         300,
         0,
         480,
-        {},
-        restart=True,
+        action="restart",
+    ),
+    "recorded-crash-loop": Plan(
+        "incident",
+        f"Two instances of the real demo service behind a load balancer's health checks; after 4 minutes "
+        f"both crash (SIGKILL) about {CRASH_UPTIME_S} s after every start and their supervisor starts them "
+        f"again {RESTART_DELAY_S} s later, for 4 minutes: up flaps, counters reset at every start.",
+        240,
+        240,
+        180,
+        expect_alert="SloServiceCrashLooping",
+        within="5m",
+        action="crash_loop",
+        instances=2,
+        health_checks=True,
+    ),
+    "recorded-all-instances-down": Plan(
+        "incident",
+        "Two instances of the real demo service; after 4 minutes both are stopped for 5 minutes (a bad "
+        "deploy): every scrape fails, the request metrics go stale, the load generator gets refused "
+        "connections. Nothing server-side counts an error.",
+        240,
+        300,
+        180,
+        expect_alert="SloServiceDown",
+        within="6m",
+        action="stop_all",
+        instances=2,
+        health_checks=True,
+    ),
+    "recorded-latency-degradation": Plan(
+        "incident",
+        "Two instances of the real demo service; after 4 minutes GET /v2/invoices (about 11% of the "
+        "requests) takes 700 ms more on every call, for 14 minutes: a sustained degradation below the "
+        "1h tier's 14.4x. A recording this short has no hours of history, so the 6h and 2h windows hold "
+        "only its minutes and page within minutes; the generated latency-plateau carries the history.",
+        240,
+        840,
+        120,
+        {"rules": [{"route": "/v2/invoices", "tenant": "*", "latency_ms": 700}]},
+        expect_alert="SloLatencyBurnRateFast",
+        within="16m",
+        instances=2,
+        routes="v1_list:5,v1_get:3,v2_list:1",
+        health_checks=True,
+    ),
+    "recorded-route-error-burst": Plan(
+        "incident",
+        "Two instances of the real demo service; after 4 minutes 40% of the requests to GET /v2/invoices "
+        "(about 3% of the traffic) fail with 500 for 6 minutes: 1.2% of all requests, under the fast burn "
+        "tier's 1.44%, so only a per-route view sees it.",
+        240,
+        360,
+        180,
+        {"rules": [{"route": "/v2/invoices", "tenant": "*", "error_rate": 0.4, "status": 500}]},
+        expect_alert="SloRouteErrorBurst",
+        within="8m",
+        instances=2,
+        routes="v1_list:20,v1_get:12,v2_list:1",
+        health_checks=True,
+    ),
+    "recorded-quiet-night": Plan(
+        "noise",
+        "A quiet night: two instances of the real demo service, a load balancer's health checks every "
+        "second per instance (no tenant, about 2 ms each) and one tenant's requests at 0.15 per second "
+        "taking 300 ms as usual. Recorded with OBSBOX_SLI_EXCLUDE_ROUTES='' so the health checks are in "
+        "the metrics, as with instrumentation that predates the setting or a probe path not on its list: "
+        "the rules themselves must keep them out of the SLIs and the tenant comparisons.",
+        60,
+        1500,
+        0,
+        {"rules": [{"route": "/v1/invoices", "tenant": "*", "latency_ms": 300}]},
+        instances=2,
+        rps=0.15,
+        tenants=1,
+        routes="v1_list:1",
+        health_checks=True,
+        env={"OBSBOX_SLI_EXCLUDE_ROUTES": ""},
+    ),
+    "recorded-rolling-deploy": Plan(
+        "noise",
+        "A rolling deploy of two instances of the real demo service behind health checks: each instance "
+        "is stopped (SIGTERM, graceful) and started again, 30 s apart; refused connections for a moment, "
+        "counters starting again from zero once per instance.",
+        240,
+        60,
+        300,
+        action="rolling_restart",
+        instances=2,
+        health_checks=True,
     ),
 }
 
@@ -93,37 +199,140 @@ def _post(url: str, body: dict[str, Any]) -> None:
         resp.read()
 
 
+def _health_checks(base: str, stop: threading.Event) -> None:
+    """A load balancer's probe: GET /healthz once a second, no tenant header; failures are expected."""
+    while not stop.wait(1.0):
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
+                resp.read()
+        except OSError:
+            pass
+
+
+def _prometheus_binary() -> str:
+    """The deploy's pinned Prometheus build when `make setup` made it, else the one on PATH."""
+    from obsbox.binaries import locate
+
+    built = locate.built("prometheus")
+    return str(built) if built is not None else "prometheus"
+
+
+class _Instance:
+    """One instance of the demo: gunicorn on its own port, its own metrics port and multiproc dir."""
+
+    def __init__(self, index: int, workdir: Path, base_env: dict[str, str]) -> None:
+        from examples.procs import free_port
+
+        self.index = index
+        self.port, self.metrics_port = free_port(), free_port()
+        self.workdir = workdir
+        self.env = dict(base_env)
+        self.env["OBSBOX_PROMETHEUS_PORT"] = str(self.metrics_port)
+        self.env["OBSBOX_DEMO_FAULTS_FILE"] = str(workdir / f"faults-{index}.json")
+        self.starts = 0
+        self.proc: Any = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        from examples.procs import ManagedProcess, gunicorn_argv
+
+        # A fresh multiprocess directory per start, as a restarted unit gets: counters from zero.
+        prom_dir = self.workdir / f"prom-{self.index}-{self.starts}"
+        prom_dir.mkdir()
+        env = dict(self.env, PROMETHEUS_MULTIPROC_DIR=str(prom_dir))
+        log = self.workdir / f"demo-{self.index}-{self.starts}.log"
+        self.proc = ManagedProcess(f"demo-{self.index}", gunicorn_argv(self.port, workers=1), env, log).start()
+        self.starts += 1
+        self.proc.wait_http(f"{self.base}/healthz", timeout=60)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+
+    def crash(self) -> None:
+        """SIGKILL the whole process group: no graceful shutdown, as a crash."""
+        if self.proc is not None and self.proc.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.proc.pid, signal.SIGKILL)
+            self.proc.proc.wait(timeout=10)
+
+
+def _act(plan: Plan, instances: list[_Instance]) -> None:
+    """The plan's fault, from its start to its end (wall-clock time)."""
+    if plan.action == "faults":
+        for inst in instances:
+            _post(f"{inst.base}/admin/faults", plan.faults)
+        time.sleep(plan.fault_s)
+        for inst in instances:
+            _post(f"{inst.base}/admin/faults", {})
+    elif plan.action == "restart":
+        for inst in instances:
+            inst.stop()
+        for inst in instances:
+            inst.start()
+    elif plan.action == "rolling_restart":
+        for inst in instances:
+            inst.stop()
+            inst.start()
+            time.sleep(30)
+    elif plan.action == "stop_all":
+        for inst in instances:
+            inst.stop()
+        time.sleep(plan.fault_s)
+        for inst in instances:
+            inst.start()
+    elif plan.action == "crash_loop":
+        deadline = time.monotonic() + plan.fault_s
+        while time.monotonic() < deadline:
+            for inst in instances:
+                inst.crash()
+            time.sleep(RESTART_DELAY_S)
+            for inst in instances:
+                inst.start()
+            time.sleep(CRASH_UPTIME_S)
+    else:
+        raise ValueError(f"unknown action {plan.action!r}")
+
+
 def record(name: str, out: Path) -> None:
     # The demo's helpers live in examples/, importable from the repository root.
     from examples.loadgen import run_load
     from examples.payments_service import PaymentsServer
-    from examples.procs import ManagedProcess, demo_env, free_port, gunicorn_argv
+    from examples.procs import ManagedProcess, demo_env, free_port
+    from obsbox.replay.prometheus import binary_version
 
     plan = PLANS[name]
     total = plan.before_s + plan.fault_s + plan.after_s
     workdir = Path(tempfile.mkdtemp(prefix=f"obsbox-record-{name}-"))
     payments = PaymentsServer()
     payments.start()
-    port, metrics_port, prom_port = free_port(), free_port(), free_port()
-    (workdir / "prom").mkdir(exist_ok=True)
+    prom_port = free_port()
     env = demo_env(
         OTEL_SERVICE_NAME=JOB,
         OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}",
-        OBSBOX_PROMETHEUS_PORT=str(metrics_port),
-        PROMETHEUS_MULTIPROC_DIR=str(workdir / "prom"),
-        OBSBOX_DEMO_FAULTS_FILE=str(workdir / "faults.json"),
         OBSBOX_DEMO_PAYMENTS_URL=payments.url,
+        **plan.env,
     )
-    demo = ManagedProcess("demo", gunicorn_argv(port, workers=1), env, workdir / "demo.log").start()
+    instances = [_Instance(i, workdir, env) for i in range(plan.instances)]
+    prometheus = _prometheus_binary()
+    version = binary_version(prometheus) or "unknown"
     config = {
         "global": {"scrape_interval": f"{SCRAPE_INTERVAL_S}s", "scrape_timeout": "4s"},
-        "scrape_configs": [{"job_name": JOB, "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}],
+        "scrape_configs": [
+            {
+                "job_name": JOB,
+                "static_configs": [{"targets": [f"127.0.0.1:{inst.metrics_port}" for inst in instances]}],
+            }
+        ],
     }
     (workdir / "prometheus.yml").write_text(json.dumps(config))
     prom = ManagedProcess(
         "prometheus",
         [
-            "prometheus",
+            prometheus,
             f"--config.file={workdir / 'prometheus.yml'}",
             f"--storage.tsdb.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{prom_port}",
@@ -132,46 +341,56 @@ def record(name: str, out: Path) -> None:
         demo_env(),
         workdir / "prometheus.log",
     ).start()
+    stop_checks = threading.Event()
     try:
-        demo.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        for inst in instances:
+            inst.start()
         prom.wait_http(f"http://127.0.0.1:{prom_port}/-/ready", timeout=60)
-        base = f"http://127.0.0.1:{port}"
         start = time.time()
-        load = threading.Thread(
-            target=run_load,
-            kwargs={
-                "url": base,
-                "max_requests": int(RPS * total * 1.2),
-                "duration_s": float(total),
-                "rps": RPS,
-                "tenants": TENANTS,
-                "routes": ROUTES,
-                "concurrency": 4,
-                "seed": 7,
-            },
-            daemon=True,
-        )
-        load.start()
+        threads = [
+            threading.Thread(
+                target=run_load,
+                kwargs={
+                    "url": inst.base,
+                    "max_requests": max(1, int(plan.rps * total * 1.2 / plan.instances) + 1),
+                    "duration_s": float(total),
+                    "rps": plan.rps / plan.instances,
+                    "tenants": plan.tenants,
+                    "routes": plan.routes,
+                    "concurrency": 4,
+                    "seed": 7 + inst.index,
+                },
+                daemon=True,
+            )
+            for inst in instances
+        ]
+        if plan.health_checks:
+            threads += [
+                threading.Thread(target=_health_checks, args=(inst.base, stop_checks), daemon=True)
+                for inst in instances
+            ]
+        for thread in threads:
+            thread.start()
         time.sleep(plan.before_s)  # the schedule is wall-clock time: this is the recording's baseline
         fault_start = time.time()
-        if plan.restart:
-            demo.stop()
-            demo = ManagedProcess("demo", gunicorn_argv(port, workers=1), env, workdir / "demo-2.log").start()
-            demo.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
-        else:
-            _post(f"{base}/admin/faults", plan.faults)
-            time.sleep(plan.fault_s)
-            _post(f"{base}/admin/faults", {})
+        _act(plan, instances)
         fault_end = time.time()
-        load.join(timeout=total + 60)
+        remaining = start + total - time.time()
+        if remaining > 0:
+            time.sleep(remaining)
+        stop_checks.set()
+        for thread in threads:
+            thread.join(timeout=60)
         end = time.time() + SCRAPE_INTERVAL_S
         time.sleep(SCRAPE_INTERVAL_S * 2)  # let the last scrape land
         series = fetch(
             RecordRequest(f"http://127.0.0.1:{prom_port}", SELECTORS, start - SCRAPE_INTERVAL_S, end)
         )
     finally:
+        stop_checks.set()
         prom.stop()
-        demo.stop()
+        for inst in instances:
+            inst.stop()
         payments.stop()
     fmt = lambda t: format_time(int(t) * 1000)  # noqa: E731
     manifest = manifest_skeleton(
@@ -182,8 +401,10 @@ def record(name: str, out: Path) -> None:
         kind=plan.kind,
         description=plan.description,
         source_detail=(
-            f"examples/demo_service under gunicorn + examples/loadgen.py ({RPS:g} rps, {TENANTS} tenants, {ROUTES}), "
-            f"scraped every {SCRAPE_INTERVAL_S}s by Prometheus 2.42, exported by obsbox.recorder "
+            f"examples/demo_service under gunicorn ({plan.instances} instance(s)) + examples/loadgen.py "
+            f"({plan.rps:g} rps, {plan.tenants} tenants, {plan.routes})"
+            f"{', health checks 1/s per instance' if plan.health_checks else ''}, scraped every "
+            f"{SCRAPE_INTERVAL_S}s by Prometheus {version}, exported by obsbox.recorder "
             f"(obsbox corpus record-demo {name})"
         ),
         windows=[(fmt(fault_start), fmt(fault_end))] if plan.kind == "incident" else (),
@@ -192,8 +413,10 @@ def record(name: str, out: Path) -> None:
     )
     if plan.kind == "incident":
         manifest["expect"]["fire"][0]["labels"] = {"job": JOB}
+    else:
+        # Noise recorded from the real service: neither a page nor a ticket may open.
+        manifest["expect"] = {"quiet_severities": ["critical", "warning"]}
     write_recording(out, manifest, series)
     # The logs and TSDB are kept when anything above failed, for the post-mortem; not on success.
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"{name}: {len(series)} series, {sum(len(s.timestamps_ms) for s in series)} samples")
-

@@ -192,6 +192,32 @@ def latency_degradation(seed: int) -> Generated:
     )
 
 
+@scenario(seed=113)
+def latency_plateau(seed: int) -> Generated:
+    # A day of history, so the ticket tiers' 1d and 3d windows hold ordinary traffic as they
+    # would in production and only the page tiers decide.
+    rng, b = random.Random(seed), _builder(26 + 2.5)
+    w = (T0 + 26 * HOUR, T0 + 28 * HOUR)
+
+    def shape(t: int, tenant: str) -> Traffic:
+        return Traffic(BASE_RPS, over_threshold=0.10, over_1s=0.02) if _in(t, *w) else Traffic(BASE_RPS)
+
+    _service(b, rng, shape, histogram=True, tenants={"acme": 1.0})
+    return Generated(
+        "latency-plateau",
+        "incident",
+        "A sustained latency degradation: after a day of ordinary traffic 10% of requests take longer than the "
+        "0.5 s threshold for two hours; no errors. At 10x the 1% latency budget neither the 1h tier (14.4x) nor "
+        "the 6h tier (6x over six hours, after about 3.6 hours) pages; the 2h tier (5.4x) does after about 65 "
+        "minutes.",
+        b.build(),
+        b.start_s,
+        b.time(b.steps - 1),
+        [w],
+        [{"alert": "SloLatencyBurnRateFast", "within": "75m", "labels": {"job": JOB}}],
+    )
+
+
 @scenario(seed=105)
 def dependency_timeout(seed: int) -> Generated:
     rng, b = random.Random(seed), _builder(7.5)

@@ -8,6 +8,7 @@ the results. See docs/architecture.md, Rule tester engine.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import shutil
@@ -24,8 +25,9 @@ from pathlib import Path
 from types import TracebackType
 
 from obsbox.promql import longest_duration_ms, references, split_threshold
-from obsbox.replay import alerting, tsdb
+from obsbox.replay import alerting, blockcache, tsdb
 from obsbox.replay.alerting import AlertSample, LabelKey
+from obsbox.replay.datarange import data_range
 from obsbox.replay.model import (
     AlertRuleResult,
     AlertTimeline,
@@ -37,7 +39,14 @@ from obsbox.replay.model import (
     label_key,
 )
 from obsbox.replay.openmetrics import format_series_name
-from obsbox.replay.prometheus import PrometheusError, PrometheusServer, QueryResult, engine_major, find_binary
+from obsbox.replay.prometheus import (
+    PrometheusError,
+    PrometheusServer,
+    QueryResult,
+    binary_version,
+    engine_major,
+    find_binary,
+)
 from obsbox.replay.rules import (
     Rule,
     RuleFileError,
@@ -59,6 +68,9 @@ MIN_GAP_MS = 60 * 60_000
 # Prometheus 3.x refuses remote-written samples more than 10 minutes ahead of its own clock
 # (2.42 takes any time): samples later than now plus this margin go in as backfilled blocks.
 FUTURE_MARGIN_MS = 5 * 60_000
+# Recordings this big or bigger are never read whole: promtool reads them (shifted in time by a
+# streaming copy when they share the TSDB with others); the Python side holds only smaller ones.
+STREAM_MIN_BYTES = 32 << 20
 # Rules whose queries are in flight at once (two cores: Prometheus evaluates while Python decodes).
 QUERY_THREADS = 3
 
@@ -132,6 +144,8 @@ class SessionOptions:
     # Drop input series that the rules themselves produce (recorded names, ALERTS): the replay
     # re-evaluates them, and two values at one timestamp would be refused.
     drop_rule_outputs_from_input: bool = True
+    # Take backfilled blocks from the block cache and store new ones there (replay/blockcache.py).
+    block_cache: bool = True
 
 
 def _lcm(a: int, b: int) -> int:
@@ -199,6 +213,8 @@ class ReplaySession:
         self.groups: list[RuleGroup] = []
         self.placed: list[_Placed] = []
         self.major = 3  # the engine's Prometheus major version, known once the session opens
+        self.cache: blockcache.BlockCache | None = None
+        self.tool = ""  # the promtool that makes blocks: part of every cache key
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -229,6 +245,10 @@ class ReplaySession:
         if find_binary("promtool") is None:
             raise EngineError("no promtool binary found (install Debian's prometheus package: /usr/bin/promtool)")
         self.major = engine_major()
+        if self.options.block_cache:
+            self.cache = blockcache.default_cache()
+            promtool = find_binary("promtool")
+            self.tool = f"{promtool}:{binary_version(promtool) if promtool else ''}"
         for case in self.cases:
             if isinstance(case, Case) and case.end_ms < case.start_ms:
                 raise EngineError(f"case ends ({case.end_ms} ms) before it starts ({case.start_ms} ms)")
@@ -264,9 +284,13 @@ class ReplaySession:
         produced = self._produced_names() if self.options.drop_rule_outputs_from_input else set()
         fast = self._start_fast_backfill(produced, split=split)
         try:
-            # The other recordings are read while promtool works on the largest.
+            # Other big recordings are streamed too, shifted in time as they are copied; the
+            # rest are read while promtool works on the largest.
+            streamed = self._streamed_cases(produced, None if fast is None else fast.index)
             cases: list[Case | None] = [
-                None if fast is not None and i == fast.index else self._read_case(c) for i, c in enumerate(self.cases)
+                streamed.get(i) if (fast is None or i != fast.index) and i in streamed else
+                None if fast is not None and i == fast.index else self._read_case(c)
+                for i, c in enumerate(self.cases)
             ]
             fast_index = None
             if fast is not None:
@@ -283,7 +307,7 @@ class ReplaySession:
         try:
             prepared = [
                 c
-                if i == fast_index
+                if i == fast_index or i in streamed
                 else Case(prepare([s for s in c.series if s.labels.get("__name__") not in produced]), c.start_ms, c.end_ms)
                 for i, c in enumerate(_all_read(cases))
             ]
@@ -299,13 +323,18 @@ class ReplaySession:
         plain_parts: list[tuple[Sequence[Series], int]] = []
         stale_parts: list[Series] = []
         for i, p in enumerate(self.placed):
+            if i in streamed:
+                case = self.cases[i]
+                assert isinstance(case, FileCase)
+                self._stream_backfill(case, p.shift_ms, data_dir)
+                continue
             if i == fast_index:
                 continue
             plain, with_markers = split_stale(p.case.series)
             plain_parts.append((plain, p.shift_ms))
             stale_parts.extend(_shifted(s, p.shift_ms) for s in with_markers)
         try:
-            backfill(plain_parts, data_dir, self.workdir)
+            backfill(plain_parts, data_dir, self.workdir, cache=self.cache, tool=self.tool)
         except BackfillError as exc:
             raise EngineError(str(exc)) from None
         self.progress("start prometheus", 0.2)
@@ -380,10 +409,23 @@ class ReplaySession:
         except OSError:
             return None  # the reader reports it, with the file's name
         fast = _FastBackfill(index, case, tsdb.FileBackfill(case.path, self.workdir / "fast-blocks", split=split))
-        try:
-            fast.backfill.start(self.workdir)
-        except BackfillError as exc:
-            raise EngineError(str(exc)) from None
+        if self.cache is not None:
+            try:
+                fast.key = blockcache.key_of("file", self.cache.digest(case.path), self.tool, f"split={split}")
+            except OSError:
+                return None  # the reader reports it, with the file's name
+            cached = self.workdir / "fast-blocks" / "cached"
+            info = self.cache.get(fast.key, cached)
+            if info is not None:
+                fast.backfill.outs = sorted(p for p in cached.iterdir() if p.is_dir())
+                fast.backfill.blocks = tsdb.Blocks(**info["blocks"])
+                fast.backfill.series_to_check = info.get("series_to_check")
+                fast.cached = True
+        if not fast.cached:
+            try:
+                fast.backfill.start(self.workdir)
+            except BackfillError as exc:
+                raise EngineError(str(exc)) from None
         try:
             # Checked while promtool runs: input series named like a rule's output are dropped,
             # which only the strict path does.
@@ -398,14 +440,74 @@ class ReplaySession:
             return None
         return fast
 
+    def _streamed_cases(self, produced: set[str], fast_index: int | None) -> dict[int, Case]:
+        """Recordings of STREAM_MIN_BYTES or more (besides the one promtool reads as it is): their
+        cases, with the data range from a streaming scan; they are never read whole."""
+        out: dict[int, Case] = {}
+        for i, case in enumerate(self.cases):
+            if i == fast_index or not isinstance(case, FileCase):
+                continue
+            try:
+                if case.path.stat().st_size < STREAM_MIN_BYTES:
+                    continue
+                if produced and tsdb.mentions_metric(case.path, sorted(produced)):
+                    continue  # rule outputs in the input: dropped by the strict path only
+            except OSError:
+                continue  # the reader reports it, with the file's name
+            first, last = data_range(case.path)
+            start_ms, end_ms = case.resolve(first, last)
+            out[i] = Case((), start_ms, end_ms, data_range=(first, last))
+        return out
+
+    def _stream_backfill(self, case: FileCase, shift_ms: int, data_dir: Path) -> None:
+        """Backfill a recording file shifted by ``shift_ms``: copied line by line with the new
+        times (bounded memory), made into blocks by promtool, checked by its accounting."""
+        assert self.workdir is not None
+        key = ""
+        if self.cache is not None:
+            key = blockcache.key_of("shifted", self.cache.digest(case.path), str(shift_ms), self.tool)
+            if self.cache.get(key, data_dir) is not None:
+                return
+        out = self.workdir / "stream-blocks"
+        shutil.rmtree(out, ignore_errors=True)
+        source = self.workdir / "shifted.om"
+        try:
+            tsdb.write_shifted(case.path, source, shift_ms)
+        except OSError as exc:
+            raise EngineError(f"{case.path}: {exc.strerror or exc}") from None
+        job = tsdb.FileBackfill(source, out, split=False)
+        try:
+            job.start(self.workdir)
+            ok = job.finish() and job.blocks is not None
+        except BackfillError as exc:
+            raise EngineError(str(exc)) from None
+        finally:
+            source.unlink(missing_ok=True)
+        if not ok:
+            job.discard()
+            case.read()  # names the file and line of the bad data, if the strict reader sees it
+            raise EngineError(f"{case.path}: promtool stored other samples than the file holds (unsorted or duplicate samples?)")
+        if self.cache is not None:
+            self.cache.put(key, out, {"shift_ms": shift_ms})
+        job.move_to(data_dir)
+        job.discard()
+
     def _finish_fast_backfill(self, fast: _FastBackfill) -> Case | None:
         """The case of the fast backfill, its blocks moved into the TSDB; None when promtool's
         accounting disagrees with the file (the strict reader then names the problem)."""
         assert self.workdir is not None
-        if not fast.backfill.finish() or fast.backfill.blocks is None:
-            fast.backfill.discard()
-            return None
+        if not fast.cached:
+            if not fast.backfill.finish() or fast.backfill.blocks is None:
+                fast.backfill.discard()
+                return None
+            if self.cache is not None and fast.key:
+                self.cache.put(
+                    fast.key,
+                    fast.backfill.out_dir,
+                    {"blocks": dataclasses.asdict(fast.backfill.blocks), "series_to_check": fast.backfill.series_to_check},
+                )
         blocks = fast.backfill.blocks
+        assert blocks is not None
         start_ms, end_ms = fast.case.resolve(blocks.min_ms, blocks.max_ms)
         fast.backfill.move_to(self.workdir / "data")
         fast.backfill.discard()
@@ -480,16 +582,27 @@ class ReplaySession:
         self, layer: Sequence[Rule], group_of: Mapping[tuple[str, str], RuleGroup], pool: ThreadPoolExecutor
     ) -> Iterator[tuple[Rule, RuleGroup, int, list[QueryResult], list[QueryResult] | None]]:
         """Each rule of a layer with its query results (and its plot's), a few rules ahead in flight."""
+        # One expression is always in one layer: a memo per layer shares every query there is to share.
+        memo: dict[tuple[str, int], Future[list[QueryResult]]] = {}
+
+        def query(expr: str, interval: int, where: str) -> Future[list[QueryResult]]:
+            # Rules with the same expression (variants of one rule that differ only in ``for``,
+            # or in the number a ``LHS > N`` compares with) share one query.
+            key = (expr, interval)
+            if key not in memo:
+                memo[key] = pool.submit(self._query_range, expr, interval, where=where)
+            return memo[key]
 
         def submit(rule: Rule) -> tuple[Rule, RuleGroup, int, Future[list[QueryResult]], Future[list[QueryResult]] | None]:
             group = group_of[(rule.source_file, rule.group)]
             interval = self.interval_of(group)
             split = split_threshold(rule.expr) if rule.alert and self.options.plots else None
+            where = f"{rule.location}: rule {rule.name!r}"
             if split is None:
-                return rule, group, interval, pool.submit(self._query_rule, rule, interval), None
+                return rule, group, interval, query(rule.expr, interval, where), None
             # ``LHS > 0.05`` is LHS where the comparison holds (same labels, name kept, LHS's
             # value): one query gives both the plot and the alert's input, half the work.
-            lhs = pool.submit(self._query_range, split[0], interval, where=f"{rule.location}: rule {rule.name!r}")
+            lhs = query(split[0], interval, where)
             return rule, group, interval, lhs, lhs
 
         rest = iter(layer)
@@ -717,6 +830,8 @@ class _FastBackfill:
     index: int
     case: FileCase
     backfill: tsdb.FileBackfill
+    key: str = ""  # in the block cache
+    cached: bool = False  # the blocks came from the cache: no promtool ran
 
 
 def _shifted(series: Series, shift_ms: int) -> Series:

@@ -86,6 +86,7 @@ def run_replay(
         raise ReplayInputError(f"--score-by must be one of {', '.join(SCORE_BY)}, not {score_by!r}")
     rules = expand_rule_paths(rule_paths)
     manifests = load_manifests(incidents_dir)
+    check_manifests(manifests)
     if score_by != "name":
         manifests = rescore_manifests(manifests, score_by, rules, Path(incidents_dir))
     # The data files are read by the engine: the largest goes to promtool as it is (millions of
@@ -101,6 +102,19 @@ def run_replay(
     pairs = list(zip(recordings, evaluations))
     scores = dataclasses.replace(score(pairs, data_check=_data_check(rules)), score_by=score_by)
     return ReplayReport(scores, pairs)
+
+
+def check_manifests(manifests: Sequence[Manifest]) -> None:
+    """Refuse, naming the manifest's line, a replay range or window outside its data before any
+    backfill: the data's first and last timestamps come from a streaming scan of each file
+    (remembered in the block cache by the file's identity, when the cache is on)."""
+    from obsbox.replay.blockcache import default_cache
+    from obsbox.replay.datarange import data_range
+
+    cache = default_cache()
+    for m in manifests:
+        first, last = data_range(m.data_path, cache.root if cache is not None else None)
+        resolve_range(m, first, last)
 
 
 def corpus_rule_files(incidents_dir: Path) -> list[Path]:

@@ -9,6 +9,7 @@ separates them so the engine writes them through Prometheus' remote-write receiv
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from obsbox.replay.blockcache import BlockCache, key_of
 from obsbox.replay.model import Series, is_stale
 from obsbox.replay.openmetrics import format_series_name, iter_lines, normalise
 from obsbox.replay.prometheus import find_binary
@@ -330,17 +332,51 @@ class FileBackfill:
         self.discard()
 
 
+def write_shifted(source: Path, target: Path, shift_ms: int) -> int:
+    """Copy an OpenMetrics file with every sample's timestamp moved by ``shift_ms``, line by line
+    (memory: one line); comment and EOF lines are copied as they are. The number of sample lines."""
+    shift = Decimal(shift_ms) / 1000
+    count = 0
+    with open(source, encoding="utf-8") as src, open(target, "w", encoding="utf-8") as dst:
+        for line in src:
+            if line.startswith("#") or not line.strip():
+                dst.write(line)
+                continue
+            body = line.rstrip("\n")
+            # After the labels (which may hold spaces) come the value and the timestamp.
+            if len(body[body.rfind("}") + 1 :].split()) != 2 if "}" in body else len(body.split()) != 3:
+                dst.write(line)  # no timestamp to move: promtool's accounting or the strict reader tells
+                continue
+            head, sep, ts = body.rpartition(" ")
+            try:
+                moved = Decimal(ts) + shift
+            except ArithmeticError:
+                dst.write(line)  # not a sample with a timestamp: promtool's accounting will tell
+                continue
+            dst.write(f"{head}{sep}{moved.normalize():f}\n")
+            count += 1
+    return count
+
+
 def _placed_start(part: tuple[Sequence[Series], int]) -> int:
     series, shift = part
     return min((s.timestamps_ms[0] for s in series if s.timestamps_ms), default=0) + shift
 
 
-def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: Path, work_dir: Path) -> int:
+def backfill(
+    series_by_shift: Sequence[tuple[Sequence[Series], int]],
+    data_dir: Path,
+    work_dir: Path,
+    *,
+    cache: BlockCache | None = None,
+    tool: str = "",
+) -> int:
     """Write every (series, shift_ms) pair into one OpenMetrics file and create blocks in data_dir.
 
     The parts go in the order of their (shifted) first samples, so a series in several of them stays in time order
     (the backfiller refuses out-of-order samples). Returns the number of samples written. Nothing
-    to write is not an error (no call to promtool).
+    to write is not an error (no call to promtool). With a ``cache``, blocks made from the same
+    text by the same promtool (``tool``) come from it instead.
     """
     promtool = find_binary("promtool")
     if promtool is None:
@@ -348,6 +384,7 @@ def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: 
     source = work_dir / "backfill.om"
     count = 0
     first = last = 0
+    digest = hashlib.sha256()
     with open(source, "w", encoding="utf-8") as handle:
         for series, shift in sorted(series_by_shift, key=_placed_start):
             for s in series:
@@ -357,13 +394,24 @@ def backfill(series_by_shift: Sequence[tuple[Sequence[Series], int]], data_dir: 
             for line in iter_lines(series, shift_ms=shift):
                 if line != "# EOF\n":
                     handle.write(line)
+                    digest.update(line.encode())
                     count += 1
         handle.write("# EOF\n")
     if count == 0:
         return 0
-    error = finish_backfill(start_backfill(source, data_dir, work_dir, block=_block_duration(first, last)))
+    block = _block_duration(first, last)
+    key = key_of("combined", digest.hexdigest(), tool, block) if cache is not None else ""
+    if cache is not None and cache.get(key, data_dir) is not None:
+        return count
+    out = work_dir / "combined-blocks"
+    out.mkdir(exist_ok=True)
+    error = finish_backfill(start_backfill(source, out, work_dir, block=block))
     if error is not None:
         raise BackfillError(error)
+    if cache is not None:
+        cache.put(key, out, {"samples": count})
+    move_blocks(out, data_dir)
+    shutil.rmtree(out, ignore_errors=True)
     return count
 
 

@@ -5,14 +5,23 @@ recipe 6): page when 2% of the period's error budget burns within 1 hour (confir
 minutes) or 5% within 6 hours (confirmed over 30 minutes); open a ticket when 10% burns within 3
 days (confirmed over 6 hours). For a 30-day period those are the workbook's burn rates 14.4, 6 and
 1; other periods get the rates that consume the same budget shares. The short window makes the
-alert reset soon after the burn stops; the long window keeps brief blips from paging.
+alert reset soon after the burn stops; the long window keeps brief blips from paging. A second
+ticket tier (10% within 1 day, confirmed over 2 hours: burn rate 3) opens a ticket for a
+sustained degradation too slow for the page tiers long before the 3-day tier would.
+
+Burn rates cannot see a service that answers nothing (no requests, no ratio), a process that
+crashes and restarts over and over (each start counts from zero, the failed requests never reach
+its metrics), or one route failing while the others dilute it; each service also gets
+`SloServiceDown`, `SloServiceCrashLooping` and `SloRouteErrorBurst`. The SLIs leave out the
+health and probe routes (contract.SLI_EXCLUDED_ROUTES): they are not traffic. docs/rules.md says
+what pages, what tickets, and why.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +29,9 @@ import yaml
 from obsbox_instrumentation.contract import (
     HTTP_DURATION_BUCKETS,
     HTTP_SERVER_REQUEST_DURATION,
+    LABEL_HTTP_ROUTE,
     LABEL_HTTP_STATUS,
+    SLI_EXCLUDED_ROUTES,
 )
 
 from obsbox.formats import parse_duration_ms, yaml_error
@@ -47,8 +58,27 @@ class BurnTier:
 
 # The workbook's tiers; severity and the inhibition label follow from the tier's role.
 PAGE_TIERS = (BurnTier(0.02, "1h", "5m"), BurnTier(0.05, "6h", "30m"))
-TICKET_TIERS = (BurnTier(0.10, "3d", "6h"),)
-WINDOWS = ("5m", "30m", "1h", "6h", "3d")
+TICKET_TIERS = (BurnTier(0.10, "1d", "2h"), BurnTier(0.10, "3d", "6h"))
+# Latency degrades in plateaus (a slow query, a saturated dependency) more than in spikes: a
+# plateau of 5-14x the budget passes neither page tier for hours (the 1h tier needs 14.4x, the 6h
+# tier 6x averaged over six hours). 1.5% of the budget within 2 hours (5.4x), confirmed over
+# 10 minutes, pages a 10x plateau in about an hour. Availability keeps the workbook's tiers: a
+# 2-minute error storm averaged over 2 hours comes too close to 5.4x.
+LATENCY_PAGE_TIERS = (*PAGE_TIERS, BurnTier(0.015, "2h", "10m"))
+WINDOWS = ("5m", "10m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+# SloServiceDown: no instance answered a scrape for UP_WINDOW, or (targets gone from discovery)
+# no request series was scraped for ABSENT_WINDOW although the service had traffic in the hour.
+UP_WINDOW = "2m"
+ABSENT_WINDOW = "4m"
+DOWN_FOR = "1m"
+# SloServiceCrashLooping: this many restarts (counter resets of one series, or half as many up
+# flaps) within CRASH_WINDOW. A deploy restarts each instance once.
+CRASH_WINDOW = "15m"
+CRASH_RESTARTS = 3
+# SloRouteErrorBurst: the route's 5xx share over 5m and, so a blip of a minute or two does not
+# page, over 30m at half of it; and at least route_min_requests requests to it in 30m.
+ROUTE_SHORT, ROUTE_LONG = "5m", "30m"
 
 
 @dataclass(frozen=True)
@@ -60,12 +90,60 @@ class ServiceSlo:
     latency_threshold_seconds: float
     latency_target: float
     min_requests_per_hour: int = 100
+    # Routes left out of every SLI (health checks and probes are not traffic).
+    sli_exclude_routes: tuple[str, ...] = SLI_EXCLUDED_ROUTES
+    # A service that may be scaled to zero on purpose: vanished metrics are not an outage
+    # (all of its targets reporting down still is).
+    scale_to_zero: bool = False
+    route_error_ratio: float = 0.10
+    route_min_requests: int = 100
+
+
+@dataclass(frozen=True)
+class BurnPolicy:
+    """The tiers of one alert (page or ticket) and its ``for``; slos.yaml's ``burn_rates`` (the
+    workbook's by default), which ``obsbox tune`` sweeps."""
+
+    tiers: tuple[BurnTier, ...]
+    for_: str
+
+
+DEFAULT_PAGE = BurnPolicy(PAGE_TIERS, "2m")
+DEFAULT_LATENCY_PAGE = BurnPolicy(LATENCY_PAGE_TIERS, "2m")
+DEFAULT_TICKET = BurnPolicy(TICKET_TIERS, "15m")
+
+
+def default_policy(kind: str, page: bool) -> BurnPolicy:
+    """The workbook's tiers (latency pages also on a slow 2h burn) when slos.yaml sets none."""
+    if not page:
+        return DEFAULT_TICKET
+    return DEFAULT_LATENCY_PAGE if kind == "latency" else DEFAULT_PAGE
+SLO_KINDS = ("availability", "latency")
+SPEEDS = ("page", "ticket")
+# (kind, speed) -> policy, for the entries slos.yaml sets; the others are the defaults.
+BurnRates = tuple[tuple[tuple[str, str], BurnPolicy], ...]
 
 
 @dataclass(frozen=True)
 class SloSettings:
     period: str
     services: tuple[ServiceSlo, ...]
+    burn_rates: BurnRates = ()
+
+    def policy(self, kind: str, page: bool) -> BurnPolicy:
+        """The tiers and ``for`` of one alert: slos.yaml's ``burn_rates.<kind>.<page|ticket>``."""
+        speed = "page" if page else "ticket"
+        found = dict(self.burn_rates).get((kind, speed))
+        return found if found is not None else default_policy(kind, page)
+
+    def with_policy(self, kind: str, page: bool, policy: BurnPolicy) -> SloSettings:
+        key = (kind, "page" if page else "ticket")
+        default = default_policy(kind, page)
+        entries = {**dict(self.burn_rates), key: policy}
+        if policy == default:
+            del entries[key]
+        ordered = tuple((k, entries[k]) for k in sorted(entries, key=lambda k: (SLO_KINDS.index(k[0]), SPEEDS.index(k[1]))))
+        return replace(self, burn_rates=ordered)
 
 
 def hours(duration: str) -> float:
@@ -90,9 +168,20 @@ def _field(entry: Mapping[str, Any], name: str, kind: type, where: str) -> Any:
     value = entry[name]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise SloError(f"{where}: field {name!r} must be true or false, got {value!r}")
+        return value
     if not isinstance(value, kind) or isinstance(value, bool):
         raise SloError(f"{where}: field {name!r} must be a {kind.__name__}, got {value!r}")
     return value
+
+
+def _routes(entry: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    value = entry["sli_exclude_routes"]
+    if not isinstance(value, list) or not all(isinstance(r, str) and r.startswith("/") for r in value):
+        raise SloError(f"{where}: field 'sli_exclude_routes' must be a list of routes starting with '/', got {value!r}")
+    return tuple(value)
 
 
 def parse_slos(data: Any, source: str = "slos.yaml") -> SloSettings:
@@ -131,7 +220,19 @@ def parse_slos(data: Any, source: str = "slos.yaml") -> SloSettings:
             min_requests_per_hour=_field(entry, "min_requests_per_hour", int, where)
             if "min_requests_per_hour" in entry
             else 100,
+            sli_exclude_routes=_routes(entry, where) if "sli_exclude_routes" in entry else SLI_EXCLUDED_ROUTES,
+            scale_to_zero=_field(entry, "scale_to_zero", bool, where) if "scale_to_zero" in entry else False,
+            route_error_ratio=_field(entry, "route_error_ratio", float, where)
+            if "route_error_ratio" in entry
+            else 0.10,
+            route_min_requests=_field(entry, "route_min_requests", int, where)
+            if "route_min_requests" in entry
+            else 100,
         )
+        if not 0.0 < slo.route_error_ratio < 1.0:
+            raise SloError(f"{where}: field 'route_error_ratio' must be between 0 and 1 (exclusive)")
+        if slo.route_min_requests < 1:
+            raise SloError(f"{where}: field 'route_min_requests' must be >= 1")
         for name in ("availability_target", "latency_target"):
             if not 0.0 < getattr(slo, name) < 1.0:
                 raise SloError(f"{where}: field {name!r} must be between 0 and 1 (exclusive)")
@@ -143,7 +244,53 @@ def parse_slos(data: Any, source: str = "slos.yaml") -> SloSettings:
         if slo.min_requests_per_hour < 0:
             raise SloError(f"{where}: field 'min_requests_per_hour' must be >= 0")
         services.append(slo)
-    return SloSettings(period=period, services=tuple(services))
+    settings = SloSettings(period=period, services=tuple(services))
+    if data.get("burn_rates") is not None:
+        settings = _parse_burn_rates(settings, data["burn_rates"], f"{source}: burn_rates", period)
+    unknown_top = set(data) - {"period", "services", "burn_rates"}
+    if unknown_top:
+        raise SloError(f"{source}: unknown field(s) {sorted(unknown_top)}")
+    return settings
+
+
+def _parse_burn_rates(settings: SloSettings, raw: Any, where: str, period: str) -> SloSettings:
+    if not isinstance(raw, dict) or set(raw) - set(SLO_KINDS):
+        raise SloError(f"{where}: expected a mapping of {' and/or '.join(SLO_KINDS)} to page/ticket tiers")
+    for kind, speeds in raw.items():
+        if not isinstance(speeds, dict) or set(speeds) - set(SPEEDS):
+            raise SloError(f"{where}.{kind}: expected a mapping with 'page' and/or 'ticket'")
+        for name, entry in speeds.items():
+            settings = settings.with_policy(kind, name == "page", _parse_policy(entry, f"{where}.{kind}.{name}", period))
+    return settings
+
+
+def _parse_policy(entry: Any, at: str, period: str) -> BurnPolicy:
+    default = DEFAULT_PAGE if at.endswith(".page") else DEFAULT_TICKET
+    if not isinstance(entry, dict) or set(entry) - {"for", "tiers"}:
+        raise SloError(f"{at}: expected a mapping with 'tiers' and optional 'for'")
+    for_ = entry.get("for", default.for_)
+    if not isinstance(for_, str) or not re.match(r"^(\d+[smh])+$", for_):
+        raise SloError(f"{at}: field 'for' must be a duration such as 2m, got {for_!r}")
+    tiers_raw = entry.get("tiers")
+    if not isinstance(tiers_raw, list) or not tiers_raw:
+        raise SloError(f"{at}: field 'tiers' must be a non-empty list")
+    tiers = []
+    for i, t in enumerate(tiers_raw):
+        tat = f"{at}.tiers[{i}]"
+        if not isinstance(t, dict) or set(t) != {"budget_share", "long", "short"}:
+            raise SloError(f"{tat}: expected budget_share, long and short")
+        share = t["budget_share"]
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+            raise SloError(f"{tat}: field 'budget_share' must be a number between 0 and 1")
+        for key in ("long", "short"):
+            if t[key] not in WINDOWS:
+                raise SloError(f"{tat}: field {key!r} must be one of the recorded windows {list(WINDOWS)}")
+        if hours(t["short"]) >= hours(t["long"]):
+            raise SloError(f"{tat}: the short window must be shorter than the long one")
+        if hours(t["long"]) >= hours(period):
+            raise SloError(f"{tat}: the long window must be shorter than the period {period}")
+        tiers.append(BurnTier(float(share), t["long"], t["short"]))
+    return BurnPolicy(tuple(tiers), for_)
 
 
 def load_slos(path: Path | str) -> SloSettings:
@@ -176,8 +323,21 @@ def le_matcher(threshold: float) -> str:
     return f'le=~"{re.escape(go_spelling)}|{re.escape(python_spelling)}"'.replace("\\", "\\\\")
 
 
+def route_exclusion(routes: Sequence[str]) -> str:
+    """The matcher that drops these routes, or "" for none (escaped for a PromQL string)."""
+    if not routes:
+        return ""
+    alternatives = "|".join(re.escape(r) for r in routes).replace("\\", "\\\\")
+    return f',{LABEL_HTTP_ROUTE}!~"{alternatives}"'
+
+
+def sli_selector(slo: ServiceSlo) -> str:
+    """The label matchers of the service's SLI series: its job, without health and probe routes."""
+    return f'job="{slo.job}"{route_exclusion(slo.sli_exclude_routes)}'
+
+
 def _recording_rules(slo: ServiceSlo) -> list[dict[str, Any]]:
-    sel = f'job="{slo.job}"'
+    sel = sli_selector(slo)
     # The static job label repeats what the expression yields; it makes the per-service rules
     # distinct to `promtool check rules`, which flags same-name rules with equal static labels.
     labels = {"job": slo.job}
@@ -247,7 +407,7 @@ def _alert(
     return {
         "alert": f"Slo{kind.title}BurnRate{speed}",
         "expr": expr,
-        "for": "2m" if page else "15m",
+        "for": settings.policy(kind.name, page).for_,
         "labels": {
             "job": slo.job,
             "severity": "critical" if page else "warning",
@@ -266,14 +426,120 @@ def _alert(
     }
 
 
+def _route_rules(slo: ServiceSlo) -> list[dict[str, Any]]:
+    sel = sli_selector(slo)
+    labels = {"job": slo.job}
+    by = f"sum by (job, {LABEL_HTTP_ROUTE})"
+    rules: list[dict[str, Any]] = [
+        {
+            "record": f"job_route:http_server_requests:rate{ROUTE_LONG}",
+            "expr": f"{by} (rate({_COUNT}{{{sel}}}[{ROUTE_LONG}]))",
+            "labels": labels,
+        }
+    ]
+    for w in (ROUTE_SHORT, ROUTE_LONG):
+        total = f"{by} (rate({_COUNT}{{{sel}}}[{w}]))"
+        errors = f'{by} (rate({_COUNT}{{{sel},{LABEL_HTTP_STATUS}=~"5.."}}[{w}]))'
+        rules.append(
+            {
+                "record": f"job_route:http_server_request_errors:ratio_rate{w}",
+                "expr": f"({errors} or {total} * 0) / {total}",
+                "labels": labels,
+            }
+        )
+    return rules
+
+
+def _annotations(summary: str, description: str, runbook: str) -> dict[str, str]:
+    return {"summary": summary, "description": description, "runbook_url": f"{RUNBOOK_BASE}/{runbook}"}
+
+
+def _service_down_alert(slo: ServiceSlo) -> dict[str, Any]:
+    job = f'job="{slo.job}"'
+    # Every target of the job failed every scrape for UP_WINDOW: nothing answers.
+    expr = f"max by (job) (max_over_time(up{{{job}}}[{UP_WINDOW}])) == 0\n"
+    if not slo.scale_to_zero:
+        # The targets are gone altogether (no `up` either): the request series stopped although
+        # the service had traffic in the last hour. Only for a service Prometheus scraped itself
+        # within the hour: through the collector there is no `up` of the service, and a quiet
+        # service's series simply expire there. Not while a target still answers scrapes (a
+        # restarted process has no series until its first request).
+        expr += (
+            f"or\n(\n  absent_over_time({_COUNT}{{{job}}}[{ABSENT_WINDOW}])\n"
+            f"  and on (job)\n    job:http_server_requests:rate1h{{{job}}} * 3600 >= {slo.min_requests_per_hour}\n"
+            f"  and on (job)\n    count by (job) (count_over_time(up{{{job}}}[1h]))\n"
+            f"  unless on (job)\n    max by (job) (up{{{job}}}) == 1\n)\n"
+        )
+    return {
+        "alert": "SloServiceDown",
+        "expr": expr,
+        "for": DOWN_FOR,
+        "labels": {"job": slo.job, "severity": "critical", "slo": "availability"},
+        "annotations": _annotations(
+            "{{ $labels.job }} does not answer at all",
+            f"No instance of {{{{ $labels.job }}}} answered a scrape for {UP_WINDOW}"
+            + ("" if slo.scale_to_zero else f", or its request metrics vanished for {ABSENT_WINDOW} after an hour with traffic")
+            + ": the service is down and its error ratio cannot show it.",
+            "slo-availability.md",
+        ),
+    }
+
+
+def _crash_loop_alert(slo: ServiceSlo) -> dict[str, Any]:
+    job = f'job="{slo.job}"'
+    expr = (
+        f"max by (job) (resets({_COUNT}{{{job}}}[{CRASH_WINDOW}])) >= {CRASH_RESTARTS}\n"
+        f"or\nmax by (job) (changes(up{{{job}}}[{CRASH_WINDOW}])) >= {2 * CRASH_RESTARTS}\n"
+    )
+    return {
+        "alert": "SloServiceCrashLooping",
+        "expr": expr,
+        "labels": {"job": slo.job, "severity": "critical", "slo": "availability"},
+        "annotations": _annotations(
+            "{{ $labels.job }} restarts over and over",
+            f"An instance of {{{{ $labels.job }}}} started {CRASH_RESTARTS} or more times within {CRASH_WINDOW} "
+            "(its counters reset, or its scrapes failed and recovered, that often): the requests it drops "
+            "between starts never reach its error ratio.",
+            "slo-availability.md",
+        ),
+    }
+
+
+def _route_alert(slo: ServiceSlo) -> dict[str, Any]:
+    job = f'{{job="{slo.job}"}}'
+    ratio = _num(slo.route_error_ratio)
+    expr = (
+        f"job_route:http_server_request_errors:ratio_rate{ROUTE_SHORT}{job} > {ratio}\n"
+        f"and on (job, {LABEL_HTTP_ROUTE})\n"
+        f"  job_route:http_server_request_errors:ratio_rate{ROUTE_LONG}{job} > {_num(slo.route_error_ratio / 2)}\n"
+        f"and on (job, {LABEL_HTTP_ROUTE})\n"
+        f"  job_route:http_server_requests:rate{ROUTE_LONG}{job} * {int(hours(ROUTE_LONG) * 3600)} >= {slo.route_min_requests}\n"
+    )
+    return {
+        "alert": "SloRouteErrorBurst",
+        "expr": expr,
+        "for": "3m",
+        "labels": {"job": slo.job, "severity": "critical", "slo": "availability"},
+        "annotations": _annotations(
+            "Route {{ $labels.http_route }} of {{ $labels.job }} fails",
+            f"{{{{ $value | humanizePercentage }}}} of the requests to {{{{ $labels.http_route }}}} of "
+            f"{{{{ $labels.job }}}} failed with 5xx over {ROUTE_SHORT} (above {_num(slo.route_error_ratio * 100)}%, "
+            f"and above half of that over {ROUTE_LONG}): one route failing while the others dilute the "
+            "service's error ratio.",
+            "slo-availability.md",
+        ),
+    }
+
+
 def slo_rule_groups(settings: SloSettings) -> list[dict[str, Any]]:
     """The rule groups as Python data: per service, its ratios and then the alerts that read them."""
     groups = []
     for slo in settings.services:
-        rules = _recording_rules(slo)
+        rules = _recording_rules(slo) + _route_rules(slo)
         for kind in (_AVAILABILITY, _LATENCY):
-            rules.append(_alert(kind, slo, settings, PAGE_TIERS, page=True))
-            rules.append(_alert(kind, slo, settings, TICKET_TIERS, page=False))
+            rules.append(_alert(kind, slo, settings, settings.policy(kind.name, True).tiers, page=True))
+            rules.append(_alert(kind, slo, settings, settings.policy(kind.name, False).tiers, page=False))
+        rules += [_service_down_alert(slo), _crash_loop_alert(slo), _route_alert(slo)]
         groups.append({"name": f"slo-{slo.job}", "interval": EVALUATION_INTERVAL, "rules": rules})
     return groups
 

@@ -35,7 +35,8 @@ def test_ctrl_c_stops_prometheus_and_removes_temporary_data(tmp_path: Path) -> N
     """SIGINT while a test group is evaluated exits 130 with no Prometheus and no temporary TSDB left."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    # No block cache: the interrupt must meet a cold run (promtool, then Prometheus), not cached blocks.
+    env = {**os.environ, "TMPDIR": str(tmpdir), "OBSBOX_BLOCK_CACHE": "off"}
     obsbox = Path(sys.executable).parent / "obsbox"
     proc = subprocess.Popen(
         [str(obsbox), "promtool-test", str(PEER_FILE)],

@@ -47,7 +47,8 @@ def test_sigint_stops_processes_and_removes_temporary_data(busy: str, replay_rul
     """SIGINT during the backfill or while Prometheus runs: exit 130, no process or file left."""
     corpus = tmp_path / "corpus"
     _big_corpus(corpus)
-    env = dict(os.environ, TMPDIR=str(replay_tmpdir))
+    # No block cache: the interrupt must meet a cold run (promtool, then Prometheus), not cached blocks.
+    env = dict(os.environ, TMPDIR=str(replay_tmpdir), OBSBOX_BLOCK_CACHE="off")
     report = tmp_path / "report.json"
     process = subprocess.Popen(
         obsbox_command("replay", "--rules", replay_rules, "--incidents", corpus, "--json", report),

@@ -29,17 +29,18 @@ def test_rules_slo_file_matches_fresh_render() -> None:
 
 
 def test_rules_slo_burn_rates_match_workbook_for_30d() -> None:
-    """For a 30-day period the tiers are the SRE workbook's 14.4, 6 and 1."""
-    assert [burn_rate(t, "30d") for t in (*PAGE_TIERS, *TICKET_TIERS)] == [14.4, 6.0, 1.0]
+    """For a 30-day period the tiers are the SRE workbook's 14.4, 6 and 1, plus the 1-day ticket at 3."""
+    assert [burn_rate(t, "30d") for t in (*PAGE_TIERS, *TICKET_TIERS)] == [14.4, 6.0, 3.0, 1.0]
 
 
 def test_rules_slo_burn_rates_scale_with_period() -> None:
     """A 28-day period consumes the same budget shares at proportionally lower rates."""
-    assert [burn_rate(t, "28d") for t in (*PAGE_TIERS, *TICKET_TIERS)] == [13.44, 5.6, 0.933333]
+    assert [burn_rate(t, "28d") for t in (*PAGE_TIERS, *TICKET_TIERS)] == [13.44, 5.6, 2.8, 0.933333]
 
 
 def test_rules_slo_renders_one_alert_set_per_service() -> None:
-    """Each service gets fast and slow alerts for both SLOs, each selecting only its own job."""
+    """Each service gets fast and slow alerts for both SLOs and its down, crash-loop and route alerts,
+    each selecting only its own job."""
     text = render_slo_rules(parse_slos({"period": "30d", "services": [GOOD, {**GOOD, "job": "web"}]}))
     alerts = [r for g in yaml.safe_load(text)["groups"] for r in g["rules"] if "alert" in r]
     assert sorted((a["labels"]["job"], a["alert"]) for a in alerts) == sorted(
@@ -50,6 +51,9 @@ def test_rules_slo_renders_one_alert_set_per_service() -> None:
             "SloAvailabilityBurnRateSlow",
             "SloLatencyBurnRateFast",
             "SloLatencyBurnRateSlow",
+            "SloServiceDown",
+            "SloServiceCrashLooping",
+            "SloRouteErrorBurst",
         )
     )
     assert all(f'job="{a["labels"]["job"]}"' in a["expr"] for a in alerts)
@@ -112,3 +116,43 @@ def test_rules_slo_refuses_non_integer_min_requests() -> None:
     """A non-integer low-traffic guard is refused with the service and field named."""
     with pytest.raises(SloError, match=r"\(job api\): field 'min_requests_per_hour' must be a int"):
         parse_slos({"period": "30d", "services": [{**GOOD, "min_requests_per_hour": "lots"}]})
+
+
+def _rules(**extra: object) -> dict[str, dict[str, object]]:
+    text = render_slo_rules(parse_slos({"period": "30d", "services": [{**GOOD, **extra}]}))
+    return {r.get("alert") or r["record"]: r for g in yaml.safe_load(text)["groups"] for r in g["rules"]}
+
+
+def test_rules_slo_sli_leaves_out_probe_routes() -> None:
+    """Every SLI recording rule drops the contract's health and probe routes; a service may set its own."""
+    rules = _rules()
+    recorded = [r for name, r in rules.items() if ":" in name]
+    assert recorded and all('http_route!~"/healthz|/livez|/readyz|/health|/metrics"' in str(r["expr"]) for r in recorded)
+    custom = _rules(sli_exclude_routes=["/status.json"])
+    assert 'http_route!~"/status\\\\.json"' in str(custom["job:http_server_requests:rate5m"]["expr"])
+    none = _rules(sli_exclude_routes=[])
+    assert "http_route" not in str(none["job:http_server_requests:rate5m"]["expr"])
+
+
+def test_rules_slo_scale_to_zero_drops_the_absent_branch() -> None:
+    """A service that scales to zero on purpose pages only when its targets report down, not when they vanish."""
+    assert "absent_over_time" in str(_rules()["SloServiceDown"]["expr"])
+    down = str(_rules(scale_to_zero=True)["SloServiceDown"]["expr"])
+    assert "absent_over_time" not in down and "max_over_time(up{" in down
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"sli_exclude_routes": "/healthz"}, "field 'sli_exclude_routes' must be a list of routes"),
+        ({"sli_exclude_routes": ["healthz"]}, "field 'sli_exclude_routes' must be a list of routes"),
+        ({"scale_to_zero": "yes"}, "field 'scale_to_zero' must be true or false"),
+        ({"route_error_ratio": 1.5}, "field 'route_error_ratio' must be between 0 and 1"),
+        ({"route_min_requests": 0}, "field 'route_min_requests' must be >= 1"),
+    ],
+)
+def test_rules_slo_new_fields_reject_bad_values(extra: dict[str, object], message: str) -> None:
+    """A bad value in the new per-service fields names the file, the job and the field."""
+    with pytest.raises(SloError, match=message) as info:
+        parse_slos({"period": "30d", "services": [{**GOOD, **extra}]}, "slos.yaml")
+    assert "slos.yaml: services[0] (job api)" in str(info.value)

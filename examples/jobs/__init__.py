@@ -1,0 +1,1 @@
+"""Small Celery and RQ job apps used by the tests, the benchmark and the recorded job incidents."""
