@@ -7,6 +7,8 @@ from rich.console import Console
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+# promtool-test: a group could not be evaluated at all (no assertion failed): not a verdict.
+EXIT_NOT_EVALUATED = 3
 EXIT_INTERRUPTED = 130
 
 

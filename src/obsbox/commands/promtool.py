@@ -1,7 +1,8 @@
 """`obsbox promtool-test` and `obsbox export-promtool`: promtool compatibility both ways.
 
-Exit status: 0 when everything passed (or was written), 1 when a test failed or used a template
-outside obsbox's subset, 2 on bad input (one line on stderr naming file and line), 130 on Ctrl-C.
+Exit status of promtool-test: 0 when every group passed, 1 when an assertion failed, 3 when no
+assertion failed but a group could not be evaluated (neither obsbox nor promtool could judge it),
+2 on bad input (one line on stderr naming file and line), 130 on Ctrl-C. export-promtool: 0, 2, 130.
 """
 
 from __future__ import annotations
@@ -13,14 +14,23 @@ import typer
 from rich.console import Console
 
 from obsbox.commands._engine import PrometheusOption, select_engine
-from obsbox.commands._exit import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, fail
+from obsbox.commands._exit import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_EVALUATED, fail
 
 
 def promtool_test(
     files: Annotated[list[Path], typer.Argument(metavar="FILE", help="promtool unit-test files (the format of `promtool test rules`).")],
     prometheus: PrometheusOption = None,
 ) -> None:
-    """Run promtool unit-test files through obsbox's engine and report each test group."""
+    """Run promtool unit-test files through obsbox's engine and report each test group.
+
+    One Prometheus per file where the groups allow it. A group whose templates obsbox cannot
+    render (with, if, range, humanizeTimestamp, ...) is judged by the real promtool of the same
+    release, and says so.
+
+    Exit status: 0 every group passed; 1 an assertion failed; 3 nothing failed but a group could
+    not be evaluated (CANNOT EVALUATE: neither obsbox nor promtool could judge it); 2 bad input;
+    130 interrupted.
+    """
     from obsbox.promtool.runner import GroupResult, run_test_file
 
     select_engine(prometheus)
@@ -28,17 +38,24 @@ def promtool_test(
     console = Console(highlight=False, soft_wrap=True)
     failed = False
     bad_input = False
+    not_evaluated = False
     try:
         for path in files:
             console.print(f"Unit Testing: {path}", markup=False)
 
             def show(group: GroupResult, path: Path = path) -> None:
                 label = f"group {group.index + 1}" + (f" {group.name!r}" if group.name else "") + f" ({path}:{group.line})"
+                if group.judge == "promtool":
+                    label += f" [judged by promtool: {group.why}]"
                 if group.passed:
                     console.print(f"  PASS {label}", markup=False)
                     return
-                status = "UNSUPPORTED" if group.unsupported and all(f.kind == "unsupported" for f in group.failures) else "FAIL"
-                console.print(f"  {status} {label}", markup=False)
+                if not group.evaluated:
+                    console.print(f"  CANNOT EVALUATE {label}", markup=False)
+                    for failure in group.failures:
+                        console.print(f"    {path}:{failure.line}: cannot evaluate: {failure.message}", markup=False)
+                    return
+                console.print(f"  FAIL {label}", markup=False)
                 for failure in group.failures:
                     console.print(f"    {path}:{failure.line}: {failure.kind}: {failure.message}", markup=False)
 
@@ -47,16 +64,20 @@ def promtool_test(
                 Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {result.error}", markup=False)
                 bad_input = True
                 continue
-            if not result.passed:
-                failed = True
+            failed |= any(not g.passed and g.evaluated for g in result.groups)
+            skipped = sum(not g.evaluated for g in result.groups)
+            not_evaluated |= skipped > 0
             passed = sum(g.passed for g in result.groups)
-            console.print(f"  {passed} of {len(result.groups)} group(s) passed", markup=False)
+            tail = f"; {skipped} could not be evaluated" if skipped else ""
+            console.print(f"  {passed} of {len(result.groups)} group(s) passed{tail}", markup=False)
     except KeyboardInterrupt:
         raise fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
     if bad_input:
         raise typer.Exit(EXIT_BAD_INPUT)
     if failed:
         raise typer.Exit(EXIT_FAILED)
+    if not_evaluated:
+        raise typer.Exit(EXIT_NOT_EVALUATED)
 
 
 def export_promtool(

@@ -248,19 +248,21 @@ def import_promtool(
     test_file: Annotated[Path, typer.Argument(metavar="FILE", help="A promtool rule test file.")],
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory to write recordings into.")],
 ) -> None:
-    """Promtool test groups as incident recordings: each alert_rule_test time becomes a window."""
+    """Promtool test groups as recordings: every alert_rule_test becomes a point check (labels,
+    annotations, expected silence); times with expected alerts also become incidents. Prints the
+    manifests written, then a summary naming, per test, what a recording cannot carry."""
     from obsbox.importers.promtool import import_test_file
 
     try:
-        written, notes = import_test_file(test_file, out)
+        summary = import_test_file(test_file, out)
     except _input_errors() as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
-    for path in written:
+    for path in summary.manifests:
         print(path)
+    for line in summary.lines():
+        print(line, file=sys.stderr)
 
 
 @import_app.command("nab")
@@ -271,20 +273,32 @@ def import_nab(
     metric: Annotated[str, typer.Option("--metric", metavar="NAME", help="Metric name for the series.")] = "nab_value",
     alert: Annotated[str | None, typer.Option("--expect-alert", metavar="ALERTNAME", help="Alert that must fire (default: any critical).")] = None,
     severity: Annotated[str, typer.Option("--expect-severity", metavar="SEVERITY", help="Severity that must fire when no alert is named.")] = "critical",
-    within: Annotated[str, typer.Option("--within", metavar="DURATION", help="How soon after a window's start it must fire.")] = "15m",
+    within: Annotated[
+        str | None,
+        typer.Option("--within", metavar="DURATION", help="How soon after a window's start it must fire (default: within the window)."),
+    ] = None,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Sort rows by time and keep the first of repeated timestamps, listing each change.")
+    ] = False,
 ) -> None:
-    """A NAB data file and its labelled anomaly windows as one recording."""
+    """A NAB data file and its labelled anomaly windows as recordings: one incident per window
+    (fire inside it), or one noise recording. Warns of gaps and of samples sparser than the 5m lookback."""
     from obsbox.importers.nab import NabOptions, import_nab_file
 
     try:
-        written = import_nab_file(
-            csv_file, windows, out, NabOptions(metric=metric, alert=alert, severity=severity, within=within)
+        result = import_nab_file(
+            csv_file, windows, out, NabOptions(metric=metric, alert=alert, severity=severity, within=within), repair=repair
         )
     except _input_errors() as exc:
         raise fail(str(exc)) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
-    print(written)
+    for path in result.manifests:
+        print(path)
+    for line in result.repairs:
+        print(f"repaired: {line}", file=sys.stderr)
+    for line in result.warnings:
+        print(f"warning: {line}", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -30,6 +30,7 @@ from obsbox.formats import (
 from obsbox.formats import format_duration as format_duration
 from obsbox.formats import format_time as format_time
 from obsbox.formats import parse_time_ms as parse_time_ms
+from obsbox.replay.checkpoints import AlertCheck, ExpectedAlert
 from obsbox.replay.model import Series
 from obsbox.replay.openmetrics import normalise, read_series, write_series
 
@@ -128,6 +129,8 @@ class Manifest:
     fire: Sequence[FireExpectation] = ()
     quiet_severities: Sequence[str] = ()
     lines: Mapping[str, int] = field(default_factory=dict)
+    # Point checks: at a time, the firing alerts of one name are exactly these (checkpoints.py).
+    alerts_at: Sequence[AlertCheck] = ()
 
 
 @dataclass(frozen=True)
@@ -239,9 +242,13 @@ def load_manifest(path: Path | str) -> Manifest:
         raise r.fail(lines["windows"], "a noise recording has no impact windows")
 
     fire: list[FireExpectation] = []
+    alerts_at: list[AlertCheck] = []
     quiet: list[str] = [PAGE_SEVERITY] if kind == "noise" else []
     if "expect" in top:
-        expect = _mapping(r, top["expect"], lines["expect"], "expect", {"fire", "quiet_severities"})
+        expect = _mapping(r, top["expect"], lines["expect"], "expect", {"fire", "quiet_severities", "alerts_at"})
+        checks_line = expect.key_lines.get("alerts_at", expect.line)
+        for i, node in enumerate(r.listing(expect["alerts_at"], checks_line, "expect.alerts_at") if "alerts_at" in expect else []):
+            alerts_at.append(_alert_check(r, node, checks_line, f"expect.alerts_at[{i}]"))
         fire_line = expect.key_lines.get("fire", expect.line)
         for i, node in enumerate(r.listing(expect["fire"], fire_line, "expect.fire") if "fire" in expect else []):
             fire.append(_fire_expectation(r, node, fire_line, f"expect.fire[{i}]"))
@@ -270,6 +277,34 @@ def load_manifest(path: Path | str) -> Manifest:
         fire=tuple(fire),
         quiet_severities=tuple(quiet),
         lines=lines,
+        alerts_at=tuple(alerts_at),
+    )
+
+
+def _alert_check(r: LineReader, node: object, line: int, what: str) -> AlertCheck:
+    e = _mapping(r, node, line, what, {"at", "alert", "alerts"})
+    for required in ("at", "alert", "alerts"):
+        if required not in e:
+            raise r.fail(e.line, f"{what}: missing {required!r}")
+    k = e.key_lines
+    alerts = []
+    for i, a_node in enumerate(r.listing(e["alerts"], k["alerts"], f"{what}.alerts")):
+        a = _mapping(r, a_node, k["alerts"], f"{what}.alerts[{i}]", {"labels", "annotations"})
+        alerts.append(
+            ExpectedAlert(
+                labels=_labels(r, a["labels"], a.key_lines["labels"], f"{what}.alerts[{i}].labels") if "labels" in a else {},
+                annotations=(
+                    _labels(r, a["annotations"], a.key_lines["annotations"], f"{what}.alerts[{i}].annotations")
+                    if "annotations" in a
+                    else None
+                ),
+            )
+        )
+    return AlertCheck(
+        at_ms=r.time_ms(e["at"], k["at"], f"{what}.at"),
+        alert=r.text(e["alert"], k["alert"], f"{what}.alert"),
+        alerts=tuple(alerts),
+        line=e.line,
     )
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from obsbox.formats import format_duration, format_time
+from obsbox.replay.checkpoints import check_alerts
 from obsbox.replay.model import AlertRuleResult, Evaluation, Labelled
 from obsbox.replay.recording import (
     PAGE_SEVERITY,
@@ -258,8 +259,20 @@ def _window_violations(recording: Recording, windows: Sequence[WindowResult]) ->
     return out
 
 
-def _violations(recording: Recording, windows: Sequence[WindowResult], episodes: Sequence[Episode]) -> list[str]:
-    out = _window_violations(recording, windows)
+def check_violations(recording: Recording, evaluation: Evaluation) -> list[str]:
+    """The failed point checks (``expect.alerts_at``) of a recording."""
+    out = []
+    for check in recording.manifest.alerts_at:
+        problem = check_alerts(check, evaluation)
+        if problem is not None:
+            out.append(f"{recording.name}: {problem} (expect.alerts_at, line {check.line})")
+    return out
+
+
+def _violations(
+    recording: Recording, windows: Sequence[WindowResult], episodes: Sequence[Episode], evaluation: Evaluation
+) -> list[str]:
+    out = _window_violations(recording, windows) + check_violations(recording, evaluation)
     for e in _quiet_episodes(recording, episodes):
         out.append(
             f"{recording.name}: {e.alertname} (severity {e.severity}) fired "
@@ -282,7 +295,7 @@ def score_recording(recording: Recording, evaluation: Evaluation) -> RecordingRe
         end_ms=recording.end_ms,
         windows=tuple(windows),
         episodes=tuple(episodes),
-        violations=tuple(_violations(recording, windows, episodes)),
+        violations=tuple(_violations(recording, windows, episodes, evaluation)),
         quiet_episodes=tuple(_quiet_episodes(recording, episodes)),
     )
 
@@ -441,7 +454,9 @@ def score(pairs: Sequence[tuple[Recording, Evaluation]], data_check: DataCheck |
         passed=all(r.passed for r in results),
         quiet=tuple(quiet_by_rule(results)),
         window_failures=tuple(
-            v for r, (recording, _) in zip(results, pairs) for v in _window_violations(recording, r.windows)
+            v
+            for r, (recording, evaluation) in zip(results, pairs)
+            for v in _window_violations(recording, r.windows) + check_violations(recording, evaluation)
         ),
     )
     return Scores(summary, tuple(rule_scores), tuple(results))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -364,3 +364,39 @@ _FUNCTIONS: dict[str, Callable[..., object]] = {
     "toLower": lambda s: _to_str(s).lower(),
     "title": lambda s: _to_str(s).title(),
 }
+
+
+class _AnyLabels(Mapping[str, str]):
+    """Labels that hold every name (as "1"), so a dry run reaches every action of a template."""
+
+    def __getitem__(self, key: str) -> str:
+        return "1"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def get(self, key: str, default: object = None) -> str:  # type: ignore[override]
+        return "1"
+
+
+def unsupported_reason(template: str) -> str | None:
+    """Why obsbox cannot render ``template`` (a feature outside its subset), or None when it can.
+
+    Each action is tried on its own with stand-in data, so a data-dependent error in one action
+    (``humanize`` of a label that is not a number) does not hide an unsupported feature in the next.
+    """
+    data = TemplateData(_AnyLabels(), 1.0, _AnyLabels(), "http://localhost")
+    for match in _ACTION.finditer(template):
+        body = match.group(2).strip()
+        if body.startswith("/*"):
+            continue
+        try:
+            _evaluate_pipeline(body, data)
+        except TemplateUnsupported as exc:
+            return str(exc)
+        except (TemplateError, ArithmeticError, TypeError, ValueError):
+            continue
+    return None

@@ -14,7 +14,7 @@ def test_imported_promtool_test_passes_replay(tmp_path: Path, replay_tmpdir: Pat
     out = tmp_path / "imported"
     imported = run_obsbox("import", "promtool", FIXTURES / "promtool" / "demo.test.yaml", "--out", out)
     assert imported.returncode == 0, imported.stderr
-    assert imported.stdout.split() == [str(out / "demo-test-g0-at-18m.yaml")]
+    assert imported.stdout.split() == [str(out / "demo-test-g1-at-18m.yaml")]
     result = run_obsbox("replay", "--rules", FIXTURES / "rules", "--incidents", out, tmpdir=replay_tmpdir)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all expectations hold" in result.stdout
