@@ -91,7 +91,7 @@ def test_slo_variant_scales_budget_shares_and_sets_the_guard() -> None:
 
 def test_slo_windows_must_be_recorded_windows() -> None:
     with pytest.raises(space.TuneError, match="LONG/SHORT"):
-        space.parse_windows("2h/5m")
+        space.parse_windows("4h/5m")
     with pytest.raises(space.TuneError, match="shorter"):
         space.parse_windows("5m/1h")
 
