@@ -108,6 +108,9 @@ def contract_series() -> list[Series]:
         out.append(_gauge(c.JOB_QUEUE_DEPTH.prometheus_name, q, lambda i: 10 + i % 7))
         out.append(_gauge(c.JOB_QUEUE_OLDEST_AGE.prometheus_name, q, lambda i: 30.0 + i % 11))
         out.append(_gauge(c.JOB_WORKERS.prometheus_name, q, lambda i: 4))
+        out.append(_gauge(c.JOB_FAILED_REGISTRY.prometheus_name, q, lambda i: 3))
+        out.append(_gauge(c.JOB_BROKER_UP.prometheus_name, q, lambda i: 1))
+        out += _histogram(c.JOB_QUEUE_LAG, {**WORKER, c.LABEL_QUEUE: queue, c.LABEL_JOB_NAME: job_name}, 1.07, 2.0)
     out.append(_counter(c.TELEMETRY_DROPPED.prometheus_name, {**SERVICE, c.LABEL_SIGNAL: "spans", c.LABEL_REASON: "queue_full"}, 0.1))
     out.append(_counter(c.TELEMETRY_EXPORT_FAILURES.prometheus_name, {**SERVICE, c.LABEL_SIGNAL: "logs"}, 0.01))
     return out
