@@ -25,7 +25,10 @@ CHECKS = {
 @pytest.fixture
 def ha(inventory_hosts: Callable[[str], dict[str, dict]], repo_root: Path) -> dict[str, StackSettings]:
     rules = str(repo_root / "alert_rules")
-    return {a: settings_from_host_data({**d, "obsbox_rules_dir": rules}) for a, d in inventory_hosts("ha.py").items()}
+    return {
+        a: settings_from_host_data({**d, "obsbox_rules_dir": rules})
+        for a, d in inventory_hosts("ha.py").items()
+    }
 
 
 def _checked(settings: StackSettings, root: Path) -> list:
@@ -39,7 +42,15 @@ def _checked(settings: StackSettings, root: Path) -> list:
 @pytest.mark.parametrize(
     ("host", "expected"),
     [
-        (PROM_A, {"promtool check config", "promtool check rules", "promtool check web-config", "amtool check-config"}),
+        (
+            PROM_A,
+            {
+                "promtool check config",
+                "promtool check rules",
+                "promtool check web-config",
+                "amtool check-config",
+            },
+        ),
         (STORE, {"amtool check-config"}),
         (GW_A, {"otelcol validate"}),
         (APP, {"otelcol validate"}),
@@ -47,7 +58,11 @@ def _checked(settings: StackSettings, root: Path) -> list:
     ids=["prom-a", "store", "gw-a", "app-1"],
 )
 def test_ha_host_files_pass_the_pinned_validators(
-    ha: dict[str, StackSettings], pinned_tool: Callable[[str], str], tmp_path: Path, host: str, expected: set[str]
+    ha: dict[str, StackSettings],
+    pinned_tool: Callable[[str], str],
+    tmp_path: Path,
+    host: str,
+    expected: set[str],
 ) -> None:
     """Each role's configs (remote write, gossip peers, the agent's load_balancing exporter) pass their validator."""
     results = _checked(ha[host], tmp_path)
@@ -66,7 +81,11 @@ def test_ha_agent_config_fails_on_a_collector_without_load_balancing(
     broken = tmp_path / "broken.yaml"
     broken.write_text(config.read_text().replace("load_balancing", "loadbalancing_missing"))
     proc = subprocess.run(
-        [pinned_tool("otelcol"), "validate", f"--config={broken}"], capture_output=True, text=True, check=False, timeout=60
+        [pinned_tool("otelcol"), "validate", f"--config={broken}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert proc.returncode != 0
     assert "loadbalancing_missing" in proc.stdout + proc.stderr
@@ -81,7 +100,9 @@ def test_ha_prometheus_remote_write_relabel_is_checked(
     text = config.read_text()
     assert "remote_write:" in text
     broken = tmp_path / "broken.yml"
-    broken.write_text(text.replace("- regex: replica\n    action: labeldrop", "- regex: '(replica'\n    action: labeldrop"))
+    broken.write_text(
+        text.replace("- regex: replica\n    action: labeldrop", "- regex: '(replica'\n    action: labeldrop")
+    )
     assert broken.read_text() != text
     proc = subprocess.run(
         [pinned_tool("promtool"), "check", "config", "--syntax-only", str(broken)],
