@@ -19,7 +19,12 @@ import pytest
 import yaml
 
 from examples.procs import ManagedProcess, free_port, wait_until
-from obsbox.deploy.plan import alertmanager_cluster_flags, prometheus_settings, victoriametrics_plan
+from obsbox.deploy.plan import (
+    alertmanager_cluster_flags,
+    otelcol_settings,
+    prometheus_settings,
+    victoriametrics_plan,
+)
 from obsbox.deploy.settings import StackSettings, settings_from_host_data
 from obsbox.hosts.webhook import webhook_receiver
 from obsbox.render.alertmanager import AlertmanagerSettings, render_alertmanager_config
@@ -281,7 +286,7 @@ def test_ha_agent_spreads_traces_over_both_gateways_keeping_each_trace_whole(
     for name in ("gw-a", "gw-b"):
         ports = _collector_ports()
         settings = settings_from_host_data(_collector_data(**ports))
-        config = yaml.safe_load(render_otelcol_config(settings.otelcol))
+        config = yaml.safe_load(render_otelcol_config(otelcol_settings(settings)))
         config["extensions"]["file_storage"]["directory"] = str(tmp_path / name)
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config))
@@ -297,7 +302,7 @@ def test_ha_agent_spreads_traces_over_both_gateways_keeping_each_trace_whole(
             otelcol_gateway_endpoints=[f"127.0.0.1:{g['otelcol_otlp_grpc_port']}" for g in gateways],
         )
     )
-    config = yaml.safe_load(render_otelcol_config(agent.otelcol))
+    config = yaml.safe_load(render_otelcol_config(otelcol_settings(agent)))
     assert config["exporters"]["load_balancing"]["routing_key"] == "traceID"
     config["extensions"]["file_storage"]["directory"] = str(tmp_path / "agent")
     config["processors"]["batch"]["timeout"] = "200ms"

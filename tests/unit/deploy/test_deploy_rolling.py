@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from obsbox.deploy import service
+from obsbox.deploy.operations import service
 from obsbox.render.systemd import UnitSettings
 
 
