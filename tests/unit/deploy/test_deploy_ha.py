@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,3 +240,28 @@ def test_victoriametrics_off_loopback_needs_explicit_allowance(
     with pytest.raises(InventoryDataError, match="victoriametrics"):
         make_settings(**data, obsbox_allow_unauthenticated=["loki", "tempo"])
     make_settings(**data, obsbox_allow_unauthenticated=["loki", "tempo", "victoriametrics"])
+
+
+@pytest.mark.parametrize("host", [PROM_A, PROM_B, STORE, GW_A, GW_B, APP])
+def test_ha_inventory_renders_every_host_offline(host: str, tmp_path: Path) -> None:
+    """`obsbox render --inventory deploy/inventories/ha.py --host H` writes the host's files without pyinfra."""
+    from tests.unit.deploy.test_deploy_render_offline import REPO, _render
+
+    out = tmp_path / "out"
+    loaded = _render(
+        "--inventory", str(REPO / "deploy/inventories/ha.py"), "--host", host, "--out", str(out), "--no-check"
+    )
+    assert loaded == []
+    units = {p.name for p in (out / "etc/systemd/system").iterdir()}
+    expected = {
+        PROM_A: {"prometheus.service", "alertmanager.service"},
+        PROM_B: {"prometheus.service", "alertmanager.service"},
+        STORE: {
+            "victoriametrics.service",
+            "alertmanager.service",
+            "grafana.service",
+            "loki.service",
+            "tempo.service",
+        },
+    }.get(host, {"otelcol.service"})
+    assert units == expected | {"node_exporter.service"}
