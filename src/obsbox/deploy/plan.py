@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +28,7 @@ from obsbox.render.otelcol import render_otelcol_config
 from obsbox.render.prometheus import (
     BasicAuthClient,
     PrometheusSettings,
+    RemoteWrite,
     ScrapeJob,
     WebConfigSettings,
     render_prometheus_config,
@@ -54,6 +55,9 @@ GRAFANA_DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
 GRAFANA_ENV_FILE = "/etc/grafana/secrets/datasources.env"
 GRAFANA_PROMETHEUS_PASSWORD_ENV = "OBSBOX_PROMETHEUS_PASSWORD"
 GRAFANA_ALERTMANAGER_PASSWORD_ENV = "OBSBOX_ALERTMANAGER_PASSWORD"
+# An agent collector's token for its gateways, from a root-only EnvironmentFile.
+OTELCOL_ENV_FILE = "/etc/otelcol/secrets/gateway.env"
+OTELCOL_GATEWAY_TOKEN_ENV = "OBSBOX_OTLP_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,7 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
     jobs = [
         ScrapeJob(
             "prometheus",
-            (_netloc(settings.url("prometheus")),),
+            settings.prometheus["targets"]["prometheus"] or (_netloc(settings.url("prometheus")),),
             basic_auth=self_auth,
             scheme=_scheme(settings, "prometheus"),
             ca_file=ca,
@@ -232,6 +236,7 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
     ]
     for job, component in (
         ("alertmanager", "alertmanager"),
+        ("victoriametrics", "victoriametrics"),
         ("node", "node_exporter"),
         ("loki", "loki"),
         ("tempo", "tempo"),
@@ -244,14 +249,13 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
             jobs.append(
                 ScrapeJob(job, targets, basic_auth=clients.get(component), scheme=scheme, ca_file=ca)
             )
-    if settings.enabled("otelcol") or settings.prometheus["targets"].get("otelcol"):
-        exporter_host = urlsplit(f"//{_targets(settings, 'otelcol')[0]}").hostname or "127.0.0.1"
-        exporter_host = f"[{exporter_host}]" if ":" in exporter_host else exporter_host
+    exporters = _otelcol_exporter_targets(settings)
+    if exporters:
         # Services' OTLP metrics; honor_labels keeps job=service.name, instance=service.instance.id.
         jobs.append(
             ScrapeJob(
                 "otelcol-otlp-metrics",
-                (f"{exporter_host}:{settings.otelcol.prometheus_exporter_port}",),
+                exporters,
                 honor_labels=True,
                 # One path per service: a service scraped directly below is not counted again
                 # from what it pushes over OTLP.
@@ -271,7 +275,24 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
         evaluation_interval=p["evaluation_interval"],
         external_labels=p["external_labels"],
         max_exemplars=p["max_exemplars"],
+        remote_write=tuple(RemoteWrite(url) for url in p["remote_write_urls"]),
+        replica_label=p["replica_label"],
     )
+
+
+def _otelcol_exporter_targets(settings: StackSettings) -> tuple[str, ...]:
+    """Where the collectors' prometheus exporters are scraped: configured, or beside the first telemetry target."""
+    configured = settings.prometheus["otelcol_metrics_targets"]
+    if configured:
+        return tuple(configured)
+    if not (settings.enabled("otelcol") or settings.prometheus["targets"].get("otelcol")):
+        return ()
+    if settings.enabled("otelcol") and settings.otelcol.role == "agent":
+        # An agent has no prometheus exporter: its gateways do (prometheus_otelcol_metrics_targets).
+        return ()
+    exporter_host = urlsplit(f"//{_targets(settings, 'otelcol')[0]}").hostname or "127.0.0.1"
+    exporter_host = f"[{exporter_host}]" if ":" in exporter_host else exporter_host
+    return (f"{exporter_host}:{settings.otelcol.prometheus_exporter_port}",)
 
 
 def prometheus_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
@@ -368,8 +389,7 @@ def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> Compon
         f"--web.external-url={settings.external_urls['alertmanager']}/",
         f"--storage.path={layout.data_dir}",
         f"--data.retention={settings.alertmanager_retention}",
-        # A single instance: no gossip port listening on every interface.
-        "--cluster.listen-address=",
+        *alertmanager_cluster_flags(settings),
     )
     unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
     return ComponentPlan(
@@ -380,6 +400,42 @@ def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> Compon
         f"{settings.url('alertmanager')}{layout.ready_path}",
         auth_user=auth.username if auth else "",
         auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
+    )
+
+
+def alertmanager_cluster_flags(settings: StackSettings) -> tuple[str, ...]:
+    """Gossip on the peer's own address only (never every interface), one --cluster.peer per other peer."""
+    cluster = settings.alertmanager_cluster
+    if not cluster.enabled:
+        # A single instance: no gossip port listening on every interface.
+        return ("--cluster.listen-address=",)
+    gossip = f"{_listen(settings, 'alertmanager')}:{cluster.port}"
+    return (
+        f"--cluster.listen-address={gossip}",
+        f"--cluster.advertise-address={gossip}",
+        *(f"--cluster.peer={peer}" for peer in cluster.peers),
+    )
+
+
+def victoriametrics_plan(settings: StackSettings) -> ComponentPlan:
+    """VictoriaMetrics single-node: the long-term store both Prometheus replicas remote-write to.
+
+    No config file: its flags are the whole configuration. -dedup.minScrapeInterval keeps one
+    sample per series and interval, so the two replicas' identical series (replica label dropped
+    at remote write) are stored once.
+    """
+    layout = layout_for(settings, "victoriametrics")
+    vm = settings.victoriametrics
+    exec_start = (
+        layout.binary,
+        f"-httpListenAddr={_listen(settings, 'victoriametrics')}:{settings.ports['victoriametrics']}",
+        f"-storageDataPath={layout.data_dir}",
+        f"-retentionPeriod={vm.retention_period}",
+        f"-dedup.minScrapeInterval={vm.dedup_min_scrape_interval}",
+    )
+    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,))
+    return ComponentPlan(
+        "victoriametrics", layout, (), unit, f"{settings.url('victoriametrics')}{layout.ready_path}"
     )
 
 
@@ -404,15 +460,29 @@ def tempo_plan(settings: StackSettings) -> ComponentPlan:
 
 def otelcol_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "otelcol")
-    config = ConfigFile(
-        f"{layout.config_dir}/config.yaml", render_otelcol_config(settings.otelcol), "root", layout.user
-    )
+    # An agent sends the same token to its gateways as a plain header (see the renderer).
+    agent_token = settings.otelcol.role == "agent" and bool(settings.otelcol_bearer_token)
+    otelcol = replace(settings.otelcol, gateway_token_env=OTELCOL_GATEWAY_TOKEN_ENV if agent_token else "")
+    config = ConfigFile(f"{layout.config_dir}/config.yaml", render_otelcol_config(otelcol), "root", layout.user)
     groups = []
     credentials: tuple[tuple[str, str], ...] = ()
+    environment_files: tuple[str, ...] = ()
     if settings.otelcol_bearer_token:
         # Read by systemd as root and handed to the collector as a credential: root-only on disk.
         token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol_bearer_token + "\n", "root", "root", "0600")
-        groups.append(FileGroup((token,)))
+        secrets = [token]
+        if agent_token:
+            secrets.append(
+                ConfigFile(
+                    OTELCOL_ENV_FILE,
+                    _env_line(OTELCOL_GATEWAY_TOKEN_ENV, settings.otelcol_bearer_token),
+                    "root",
+                    "root",
+                    "0600",
+                )
+            )
+            environment_files = (OTELCOL_ENV_FILE,)
+        groups.append(FileGroup(tuple(secrets)))
         credentials = ((OTELCOL_TOKEN_CREDENTIAL.rsplit("/", 1)[1], OTELCOL_TOKEN_FILE),)
     groups.append(FileGroup((config,), CHECK_OTELCOL))
     exec_start = (layout.binary, f"--config={config.path}")
@@ -425,6 +495,7 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
         read_write_paths=(layout.data_dir,),
         reload_signal="HUP",
         credentials=credentials,
+        environment_files=environment_files,
         memory_max_mib=settings.otelcol.memory_max_mib,
         system_proc=True,
     )
@@ -443,6 +514,9 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "grafana")
     provisioning = f"{layout.config_dir}/provisioning"
     pa, aa = settings.prometheus_auth, settings.alertmanager_auth
+    if settings.grafana_metrics_source == "victoriametrics":
+        # VictoriaMetrics has no login of its own (obsbox_allow_unauthenticated, IP filter).
+        pa = None
     env_lines = []
     if pa is not None:
         env_lines.append(_env_line(GRAFANA_PROMETHEUS_PASSWORD_ENV, pa.password))
@@ -452,8 +526,13 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
     secrets = (
         [ConfigFile(GRAFANA_ENV_FILE, "".join(env_lines), "root", "root", "0600")] if env_lines else []
     )
+    if settings.grafana_metrics_source == "victoriametrics":
+        # The long-term store: both replicas' series, deduplicated, with the store's retention.
+        metrics_url = settings.url("victoriametrics")
+    else:
+        metrics_url = settings.url("prometheus")
     datasources = DatasourcesSettings(
-        prometheus_url=settings.url("prometheus"),
+        prometheus_url=metrics_url,
         loki_url=settings.url("loki"),
         tempo_url=settings.url("tempo"),
         alertmanager_url=settings.url("alertmanager"),
@@ -513,6 +592,7 @@ def plan_for(settings: StackSettings, component: str, current_hash: str = "") ->
     if component == "node_exporter":
         return node_exporter_plan(settings, current_hash)
     return {
+        "victoriametrics": victoriametrics_plan,
         "loki": loki_plan,
         "tempo": tempo_plan,
         "otelcol": otelcol_plan,

@@ -11,12 +11,15 @@ from obsbox.deploy.components.node_exporter import deploy_node_exporter
 from obsbox.deploy.components.otelcol import deploy_otelcol
 from obsbox.deploy.components.prometheus import deploy_prometheus
 from obsbox.deploy.components.tempo import deploy_tempo
+from obsbox.deploy.components.victoriametrics import deploy_victoriametrics
 from obsbox.deploy.context import current_settings
 from obsbox.deploy.settings import StackSettings
 
 # Backends before what sends to them: Prometheus's promtool validates Alertmanager's and
 # node_exporter's web configs, the collector exports to Loki and Tempo, Grafana reads all of them.
 ORDER = (
+    # The long-term store before the Prometheus replicas that remote-write to it.
+    ("victoriametrics", deploy_victoriametrics),
     ("prometheus", deploy_prometheus),
     ("alertmanager", deploy_alertmanager),
     ("node_exporter", deploy_node_exporter),
