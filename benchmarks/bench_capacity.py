@@ -140,21 +140,32 @@ _RW = (
 
 
 def _remote_write_catch_up(prom: Host, store: Host) -> tuple[float, float, dict[str, float]]:
-    """Stop the store for OUTAGE_S, start it, time the drain; (rate, seconds, counters after)."""
+    """Stop the store for OUTAGE_S, start it, time the drain; (rate, seconds, counters after).
+
+    The clock starts at the last poll before the first sample is delivered again, not when the
+    store answers: remote write's retry backoff (up to 5 s) is not throughput.
+    """
     store.run("systemctl stop bench-victoriametrics")
     time.sleep(OUTAGE_S)
+    stalled = _own_metrics(prom, _RW)
     store.run("systemctl start bench-victoriametrics")
-    _wait_http(store, f"http://{store.address}:{VM_PORT}/health")
-    started = time.monotonic()
-    before = _own_metrics(prom, _RW)
-    deadline = started + CATCH_UP_TIMEOUT_S
+    base, base_t = stalled[_RW[0]], time.monotonic()
+    deadline = base_t + CATCH_UP_TIMEOUT_S
+    moving = False
     while time.monotonic() < deadline:
+        polled = time.monotonic()
         now = _own_metrics(prom, _RW)
+        if not moving:
+            if now[_RW[0]] == base:
+                base_t = polled
+                time.sleep(0.5)
+                continue
+            moving = True
         lag = now[_RW[3]] - now[_RW[4]]
-        if lag <= SCRAPE_INTERVAL_S and now[_RW[0]] > before[_RW[0]]:
-            seconds = time.monotonic() - started
-            return catch_up_rate(before[_RW[0]], now[_RW[0]], seconds), seconds, now
-        time.sleep(1)
+        if lag <= SCRAPE_INTERVAL_S:
+            seconds = time.monotonic() - base_t
+            return catch_up_rate(base, now[_RW[0]], seconds), seconds, now
+        time.sleep(0.5)
     raise RuntimeError(f"remote write did not catch up within {CATCH_UP_TIMEOUT_S:.0f}s")
 
 
