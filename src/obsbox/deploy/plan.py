@@ -433,7 +433,9 @@ def victoriametrics_plan(settings: StackSettings) -> ComponentPlan:
         f"-retentionPeriod={vm.retention_period}",
         f"-dedup.minScrapeInterval={vm.dedup_min_scrape_interval}",
     )
-    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,))
+    # mincore: VictoriaMetrics checks whether a part's pages are resident before reading it and
+    # panics on EPERM; systemd 252's @system-service does not list it.
+    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), extra_system_calls=("mincore",))
     return ComponentPlan(
         "victoriametrics", layout, (), unit, f"{settings.url('victoriametrics')}{layout.ready_path}"
     )

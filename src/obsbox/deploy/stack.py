@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyinfra import host
 from pyinfra.api import deploy
 
 from obsbox.deploy.components.alertmanager import deploy_alertmanager
@@ -34,6 +35,10 @@ ORDER = (
 def deploy_stack(settings: StackSettings | None = None) -> None:
     """Deploy every component whose <component>_enabled is true for this host."""
     settings = settings or current_settings()
-    for component, deploy_component in ORDER:
+    # host.loop: pyinfra orders operations by call-stack line numbers (not files), so without the
+    # loop position one host's Prometheus operations and another's VictoriaMetrics operations at
+    # the same lines look like one operation, and a multi-host run fails with a cycle in the
+    # operation DAG. Every host walks the whole ORDER, so positions agree across hosts.
+    for component, deploy_component in host.loop(ORDER):
         if settings.enabled(component):
             deploy_component(settings=settings)

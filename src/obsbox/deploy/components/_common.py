@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyinfra import host
 from pyinfra.operations import files, server
 
 from obsbox.deploy.layout import Layout
@@ -26,5 +27,5 @@ def system_user_and_dirs(layout: Layout, extra_dirs: tuple[str, ...] = ()) -> No
     files.directory(
         name=f"Create {layout.secrets_dir}", path=layout.secrets_dir, user="root", group=layout.user, mode="0750"
     )
-    for path in (layout.data_dir, *extra_dirs):
+    for path in host.loop((layout.data_dir, *extra_dirs)):
         files.directory(name=f"Create {path}", path=path, user=layout.user, group=layout.user, mode="0750")
