@@ -178,6 +178,7 @@ def test_partitioned_alertmanager_peers_duplicate_at_most(ha_cluster: HaCluster)
         _drill(ha, "AlertmanagerPartitioned")
         time.sleep(DUPLICATE_WINDOW_S)
         pages = _firing_notifications(ha.inbox, "HaDrillAlertmanagerPartitioned")
+        print(f"partition: {pages} page(s) for one alert")
         assert 1 <= pages <= 2, pages
     finally:
         ha.drill.set("AlertmanagerPartitioned", 0)
@@ -198,7 +199,7 @@ def test_killed_prometheus_replica_alerts_continue_and_store_has_no_gap(ha_clust
         assert "replica" not in alert["labels"]  # dropped before alerting: one alert, not two
         # A minute of store data written by prom-b alone, plus the store's query latency offset.
         time.sleep(max(0.0, killed + 60 + VM_LATENCY_OFFSET_S + 5 - time.time()))
-        windows = _assert_no_gap(ha, 'up{job="node_exporter"}', before, time.time() - VM_LATENCY_OFFSET_S - 5)
+        windows = _assert_no_gap(ha, 'up{job="node"}', before, time.time() - VM_LATENCY_OFFSET_S - 5)
         assert len(windows) == len(ha.hosts)  # every host's node_exporter, once (no replica label)
     finally:
         ha.drill.set("PrometheusReplicaKilled", 0)
@@ -223,7 +224,7 @@ def test_restarted_store_remote_write_catches_up_with_nothing_lost(ha_cluster: H
     back = time.time()
     deadline = back + 120
     lag = {}
-    while time.monotonic() < time.monotonic() + 1 and time.time() < deadline:
+    while time.time() < deadline:
         now = {r: _rw_counters(ha, r) for r in replicas}
         lag = {
             r: now[r]["prometheus_remote_storage_highest_timestamp_in_seconds"]
@@ -243,7 +244,7 @@ def test_restarted_store_remote_write_catches_up_with_nothing_lost(ha_cluster: H
             assert after[r][name] == before[r][name], (r, name, before[r][name], after[r][name])
         assert after[r]["prometheus_remote_storage_samples_total"] > before[r]["prometheus_remote_storage_samples_total"]
     time.sleep(max(0.0, back + 30 + VM_LATENCY_OFFSET_S + 5 - time.time()))
-    windows = _assert_no_gap(ha, 'up{job="node_exporter"}', start, time.time() - VM_LATENCY_OFFSET_S - 5)
+    windows = _assert_no_gap(ha, 'up{job="node"}', start, time.time() - VM_LATENCY_OFFSET_S - 5)
     # Nothing lost: every window holds (about) one sample per scrape, the outage's as many as the rest.
     for series, counts in windows.items():
         assert min(counts) >= GAP_STEP_S / SCRAPE_S - 2, (series, counts)
@@ -294,6 +295,7 @@ def test_killed_gateway_spans_sent_equal_spans_received(ha_cluster: HaCluster) -
     assert a["otelcol_receiver_accepted_spans"] - agent_before["otelcol_receiver_accepted_spans"] == sent
     failed = a["otelcol_exporter_send_failed_spans"] - agent_before["otelcol_exporter_send_failed_spans"]
     # The gateway came back long before the retry limit (gateway_retry_max_elapsed, 5m): nothing lost.
+    print(f"gateway kill: sent={sent} received={delivered():.0f} send_failed={failed:.0f}")
     assert delivered() == sent, (delivered(), sent, failed)
     assert failed == 0
 

@@ -58,7 +58,10 @@ SSH_OPTIONS = (
 # vanish with it when PID 1 is killed; `exec` keeps the pid, so the pid we see is systemd's.
 # pivot_root rather than chroot: the kernel refuses user namespaces to a chrooted process, which
 # would make PrivateUsers= (and anything else that needs one) fail on these hosts but not on a
-# real server.
+# real server. The new root is made shared again, as systemd makes it on a real boot (it leaves
+# that to the container manager when it sees one): without it LoadCredential= silently hands
+# services an empty $CREDENTIALS_DIRECTORY. Shared only within the host's own mount namespace:
+# everything was made private first, so nothing propagates back to this machine.
 _BOOT_SCRIPT = """
 set -e
 mount --make-rprivate /
@@ -73,7 +76,7 @@ cd "$ROOT"
 mkdir -p .obsbox-oldroot
 pivot_root . .obsbox-oldroot
 exec /usr/bin/env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh -c \
-  'umount -l /.obsbox-oldroot && rmdir /.obsbox-oldroot && exec /lib/systemd/systemd --system'
+  'umount -l /.obsbox-oldroot && rmdir /.obsbox-oldroot && mount --make-rshared / && exec /lib/systemd/systemd --system'
 """
 
 
