@@ -11,7 +11,8 @@ APT_PACKAGES=(
   redis-server               # the demo's job queue
   debootstrap                # throwaway systemd hosts (tier 4, make demo)
   systemd                    # systemd-analyze for unit hardening scores
-  iproute2                   # veth pairs to the throwaway hosts
+  iproute2                   # veth pairs and the bridge of the throwaway hosts
+  nftables                   # network partitions inside a throwaway host (HA fault tests)
   openssh-client             # pyinfra reaches the hosts over SSH
   chromium                   # the HTML report opened in a real browser
   python3-venv
