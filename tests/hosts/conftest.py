@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from obsbox.hosts import Host, demo_app, throwaway_host
+from obsbox.hosts.ha_cluster import HaCluster, plan_ha
+from obsbox.hosts.ha_cluster import ha_cluster as boot_ha_cluster
 from obsbox.hosts.mirror import MIRROR_DIR, build_mirror, serve_mirror
 from obsbox.hosts.stack import (
     FAST_ALERTING,
@@ -22,7 +24,7 @@ from obsbox.hosts.stack import (
 )
 from obsbox.hosts.webhook import webhook_receiver
 
-_NEEDS = ("debootstrap", "unshare", "nsenter", "ip", "ssh", "ssh-keygen")
+_NEEDS = ("debootstrap", "unshare", "nsenter", "ip", "nft", "ssh", "ssh-keygen")
 
 
 def _why_hosts_cannot_exist() -> str | None:
@@ -76,3 +78,12 @@ def stack_host(repo_root: Path) -> Iterator[StackHost]:
         demo_app.start_load(host, duration_s=900)
         stack.callback(demo_app.stop_load, host)
         yield StackHost(host, mirror_url, data, first, inbox, plan.skipped)
+
+
+@pytest.fixture(scope="session")
+def ha_cluster(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HaCluster]:
+    """The HA inventory converged once on six hosts on the bridge (tests/hosts/test_hosts_ha.py);
+    every host, the bridge and this machine's listeners are removed afterwards."""
+    plan = plan_ha(MIRROR_DIR, build_mirror(MIRROR_DIR))
+    with boot_ha_cluster(MIRROR_DIR, plan, tmp_path_factory.mktemp("ha"), repo_root) as cluster:
+        yield cluster

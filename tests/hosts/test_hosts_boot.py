@@ -57,3 +57,14 @@ def test_stopping_a_host_removes_every_trace() -> None:
     link = subprocess.run(["ip", "link", "show", host.veth], capture_output=True, check=False)
     assert link.returncode != 0
     assert not host.state_dir.exists()
+
+
+def test_load_credential_reaches_an_unprivileged_unit(booted_host: Host) -> None:
+    """LoadCredential= hands a DynamicUser service its secret (the collector's bearer token relies
+    on it); it did not while the host's root was left a private mount."""
+    out = booted_host.run(
+        "systemd-run --wait --pipe -q -p LoadCredential=probe:/etc/hostname -p DynamicUser=yes "
+        "-p PrivateUsers=yes sh -c 'id -u; cat \"$CREDENTIALS_DIRECTORY/probe\"'"
+    ).stdout.split()
+    assert out[0] != "0"
+    assert out[1] == booted_host.name

@@ -7,7 +7,9 @@ release does: the module holds only the UI's sources, so the build first runs up
 build in the module (``npm ci`` on its lockfile, ``build_ui.sh``, ``compress_assets.sh``) and
 then embeds the result with the tag ``builtinassets``. The collector is obsbox's own
 distribution (``distributions/otelcol-obsbox``: a builder manifest and the sources it
-generates). Each result is packed in its upstream release layout, so a host installs it from a
+generates). VictoriaMetrics (the HA layout's long-term store) is built from its own module as
+its Makefile's pure-Go ("-pure") build does, with the version stamped into its ``lib/buildinfo``;
+its release archive holds ``victoria-metrics-prod`` at the top. Each result is packed in its upstream release layout, so a host installs it from a
 mirror exactly as it would install the official archive.
 """
 
@@ -25,6 +27,8 @@ COLLECTOR_DISTRIBUTION_DIR = REPO_ROOT / "distributions" / "otelcol-obsbox"
 COLLECTOR_DISTRIBUTION = "otelcol-obsbox"
 ARCH = "amd64"
 PROMETHEUS_VERSION_PACKAGE = "github.com/prometheus/common/version"
+VICTORIAMETRICS_MODULE = "github.com/VictoriaMetrics/VictoriaMetrics"
+VICTORIAMETRICS_BINARY = "victoria-metrics-prod"
 
 
 @dataclass(frozen=True)
@@ -83,17 +87,25 @@ class BinarySpec:
     def archive_name(self) -> str:
         if self.component == "otelcol":
             return f"{COLLECTOR_DISTRIBUTION}_{self.version}_linux_{ARCH}.tar.gz"
+        if self.component == "victoriametrics":
+            return victoriametrics_archive_name(self.version, ARCH)
         return f"{self.component}-{self.version}.linux-{ARCH}.tar.gz"
 
     @property
     def checksums_name(self) -> str:
         # The collector's releases (goreleaser) name theirs checksums.txt since v0.158.
-        return "checksums.txt" if self.component == "otelcol" else "sha256sums.txt"
+        if self.component == "otelcol":
+            return "checksums.txt"
+        if self.component == "victoriametrics":
+            return victoriametrics_checksums_name(self.version, ARCH)
+        return "sha256sums.txt"
 
     @property
     def archive_top_dir(self) -> str:
-        """The directory inside the archive ("" for the collector: its files sit at the top)."""
-        return "" if self.component == "otelcol" else f"{self.component}-{self.version}.linux-{ARCH}"
+        """The directory inside the archive ("" for the collector and VictoriaMetrics: their files sit at the top)."""
+        if self.component in ("otelcol", "victoriametrics"):
+            return ""
+        return f"{self.component}-{self.version}.linux-{ARCH}"
 
     @property
     def source(self) -> str:
@@ -101,6 +113,15 @@ class BinarySpec:
             where = self.local_dir.relative_to(REPO_ROOT) if self.local_dir.is_relative_to(REPO_ROOT) else self.local_dir
             return f"{where} (collector {self.version})"
         return f"{self.module}@{self.module_version}"
+
+
+def victoriametrics_archive_name(version: str, arch: str) -> str:
+    """Upstream's single-node release archive: victoria-metrics-linux-amd64-v1.151.0.tar.gz."""
+    return f"victoria-metrics-linux-{arch}-v{version}.tar.gz"
+
+
+def victoriametrics_checksums_name(version: str, arch: str) -> str:
+    return f"victoria-metrics-linux-{arch}-v{version}_checksums.txt"
 
 
 def prometheus_module_version(version: str) -> str:
@@ -123,11 +144,14 @@ def _prometheus_ldflags(version: str, module_version: str) -> tuple[str, ...]:
 def pinned_versions(data: Mapping[str, object] | None = None) -> dict[str, str]:
     """component -> version for everything obsbox builds, from the deploy's defaults or `data`."""
     merged = {**ALL_DEFAULTS, **(data or {})}
-    return {c: str(merged[f"{c}_version"]) for c in ("prometheus", "alertmanager", "node_exporter", "otelcol")}
+    return {
+        c: str(merged[f"{c}_version"])
+        for c in ("prometheus", "alertmanager", "node_exporter", "otelcol", "victoriametrics")
+    }
 
 
 def catalog(versions: Mapping[str, str] | None = None) -> tuple[BinarySpec, ...]:
-    """The four releases obsbox builds, at `versions` (default: the deploy's pins)."""
+    """The five releases obsbox builds, at `versions` (default: the deploy's pins)."""
     v = {**pinned_versions(), **(versions or {})}
     prom_mod = prometheus_module_version(v["prometheus"])
     am_mod, ne_mod = f"v{v['alertmanager']}", f"v{v['node_exporter']}"
@@ -169,6 +193,19 @@ def catalog(versions: Mapping[str, str] | None = None) -> tuple[BinarySpec, ...]
             ldflags=("-s", "-w"),
             license_files=(),
             local_dir=COLLECTOR_DISTRIBUTION_DIR,
+        ),
+        BinarySpec(
+            "victoriametrics",
+            v["victoriametrics"],
+            VICTORIAMETRICS_MODULE,
+            f"v{v['victoriametrics']}",
+            ((VICTORIAMETRICS_BINARY, "./app/victoria-metrics"),),
+            tags=(),
+            # The Makefile's GO_BUILDINFO; `-version` prints it, /metrics exposes its short form.
+            ldflags=(
+                f"-X {VICTORIAMETRICS_MODULE}/lib/buildinfo.Version=victoria-metrics-obsbox-tags-v{v['victoriametrics']}",
+            ),
+            license_files=("LICENSE",),
         ),
     )
 

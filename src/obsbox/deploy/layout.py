@@ -54,6 +54,14 @@ _SPECS: dict[str, tuple[str, str, str, str, str, str]] = {
         "prometheus-alertmanager",
         "/-/ready",
     ),
+    "victoriametrics": (
+        "VictoriaMetrics",
+        "victoriametrics",
+        "victoriametrics",
+        "victoria-metrics",
+        "victoria-metrics",
+        "/health",
+    ),
     "loki": ("Loki", "loki", "loki", "", "", "/ready"),
     "tempo": ("Tempo", "tempo", "tempo", "", "", "/ready"),
     "otelcol": ("OpenTelemetry Collector", "otelcol", "otelcol", "", "", "/"),
@@ -65,6 +73,7 @@ ARCHIVE_BINARIES: dict[str, dict[str, str]] = {
     "node_exporter": {"node_exporter": "node_exporter"},
     "prometheus": {"prometheus": "prometheus", "promtool": "promtool"},
     "alertmanager": {"alertmanager": "alertmanager", "amtool": "amtool"},
+    "victoriametrics": {"victoriametrics": "victoria-metrics-prod"},
     "loki": {"loki": "loki-linux-{arch}"},
     "tempo": {"tempo": "tempo"},
     "otelcol": {"otelcol": "{distribution}"},
@@ -75,6 +84,7 @@ PACKAGE_BINARIES: dict[str, dict[str, str]] = {
     "node_exporter": {"node_exporter": "/usr/bin/prometheus-node-exporter"},
     "prometheus": {"prometheus": "/usr/bin/prometheus", "promtool": "/usr/bin/promtool"},
     "alertmanager": {"alertmanager": "/usr/bin/prometheus-alertmanager", "amtool": "/usr/bin/amtool"},
+    "victoriametrics": {"victoriametrics": "/usr/bin/victoria-metrics"},
 }
 
 

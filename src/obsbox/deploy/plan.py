@@ -31,6 +31,7 @@ from obsbox.render.otelcol import OtelcolSettings, render_otelcol_config
 from obsbox.render.prometheus import (
     BasicAuthClient,
     PrometheusSettings,
+    RemoteWrite,
     ScrapeJob,
     WebConfigSettings,
     render_prometheus_config,
@@ -58,6 +59,9 @@ GRAFANA_DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
 GRAFANA_ENV_FILE = "/etc/grafana/secrets/datasources.env"
 GRAFANA_PROMETHEUS_PASSWORD_ENV = "OBSBOX_PROMETHEUS_PASSWORD"
 GRAFANA_ALERTMANAGER_PASSWORD_ENV = "OBSBOX_ALERTMANAGER_PASSWORD"
+# An agent collector's token for its gateways, from a root-only EnvironmentFile.
+OTELCOL_ENV_FILE = "/etc/otelcol/secrets/gateway.env"
+OTELCOL_GATEWAY_TOKEN_ENV = "OBSBOX_OTLP_TOKEN"
 # The bearer token reaches the collector as a systemd credential (root-only file on the host).
 OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
 
@@ -267,7 +271,7 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
     jobs = [
         ScrapeJob(
             "prometheus",
-            (_netloc(settings.url("prometheus")),),
+            p.targets["prometheus"] or (_netloc(settings.url("prometheus")),),
             basic_auth=self_auth,
             scheme=_scheme(settings, "prometheus"),
             ca_file=ca,
@@ -275,6 +279,7 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
     ]
     for job, component in (
         ("alertmanager", "alertmanager"),
+        ("victoriametrics", "victoriametrics"),
         ("node", "node_exporter"),
         ("loki", "loki"),
         ("tempo", "tempo"),
@@ -287,14 +292,13 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
             jobs.append(
                 ScrapeJob(job, targets, basic_auth=clients.get(component), scheme=scheme, ca_file=ca)
             )
-    if settings.enabled("otelcol") or settings.prometheus.targets.get("otelcol"):
-        exporter_host = urlsplit(f"//{_targets(settings, 'otelcol')[0]}").hostname or "127.0.0.1"
-        exporter_host = f"[{exporter_host}]" if ":" in exporter_host else exporter_host
+    exporters = _otelcol_exporter_targets(settings)
+    if exporters:
         # Services' OTLP metrics; honor_labels keeps job=service.name, instance=service.instance.id.
         jobs.append(
             ScrapeJob(
                 "otelcol-otlp-metrics",
-                (f"{exporter_host}:{settings.otelcol.prometheus_exporter_port}",),
+                exporters,
                 honor_labels=True,
                 # One path per service: a service scraped directly below is not counted again
                 # from what it pushes over OTLP.
@@ -314,7 +318,23 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
         evaluation_interval=p.evaluation_interval,
         external_labels=p.external_labels,
         max_exemplars=p.max_exemplars,
+        remote_write=tuple(RemoteWrite(url) for url in p.remote_write_urls),
+        replica_label=p.replica_label,
     )
+
+
+def _otelcol_exporter_targets(settings: StackSettings) -> tuple[str, ...]:
+    """Where the collectors' prometheus exporters are scraped: configured, or beside the first telemetry target."""
+    if settings.prometheus.otelcol_metrics_targets:
+        return settings.prometheus.otelcol_metrics_targets
+    if not (settings.enabled("otelcol") or settings.prometheus.targets.get("otelcol")):
+        return ()
+    if settings.enabled("otelcol") and settings.otelcol.role == "agent":
+        # An agent has no prometheus exporter: its gateways do (prometheus_otelcol_metrics_targets).
+        return ()
+    exporter_host = urlsplit(f"//{_targets(settings, 'otelcol')[0]}").hostname or "127.0.0.1"
+    exporter_host = f"[{exporter_host}]" if ":" in exporter_host else exporter_host
+    return (f"{exporter_host}:{settings.otelcol.prometheus_exporter_port}",)
 
 
 def prometheus_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
@@ -373,11 +393,48 @@ def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> Compon
         *_server_flags(settings, layout, config, web),
         f"--storage.path={layout.data_dir}",
         f"--data.retention={settings.alertmanager_retention}",
-        # A single instance: no gossip port listening on every interface.
-        "--cluster.listen-address=",
+        *alertmanager_cluster_flags(settings),
     )
     unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
     return _listener_plan(settings, layout, groups, unit, listener)
+
+
+def alertmanager_cluster_flags(settings: StackSettings) -> tuple[str, ...]:
+    """Gossip on the peer's own address only (never every interface), one --cluster.peer per other peer."""
+    cluster = settings.alertmanager_cluster
+    if not cluster.enabled:
+        # A single instance: no gossip port listening on every interface.
+        return ("--cluster.listen-address=",)
+    gossip = f"{_listen(settings, 'alertmanager')}:{cluster.port}"
+    return (
+        f"--cluster.listen-address={gossip}",
+        f"--cluster.advertise-address={gossip}",
+        *(f"--cluster.peer={peer}" for peer in cluster.peers),
+    )
+
+
+def victoriametrics_plan(settings: StackSettings) -> ComponentPlan:
+    """VictoriaMetrics single-node: the long-term store both Prometheus replicas remote-write to.
+
+    No config file: its flags are the whole configuration. -dedup.minScrapeInterval keeps one
+    sample per series and interval, so the two replicas' identical series (replica label dropped
+    at remote write) are stored once.
+    """
+    layout = layout_for(settings, "victoriametrics")
+    vm = settings.victoriametrics
+    exec_start = (
+        layout.binary,
+        f"-httpListenAddr={_listen(settings, 'victoriametrics')}:{settings.ports['victoriametrics']}",
+        f"-storageDataPath={layout.data_dir}",
+        f"-retentionPeriod={vm.retention_period}",
+        f"-dedup.minScrapeInterval={vm.dedup_min_scrape_interval}",
+    )
+    # mincore: VictoriaMetrics checks whether a part's pages are resident before reading it and
+    # panics on EPERM; systemd 252's @system-service does not list it.
+    unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), extra_system_calls=("mincore",))
+    return ComponentPlan(
+        "victoriametrics", layout, (), unit, f"{settings.url('victoriametrics')}{layout.ready_path}"
+    )
 
 
 def _grafana_binary_plan(settings: StackSettings, component: str, config_text: str, check: str) -> ComponentPlan:
@@ -405,10 +462,17 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
     config = ConfigFile(f"{layout.config_dir}/config.yaml", render_otelcol_config(otelcol), "root", layout.user)
     groups = []
     credentials: tuple[tuple[str, str], ...] = ()
+    environment_files: tuple[str, ...] = ()
     if settings.otelcol.bearer_token:
         # Read by systemd as root and handed to the collector as a credential: root-only on disk.
         token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol.bearer_token + "\n", "root", "root", "0600")
-        groups.append(FileGroup((token,)))
+        secrets = [token]
+        if otelcol.gateway_token_env:
+            # An agent sends the same token to its gateways as a plain header (see the renderer).
+            env = _env_line(OTELCOL_GATEWAY_TOKEN_ENV, settings.otelcol.bearer_token)
+            secrets.append(ConfigFile(OTELCOL_ENV_FILE, env, "root", "root", "0600"))
+            environment_files = (OTELCOL_ENV_FILE,)
+        groups.append(FileGroup(tuple(secrets)))
         credentials = ((OTELCOL_TOKEN_CREDENTIAL.rsplit("/", 1)[1], OTELCOL_TOKEN_FILE),)
     groups.append(FileGroup((config,), CHECK_OTELCOL))
     exec_start = (layout.binary, f"--config={config.path}")
@@ -421,6 +485,7 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
         read_write_paths=(layout.data_dir,),
         reload_signal="HUP",
         credentials=credentials,
+        environment_files=environment_files,
         memory_max_mib=settings.otelcol.memory_max_mib,
         system_proc=True,
     )
@@ -439,6 +504,10 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "grafana")
     provisioning = f"{layout.config_dir}/provisioning"
     pa, aa = settings.prometheus_auth, settings.alertmanager_auth
+    from_store = settings.grafana.metrics_source == "victoriametrics"
+    if from_store:
+        # VictoriaMetrics has no login of its own (obsbox_allow_unauthenticated, IP filter).
+        pa = None
     env_lines = []
     if pa is not None:
         env_lines.append(_env_line(GRAFANA_PROMETHEUS_PASSWORD_ENV, pa.password))
@@ -449,7 +518,8 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         [ConfigFile(GRAFANA_ENV_FILE, "".join(env_lines), "root", "root", "0600")] if env_lines else []
     )
     datasources = DatasourcesSettings(
-        prometheus_url=settings.url("prometheus"),
+        # The long-term store, when it is the source: both replicas' series, deduplicated.
+        prometheus_url=settings.url("victoriametrics" if from_store else "prometheus"),
         loki_url=settings.url("loki"),
         tempo_url=settings.url("tempo"),
         alertmanager_url=settings.url("alertmanager"),
@@ -525,7 +595,15 @@ def tempo_settings(settings: StackSettings) -> TempoSettings:
 
 def otelcol_settings(settings: StackSettings) -> OtelcolSettings:
     token_file = OTELCOL_TOKEN_CREDENTIAL if settings.otelcol.bearer_token else ""
-    return _renderer("otelcol", OtelcolSettings, settings.otelcol, bearer_token_file=token_file)
+    # An agent sends the gateways the same token, read from its environment.
+    agent_token = settings.otelcol.role == "agent" and bool(settings.otelcol.bearer_token)
+    return _renderer(
+        "otelcol",
+        OtelcolSettings,
+        settings.otelcol,
+        bearer_token_file=token_file,
+        gateway_token_env=OTELCOL_GATEWAY_TOKEN_ENV if agent_token else "",
+    )
 
 
 def grafana_settings(settings: StackSettings) -> GrafanaSettings:
@@ -555,6 +633,7 @@ def plan_for(settings: StackSettings, component: str, current_hash: str = "") ->
     if component == "node_exporter":
         return node_exporter_plan(settings, current_hash)
     return {
+        "victoriametrics": victoriametrics_plan,
         "loki": loki_plan,
         "tempo": tempo_plan,
         "otelcol": otelcol_plan,

@@ -17,6 +17,7 @@ import shlex
 import urllib.request
 from dataclasses import dataclass
 
+from obsbox.binaries.catalog import victoriametrics_archive_name, victoriametrics_checksums_name
 from obsbox.deploy.settings import InventoryDataError, StackSettings
 
 GITHUB = "https://github.com"
@@ -27,6 +28,7 @@ _UPSTREAM_DIRS = {
     "loki": f"{GITHUB}/grafana/loki/releases/download/v{{version}}",
     "tempo": f"{GITHUB}/grafana/tempo/releases/download/v{{version}}",
     "otelcol": f"{GITHUB}/open-telemetry/opentelemetry-collector-releases/releases/download/v{{version}}",
+    "victoriametrics": f"{GITHUB}/VictoriaMetrics/VictoriaMetrics/releases/download/v{{version}}",
 }
 GRAFANA_DOWNLOADS_API = "https://grafana.com/api/downloads/grafana/versions/{version}/packages/{arch}/linux"
 # Until the collector's release tooling changed, the contrib checksum file carried the
@@ -78,6 +80,13 @@ def release_for(settings: StackSettings, component: str) -> Release:
         "node_exporter": (f"node_exporter-{version}.linux-{arch}.tar.gz", "sha256sums.txt", "tar", 1),
         "tempo": (f"tempo_{version}_linux_{arch}.tar.gz", "SHA256SUMS", "tar", 0),
         "loki": (f"loki-linux-{arch}.zip", "SHA256SUMS", "zip", 0),
+        # victoria-metrics-prod at the top of the archive, one checksum file per archive.
+        "victoriametrics": (
+            victoriametrics_archive_name(version, arch),
+            victoriametrics_checksums_name(version, arch),
+            "tar",
+            0,
+        ),
         "otelcol": (
             f"{settings.otelcol.distribution}_{version}_linux_{arch}.tar.gz",
             settings.otelcol.checksums_file or otelcol_checksums_name(version),

@@ -19,10 +19,18 @@ from urllib.parse import urlsplit
 from obsbox.formats import is_duration, parse_duration
 from obsbox.render.alertmanager import AlertmanagerSettings, unrouted_receivers
 
-COMPONENTS = ("node_exporter", "prometheus", "alertmanager", "loki", "tempo", "otelcol", "grafana")
+COMPONENTS = ("node_exporter", "prometheus", "alertmanager", "victoriametrics", "loki", "tempo", "otelcol", "grafana")
 INSTALL_METHODS = ("archive", "package")
-# Debian ships these three; the others exist only as upstream release archives.
-PACKAGED = {"prometheus", "alertmanager", "node_exporter"}
+# Debian ships these; the others exist only as upstream release archives. (Debian's
+# victoria-metrics is an older release than the pin: the package installs whatever Debian has.)
+PACKAGED = {"prometheus", "alertmanager", "node_exporter", "victoriametrics"}
+# What the collector on a host does: "standalone" receives OTLP and exports to Tempo, Loki and
+# its Prometheus exporter (also the role of a gateway); "agent" forwards everything to the
+# gateways through the load-balancing exporter, spans routed by trace id.
+OTELCOL_ROLES = ("standalone", "agent")
+# Where Grafana's Prometheus datasource reads metrics: this stack's Prometheus, or the
+# long-term store both replicas of an HA pair write to (VictoriaMetrics' Prometheus API).
+GRAFANA_METRICS_SOURCES = ("prometheus", "victoriametrics")
 
 # Default: the repository's own rules and built dashboards, found from a checkout or the cwd.
 _REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -85,9 +93,22 @@ PROMETHEUS_DEFAULTS: dict[str, Any] = {
     "prometheus_evaluation_interval": "15s",
     "prometheus_max_exemplars": 100000,
     "prometheus_external_labels": {},
+    # Remote write targets (http(s) URLs), e.g. the long-term store's /api/v1/write.
+    "prometheus_remote_write_urls": [],
+    # The external label telling the replicas of an HA pair apart (e.g. "replica"; empty: not
+    # a pair). It is dropped from the alerts sent to Alertmanager, so the peers see one alert
+    # and notify once, and from remote write, so both replicas write the same series and the
+    # store's deduplication keeps one sample per interval. Must be one of the external labels.
+    "prometheus_replica_label": "",
+    # Where Prometheus' own otelcol-otlp-metrics job scrapes the collectors' prometheus exporters
+    # (host:port). Empty: the exporter port on the collector's telemetry target.
+    "prometheus_otelcol_metrics_targets": [],
     # Instrumented services: {service name (becomes the job label): ["host:port", ...]}.
     "prometheus_service_targets": {},
-    # Empty: the node_exporter / Alertmanager / stack components on this host.
+    # Empty: the node_exporter / Alertmanager / stack components on this host (for prometheus:
+    # this Prometheus itself; an HA pair lists both replicas, so both scrape the same targets).
+    "prometheus_prometheus_targets": [],
+    "prometheus_victoriametrics_targets": [],
     "prometheus_node_exporter_targets": [],
     "prometheus_alertmanager_targets": [],
     "prometheus_loki_targets": [],
@@ -120,8 +141,26 @@ ALERTMANAGER_DEFAULTS: dict[str, Any] = {
     # The deploy refuses an Alertmanager whose page, ticket or watchdog receiver has no webhook;
     # true accepts that (a lab whose alerts are only looked at in the UI).
     "alertmanager_allow_no_receivers": False,
+    # Cluster gossip (HA): the other peers' host:port. Empty: a single instance, no gossip port.
+    # The gossip port listens on the Alertmanager's own listen address only, never on all
+    # interfaces; gossip has no authentication, so peers need obsbox_ip_address_allow.
+    "alertmanager_cluster_peers": [],
+    "alertmanager_cluster_port": 9094,
     # Every field of obsbox.render.alertmanager.AlertmanagerSettings, as alertmanager_<field>.
     **{f"alertmanager_{f.name}": None for f in fields(AlertmanagerSettings)},
+}
+
+VICTORIAMETRICS_DEFAULTS: dict[str, Any] = {
+    # Off unless an inventory turns it on (the HA layout's long-term store).
+    **_install_defaults("victoriametrics", "1.151.0"),
+    "victoriametrics_enabled": False,
+    "victoriametrics_port": 8428,
+    # -retentionPeriod: a number of months, or a duration with h/d/w/y (1y, 400d).
+    "victoriametrics_retention_period": "1y",
+    # -dedup.minScrapeInterval: one sample per series per interval is kept, so an HA pair of
+    # Prometheus replicas (with the replica label dropped) is stored once. Empty: the
+    # prometheus_scrape_interval.
+    "victoriametrics_dedup_min_scrape_interval": "",
 }
 
 LOKI_DEFAULTS: dict[str, Any] = {
@@ -163,6 +202,10 @@ OTELCOL_DEFAULTS: dict[str, Any] = {
     # Where the collector sends traces and logs; default this host's Tempo and Loki.
     "otelcol_tempo_otlp_endpoint": "",
     "otelcol_loki_otlp_url": "",
+    # standalone (default; also a gateway) or agent (see OTELCOL_ROLES).
+    "otelcol_role": "standalone",
+    # An agent's gateways: host:port of their OTLP gRPC receivers (the same bearer token, if any).
+    "otelcol_gateway_endpoints": [],
 }
 
 GRAFANA_DEFAULTS: dict[str, Any] = {
@@ -170,6 +213,8 @@ GRAFANA_DEFAULTS: dict[str, Any] = {
     "grafana_port": 3000,
     "grafana_admin_user": "admin",
     "grafana_root_url": "",
+    # prometheus or victoriametrics (see GRAFANA_METRICS_SOURCES).
+    "grafana_metrics_source": "prometheus",
     # TLS (server protocol https): certificate and key files on the host, readable by grafana.
     "grafana_tls_cert_file": "",
     "grafana_tls_key_file": "",
@@ -182,6 +227,7 @@ DEFAULTS_BY_COMPONENT: dict[str, dict[str, Any]] = {
     "node_exporter": NODE_EXPORTER_DEFAULTS,
     "prometheus": PROMETHEUS_DEFAULTS,
     "alertmanager": ALERTMANAGER_DEFAULTS,
+    "victoriametrics": VICTORIAMETRICS_DEFAULTS,
     "loki": LOKI_DEFAULTS,
     "tempo": TEMPO_DEFAULTS,
     "otelcol": OTELCOL_DEFAULTS,
@@ -239,6 +285,31 @@ class PrometheusOptions:
     targets: Mapping[str, tuple[str, ...]]
     # prometheus_service_targets: instrumented services, job name -> host:port targets.
     service_targets: Mapping[str, tuple[str, ...]]
+    # prometheus_otelcol_metrics_targets: the collectors' prometheus exporters (empty: derived).
+    otelcol_metrics_targets: tuple[str, ...] = ()
+    remote_write_urls: tuple[str, ...] = ()
+    # HA pair: the external label naming this replica ("" when not a pair).
+    replica_label: str = ""
+
+
+@dataclass(frozen=True)
+class AlertmanagerClusterOptions:
+    """Gossip between Alertmanager peers (alertmanager_cluster_*); no peers: a single instance."""
+
+    port: int = 9094
+    peers: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.peers)
+
+
+@dataclass(frozen=True)
+class VictoriaMetricsOptions:
+    """VictoriaMetrics' inventory data (victoriametrics_*), checked; its flags are its whole config."""
+
+    retention_period: str = "1y"
+    dedup_min_scrape_interval: str = "15s"
 
 
 @dataclass(frozen=True)
@@ -283,6 +354,9 @@ class OtelcolOptions:
     bearer_token: str
     checksums_file: str
     distribution: str
+    # standalone (also a gateway) or agent; an agent's gateways (host:port, OTLP gRPC).
+    role: str = "standalone"
+    gateway_endpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -293,6 +367,8 @@ class GrafanaOptions:
     root_url: str
     # A pinned archive URL (Grafana 12+ archive names carry a build id); "" to ask grafana.com.
     archive_url: str
+    # Where its Prometheus datasource reads metrics: prometheus or victoriametrics.
+    metrics_source: str = "prometheus"
 
 
 @dataclass(frozen=True)
@@ -330,6 +406,8 @@ class StackSettings:
     tempo: TempoOptions
     otelcol: OtelcolOptions
     grafana: GrafanaOptions
+    alertmanager_cluster: AlertmanagerClusterOptions = AlertmanagerClusterOptions()
+    victoriametrics: VictoriaMetricsOptions = VictoriaMetricsOptions()
 
     def enabled(self, component: str) -> bool:
         return self.install[component].enabled
@@ -383,6 +461,31 @@ _SIZE = re.compile(r"^\d+(B|KB|MB|GB|TB|PB|EB)$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^[0-9A-Za-z.:\-\[\]]+$")
+
+
+def _urls(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise InventoryDataError(f"{key}: expected a list of http(s) URLs, got {value!r}")
+    out = []
+    for item in value:
+        url = _str(key, item)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InventoryDataError(f"{key}: {url!r} is not an http(s) URL")
+        out.append(url)
+    return tuple(out)
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    text = _str(key, value)
+    if text not in choices:
+        raise InventoryDataError(f"{key}: {text!r} is not one of {', '.join(choices)}")
+    return text
+
+
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# VictoriaMetrics' -retentionPeriod: months as a bare number, or a duration in h, d, w or y.
+_VM_RETENTION = re.compile(r"^\d+(h|d|w|y)?$")
 
 
 def _duration(key: str, value: Any, what: str) -> str:
@@ -490,7 +593,8 @@ _AUTH_KEY = {
     "otelcol": "otelcol_otlp_bearer_token",
 }
 # Neither has authentication of its own (Loki's auth_enabled only asks for a tenant header).
-_NO_AUTH = ("loki", "tempo")
+# VictoriaMetrics' own -httpAuth.* flags would put the password on its command line.
+_NO_AUTH = ("loki", "tempo", "victoriametrics")
 
 
 def check_exposure(settings: StackSettings) -> None:
@@ -504,6 +608,7 @@ def check_exposure(settings: StackSettings) -> None:
         "alertmanager": settings.alertmanager_auth is not None,
         "otelcol": bool(settings.otelcol.bearer_token),
         "grafana": True,
+        "victoriametrics": False,
         "loki": False,
         "tempo": False,
     }
@@ -686,9 +791,82 @@ def _prometheus(data: Mapping[str, Any], period: str, rules_dir: Path) -> Promet
         external_labels=tuple(sorted(external.items())),
         targets={
             c: _targets(f"prometheus_{c}_targets", data[f"prometheus_{c}_targets"])
-            for c in ("node_exporter", "alertmanager", "loki", "tempo", "grafana", "otelcol")
+            for c in (
+                "prometheus",
+                "node_exporter",
+                "alertmanager",
+                "victoriametrics",
+                "loki",
+                "tempo",
+                "grafana",
+                "otelcol",
+            )
         },
         service_targets=_service_targets(data),
+        otelcol_metrics_targets=_targets(
+            "prometheus_otelcol_metrics_targets", data["prometheus_otelcol_metrics_targets"]
+        ),
+        remote_write_urls=_urls("prometheus_remote_write_urls", data["prometheus_remote_write_urls"]),
+        replica_label=_replica_label(data, external),
+    )
+
+
+def _replica_label(data: Mapping[str, Any], external: Mapping[str, str]) -> str:
+    key = "prometheus_replica_label"
+    label = _str(key, data[key])
+    if not label:
+        return ""
+    if not _LABEL_NAME.match(label):
+        raise InventoryDataError(f"{key}: {label!r} is not a label name")
+    if label not in external and data["prometheus_enabled"] is True:
+        raise InventoryDataError(
+            f"{key}: {label!r} is not one of prometheus_external_labels ({', '.join(sorted(external)) or 'none'}); "
+            "each replica needs its own value of it there"
+        )
+    return label
+
+
+def _alertmanager_cluster(data: Mapping[str, Any], install: InstallSettings, port: int) -> AlertmanagerClusterOptions:
+    """Gossip peers, checked: never this peer itself, never a wildcard listen address, never unfiltered."""
+    cluster_port = _port("alertmanager_cluster_port", data["alertmanager_cluster_port"])
+    peers = _targets("alertmanager_cluster_peers", data["alertmanager_cluster_peers"])
+    if not peers or not install.enabled:
+        return AlertmanagerClusterOptions(cluster_port, peers)
+    if cluster_port == port:
+        raise InventoryDataError(f"alertmanager_cluster_port: {cluster_port} is also alertmanager_port")
+    listen = install.listen_address.strip("[]")
+    try:
+        wildcard = ipaddress.ip_address(listen).is_unspecified
+    except ValueError:
+        wildcard = False
+    if wildcard:
+        raise InventoryDataError(
+            f"alertmanager_listen_address: {listen!r} would open the gossip port on every interface; "
+            "set the peer's internal address (obsbox_bind_address or alertmanager_listen_address)"
+        )
+    own = f"[{listen}]:{cluster_port}" if ":" in listen else f"{listen}:{cluster_port}"
+    if own in peers:
+        raise InventoryDataError(f"alertmanager_cluster_peers: {own} is this peer itself; list only the others")
+    if not is_loopback(listen) and not data["obsbox_ip_address_allow"]:
+        raise InventoryDataError(
+            "obsbox_ip_address_allow: empty, but alertmanager_cluster_peers makes Alertmanager gossip on "
+            f"{own}, which has no authentication; limit the unit to the internal network (CIDRs)"
+        )
+    return AlertmanagerClusterOptions(cluster_port, peers)
+
+
+def _victoriametrics(data: Mapping[str, Any], scrape_interval: str) -> VictoriaMetricsOptions:
+    dedup = _str("victoriametrics_dedup_min_scrape_interval", data["victoriametrics_dedup_min_scrape_interval"])
+    return VictoriaMetricsOptions(
+        retention_period=_match(
+            "victoriametrics_retention_period",
+            data["victoriametrics_retention_period"],
+            _VM_RETENTION,
+            "a retention like 1y, 400d or 12 (months)",
+        ),
+        dedup_min_scrape_interval=_duration("victoriametrics_dedup_min_scrape_interval", dedup, "a duration like 15s")
+        if dedup
+        else scrape_interval,
     )
 
 
@@ -726,7 +904,15 @@ def _otelcol(
             "otelcol_otlp_bearer_token: needs at least 16 characters of A-Za-z0-9._~+/=- (it is sent as an HTTP header)"
         )
     tempo_host = install["tempo"].url.split("://", 1)[1].rsplit(":", 1)[0]
+    role = _choice("otelcol_role", data["otelcol_role"], OTELCOL_ROLES)
+    gateways = _targets("otelcol_gateway_endpoints", data["otelcol_gateway_endpoints"])
+    if role == "agent" and not gateways:
+        raise InventoryDataError("otelcol_gateway_endpoints: empty, but otelcol_role is agent (an agent forwards to its gateways)")
+    if role != "agent" and gateways:
+        raise InventoryDataError(f"otelcol_gateway_endpoints: set, but otelcol_role is {role} (only an agent forwards to gateways)")
     return OtelcolOptions(
+        role=role,
+        gateway_endpoints=gateways,
         listen_address=install["otelcol"].listen_address,
         otlp_grpc_port=port("otlp_grpc_port"),
         otlp_http_port=port("otlp_http_port"),
@@ -755,10 +941,19 @@ def _grafana(data: Mapping[str, Any], install: Mapping[str, InstallSettings]) ->
     archive_url = _str("grafana_archive_url", data["grafana_archive_url"])
     if archive_url and not install["grafana"].archive_sha256:
         raise InventoryDataError("grafana_archive_url: set without grafana_archive_sha256 (needed to verify it)")
+    metrics_source = _choice("grafana_metrics_source", data["grafana_metrics_source"], GRAFANA_METRICS_SOURCES)
+    if metrics_source == "victoriametrics" and install["grafana"].enabled:
+        vm = install["victoriametrics"]
+        if not vm.enabled and not vm.url_configured:
+            raise InventoryDataError(
+                "victoriametrics_url: grafana_metrics_source is victoriametrics, but no VictoriaMetrics runs on "
+                "this host and victoriametrics_url does not say where one runs"
+            )
     return GrafanaOptions(
         admin_user=_str("grafana_admin_user", data["grafana_admin_user"]),
         root_url=_str("grafana_root_url", data["grafana_root_url"]),
         archive_url=archive_url,
+        metrics_source=metrics_source,
     )
 
 
@@ -809,6 +1004,7 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
     rules_dir, dashboards_dir = _dirs(data)
     period = slo_period(rules_dir)
     tempo = _tempo(data, install, ports)
+    prometheus = _prometheus(data, period, rules_dir)
     settings = StackSettings(
         bind_address=bind,
         arch=arch,
@@ -822,7 +1018,7 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
         dashboards_dir=dashboards_dir,
         install=install,
         ports=ports,
-        prometheus=_prometheus(data, period, rules_dir),
+        prometheus=prometheus,
         prometheus_auth=_basic_auth(data, "prometheus"),
         alertmanager_auth=_basic_auth(data, "alertmanager"),
         node_exporter_auth=_basic_auth(data, "node_exporter"),
@@ -837,6 +1033,8 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
         tempo=tempo,
         otelcol=_otelcol(data, install, ports, tempo),
         grafana=_grafana(data, install),
+        alertmanager_cluster=_alertmanager_cluster(data, install["alertmanager"], ports["alertmanager"]),
+        victoriametrics=_victoriametrics(data, prometheus.scrape_interval),
     )
     # The plan builds every renderer's settings; whatever a renderer refuses is refused here,
     # before anything is planned on a host.

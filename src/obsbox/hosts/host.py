@@ -1,9 +1,13 @@
 """Boot, reach and stop a throwaway systemd host (docs/architecture.md, Test tiers).
 
 A host is the cached rootfs unpacked into its own directory, booted with systemd as PID 1 in
-new pid/mount/uts/ipc/net namespaces, and joined to this machine by a veth pair carrying a /30
-from 10.213.0.0/16. It has no default route: it can reach this machine's end of the pair and
-nothing else. Everything is keyed by a small slot number so several hosts can run at once.
+new pid/mount/uts/ipc/net namespaces, and joined to this machine by a veth pair. Alone, the pair
+carries a /30 from 10.213.0.0/16: the host reaches this machine's end and nothing else. For a
+multi-host layout (HA: gossip, remote write, alert delivery between hosts) the machine's end is
+a port of the bridge `obsbox-br0` instead, and the host takes an address in its /24: hosts reach
+each other and the bridge's own address (this machine), and still nothing beyond, since there is
+no default route and no NAT. Everything is keyed by a small slot number so several hosts can run
+at once.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -25,6 +30,22 @@ from obsbox.hosts.fs import remove_tree
 STATE_ROOT = Path(os.environ.get("OBSBOX_HOST_STATE", "/var/tmp/obsbox-hosts"))
 MAX_SLOTS = 64
 BOOT_TIMEOUT_S = 90.0
+BRIDGE = "obsbox-br0"
+BRIDGE_NET = "10.214.0"  # a /24; .1 is this machine, a host in slot N is .(N + 10)
+BRIDGE_FIRST_HOST = 10
+# Units a bare Debian boot starts that a throwaway host has no use for: each costs memory (or a
+# timer firing mid-test), and five or more hosts share a small machine.
+UNNEEDED_UNITS = (
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "dpkg-db-backup.timer",
+    "e2scrub_all.timer",
+    "fstrim.timer",
+    "man-db.timer",
+    "getty@tty1.service",
+    "console-getty.service",
+    "systemd-logind.service",
+)
 SSH_OPTIONS = (
     "-o", "StrictHostKeyChecking=no",
     "-o", "UserKnownHostsFile=/dev/null",
@@ -37,7 +58,10 @@ SSH_OPTIONS = (
 # vanish with it when PID 1 is killed; `exec` keeps the pid, so the pid we see is systemd's.
 # pivot_root rather than chroot: the kernel refuses user namespaces to a chrooted process, which
 # would make PrivateUsers= (and anything else that needs one) fail on these hosts but not on a
-# real server.
+# real server. The new root is made shared again, as systemd makes it on a real boot (it leaves
+# that to the container manager when it sees one): without it LoadCredential= silently hands
+# services an empty $CREDENTIALS_DIRECTORY. Shared only within the host's own mount namespace:
+# everything was made private first, so nothing propagates back to this machine.
 _BOOT_SCRIPT = """
 set -e
 mount --make-rprivate /
@@ -52,7 +76,7 @@ cd "$ROOT"
 mkdir -p .obsbox-oldroot
 pivot_root . .obsbox-oldroot
 exec /usr/bin/env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh -c \
-  'umount -l /.obsbox-oldroot && rmdir /.obsbox-oldroot && exec /lib/systemd/systemd --system'
+  'umount -l /.obsbox-oldroot && rmdir /.obsbox-oldroot && mount --make-rshared / && exec /lib/systemd/systemd --system'
 """
 
 
@@ -72,6 +96,7 @@ class Host:
     pid: int
     started: int  # PID 1's start time in clock ticks: pids are reused, this pair is not
     state_dir: Path
+    bridge: str | None = None  # the bridge the host's veth is a port of; None: a /30 of its own
 
     @property
     def veth(self) -> str:
@@ -121,6 +146,37 @@ def _addresses(slot: int) -> tuple[str, str]:
     return f"10.213.{slot}.1", f"10.213.{slot}.2"
 
 
+def bridge_addresses(slot: int) -> tuple[str, str]:
+    """The bridge's own address (this machine) and the address of the host in `slot` on it."""
+    return f"{BRIDGE_NET}.1", f"{BRIDGE_NET}.{slot + BRIDGE_FIRST_HOST}"
+
+
+def ensure_bridge(name: str = BRIDGE) -> None:
+    """Create the bridge with this machine's address on it, unless it is already there.
+
+    No forwarding and no NAT are set up: the bridge switches frames between its ports, this
+    machine answers on its own address, and nothing is routed anywhere else.
+    """
+    gateway, _ = bridge_addresses(0)
+    proc = subprocess.run(["ip", "link", "add", name, "type", "bridge"], capture_output=True, text=True, check=False)
+    if proc.returncode == 0:
+        subprocess.run(["ip", "addr", "add", f"{gateway}/24", "dev", name], check=True)
+    elif not Path(f"/sys/class/net/{name}/bridge").exists():
+        raise HostError(f"cannot create bridge {name}: {proc.stderr.strip()}")
+    subprocess.run(["ip", "link", "set", name, "up"], check=True)
+
+
+def bridge_ports(name: str = BRIDGE) -> list[str]:
+    brif = Path(f"/sys/class/net/{name}/brif")
+    return sorted(p.name for p in brif.iterdir()) if brif.exists() else []
+
+
+def _remove_bridge_if_unused(name: str) -> None:
+    """Delete the bridge once its last host has gone, so a finished run leaves no trace."""
+    if Path(f"/sys/class/net/{name}").exists() and not bridge_ports(name):
+        subprocess.run(["ip", "link", "del", name], capture_output=True, check=False)
+
+
 def _claim_slot() -> int:
     """Create the veth pair of the first free slot; `ip link add` failing means it is taken."""
     for slot in range(MAX_SLOTS):
@@ -147,6 +203,11 @@ def _child_pid(parent: int, deadline: float) -> int:
 
 def _prepare_rootfs(rootfs: Path, name: str, key: Path) -> None:
     (rootfs / "etc/hostname").write_text(f"{name}\n")
+    for unit in UNNEEDED_UNITS:
+        # What `systemctl mask` does, without a running systemd to ask.
+        mask = rootfs / "etc/systemd/system" / unit
+        mask.unlink(missing_ok=True)
+        mask.symlink_to("/dev/null")
     with (rootfs / "etc/hosts").open("a") as hosts:
         hosts.write(f"127.0.1.1 {name}\n")
     ssh_dir = rootfs / "root/.ssh"
@@ -179,11 +240,16 @@ def _wait_until_up(host: Host, deadline: float) -> None:
     raise HostError(f"{host.name} did not come up within {BOOT_TIMEOUT_S:.0f}s (last answer: {last!r})")
 
 
-def boot_host(name: str = "obsbox-host") -> Host:
-    """Unpack the cached image, boot it and return once SSH answers; the caller must stop it."""
+def boot_host(name: str = "obsbox-host", bridge: str | None = None) -> Host:
+    """Unpack the cached image, boot it and return once SSH answers; the caller must stop it.
+
+    With `bridge` the host joins that bridge (created if missing) instead of a /30 of its own.
+    """
     tarball = image.ensure_rootfs_tarball()
+    if bridge is not None:
+        ensure_bridge(bridge)
     slot = _claim_slot()
-    gateway, address = _addresses(slot)
+    gateway, address = _addresses(slot) if bridge is None else bridge_addresses(slot)
     state_dir = STATE_ROOT / f"{name}-{slot}"
     host: Host | None = None
     try:
@@ -208,7 +274,7 @@ def boot_host(name: str = "obsbox-host") -> Host:
         console.close()
         deadline = time.monotonic() + BOOT_TIMEOUT_S
         pid = _child_pid(unshare.pid, deadline)
-        host = Host(name, slot, address, gateway, key, pid, _start_time(pid), state_dir)
+        host = Host(name, slot, address, gateway, key, pid, _start_time(pid), state_dir, bridge)
         (state_dir / "host.json").write_text(host.to_json())
         _wire_network(host)
         _wait_until_up(host, deadline)
@@ -218,21 +284,65 @@ def boot_host(name: str = "obsbox-host") -> Host:
             stop_host(host)
         else:
             _delete_veth(slot)
+            if bridge is not None:
+                _remove_bridge_if_unused(bridge)
             if state_dir.exists():
                 remove_tree(state_dir)
         raise
 
 
+def boot_hosts(names: list[str], bridge: str = BRIDGE) -> list[Host]:
+    """Boot several hosts on one bridge at once (booting is mostly waiting); all or none.
+
+    Slots are claimed one after another (a veth name is the lock), so the threads never race.
+    """
+    ensure_bridge(bridge)
+    hosts: list[Host] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def one(name: str) -> None:
+        try:
+            booted = boot_host(name, bridge)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others are stopped
+            with lock:
+                errors.append(exc)
+            return
+        with lock:
+            hosts.append(booted)
+
+    threads = [threading.Thread(target=one, args=(name,), name=f"boot-{name}") for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        stop_hosts(hosts)
+        raise errors[0]
+    by_name = {h.name: h for h in hosts}
+    return [by_name[name] for name in names]
+
+
 def _wire_network(host: Host) -> None:
     guest = _guest_veth(host.slot)
     subprocess.run(["ip", "link", "set", guest, "netns", str(host.pid)], check=True)
-    subprocess.run(["ip", "addr", "add", f"{host.gateway}/30", "dev", host.veth], check=True)
+    if host.bridge is None:
+        prefix = 30
+        subprocess.run(["ip", "addr", "add", f"{host.gateway}/30", "dev", host.veth], check=True)
+    else:
+        prefix = 24
+        subprocess.run(["ip", "link", "set", host.veth, "master", host.bridge], check=True)
     subprocess.run(["ip", "link", "set", host.veth, "up"], check=True)
     # This machine's `ip`, run in the host's network namespace: the image needs no iproute2.
-    inside = ["nsenter", "-t", str(host.pid), "-n", "ip"]
+    inside = in_netns(host, "ip")
     subprocess.run([*inside, "link", "set", "lo", "up"], check=True)
-    subprocess.run([*inside, "addr", "add", f"{host.address}/30", "dev", guest], check=True)
+    subprocess.run([*inside, "addr", "add", f"{host.address}/{prefix}", "dev", guest], check=True)
     subprocess.run([*inside, "link", "set", guest, "up"], check=True)
+
+
+def in_netns(host: Host, *argv: str) -> list[str]:
+    """argv run by this machine's tools inside the host's network namespace (ip, nft)."""
+    return ["nsenter", "-t", str(host.pid), "-n", *argv]
 
 
 def _delete_veth(slot: int) -> None:
@@ -264,18 +374,49 @@ def stop_host(host: Host, timeout: float = 30.0) -> None:
     if is_alive(host):
         raise HostError(f"{host.name}: PID 1 ({host.pid}) survived SIGKILL for {timeout:.0f}s")
     _delete_veth(host.slot)
+    if host.bridge is not None:
+        _remove_bridge_if_unused(host.bridge)
     if host.state_dir.exists():
         remove_tree(host.state_dir)
 
 
 @contextmanager
-def throwaway_host(name: str = "obsbox-host") -> Iterator[Host]:
+def throwaway_host(name: str = "obsbox-host", bridge: str | None = None) -> Iterator[Host]:
     """Boot a host for the duration of the block and remove every trace of it afterwards."""
-    host = boot_host(name)
+    host = boot_host(name, bridge)
     try:
         yield host
     finally:
         stop_host(host)
+
+
+@contextmanager
+def throwaway_hosts(names: list[str], bridge: str = BRIDGE) -> Iterator[list[Host]]:
+    """Boot hosts on one bridge for the duration of the block; every one is removed afterwards."""
+    hosts = boot_hosts(names, bridge)
+    try:
+        yield hosts
+    finally:
+        stop_hosts(hosts)
+
+
+def stop_hosts(hosts: list[Host]) -> None:
+    """Stop hosts in parallel: removing a rootfs is mostly waiting on the disk."""
+    errors: list[BaseException] = []
+
+    def one(host: Host) -> None:
+        try:
+            stop_host(host)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, once every host is handled
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(host,), name=f"stop-{host.name}") for host in hosts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def ssh_command_line(host: Host) -> str:

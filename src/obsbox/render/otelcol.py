@@ -8,6 +8,11 @@ seconds becomes ``http_server_request_duration_seconds_bucket``, counters get ``
 keeps those names and adds what remote write loses: an ``up`` series and scrape health for the
 whole OTLP metrics path, staleness markers when a service goes away (``metric_expiration``), no
 ``--web.enable-remote-write-receiver`` on Prometheus, and exemplars over OpenMetrics.
+
+An agent (role ``agent``, the HA layout's service hosts) exports nothing itself: it forwards
+every signal to the gateway collectors through the ``load_balancing`` exporter, spans and logs
+routed by trace id (every span of a trace reaches the same gateway), metrics by service (the
+delta streams of one service are summed by one gateway). Gateways are standalone collectors.
 """
 
 from __future__ import annotations
@@ -46,8 +51,20 @@ class OtelcolSettings:
     pprof_port: int = 1777
     zpages_port: int = 55679
     log_level: str = "info"
+    # standalone (also a gateway) or agent: forward everything to gateway_endpoints (host:port).
+    role: str = "standalone"
+    gateway_endpoints: tuple[str, ...] = ()
+    # The variable holding the gateways' bearer token in an agent's environment; empty: none sent.
+    gateway_token_env: str = ""
+    # How long an agent retries a batch a gateway refused or never answered before dropping it
+    # (counted in otelcol_exporter_send_failed_*); the persistent queue keeps it meanwhile.
+    gateway_retry_max_elapsed: str = "5m"
 
     def __post_init__(self) -> None:
+        if self.role not in ("standalone", "agent"):
+            raise ValueError(f"collector role {self.role!r} is not standalone or agent")
+        if self.role == "agent" and not self.gateway_endpoints:
+            raise ValueError("a collector agent needs at least one gateway endpoint")
         if not 0 < self.memory_spike_limit_percentage < self.memory_limit_percentage <= 100:
             raise ValueError(
                 "memory_limiter needs 0 < spike_limit_percentage < limit_percentage <= 100, got "
@@ -80,10 +97,25 @@ def memory_limits_mib(settings: OtelcolSettings) -> tuple[int, int]:
 # Components this renderer uses; obsbox's collector distribution builds exactly these.
 COMPONENTS = {
     "receivers": ("otlp",),
-    "processors": ("batch", "memory_limiter"),
-    "exporters": ("otlp", "otlphttp", "prometheus"),
+    "processors": ("batch", "memory_limiter", "deltatocumulative"),
+    "exporters": ("otlp", "otlphttp", "prometheus", "load_balancing"),
     "extensions": ("zpages", "health_check", "pprof", "file_storage", "bearertokenauth"),
 }
+
+
+def _load_balancing(s: OtelcolSettings, routing_key: str, queue: dict[str, Any]) -> dict[str, Any]:
+    otlp: dict[str, Any] = {"tls": {"insecure": True}, "timeout": "10s"}
+    if s.gateway_token_env:
+        # Plain headers, not bearertokenauth: that client refuses connections without TLS.
+        otlp["headers"] = {"Authorization": f"Bearer ${{env:{s.gateway_token_env}}}"}
+    return {
+        "routing_key": routing_key,
+        "resolver": {"static": {"hostnames": list(s.gateway_endpoints)}},
+        "protocol": {"otlp": otlp},
+        # What a dead gateway was due stays queued on disk and is retried, up to the limit.
+        "sending_queue": queue,
+        "retry_on_failure": {"enabled": True, "max_elapsed_time": s.gateway_retry_max_elapsed},
+    }
 
 
 def render_otelcol_config(settings: OtelcolSettings) -> str:
@@ -180,4 +212,21 @@ def render_otelcol_config(settings: OtelcolSettings) -> str:
             },
         },
     }
+    if s.role == "agent":
+        _as_agent(config, s, queue)
     return dump_yaml(config, MANAGED_HEADER)
+
+
+def _as_agent(config: dict[str, Any], s: OtelcolSettings, queue: dict[str, Any]) -> None:
+    """Replace the exporters by the load-balancing exporter towards the gateways."""
+    config["exporters"] = {
+        "load_balancing": _load_balancing(s, "traceID", queue),
+        "load_balancing/metrics": _load_balancing(s, "service", queue),
+    }
+    # Summing deltas is the gateway's job: one service's streams all reach the same gateway.
+    del config["processors"]["deltatocumulative"]
+    pipelines = config["service"]["pipelines"]
+    pipelines["traces"]["exporters"] = ["load_balancing"]
+    pipelines["logs"]["exporters"] = ["load_balancing"]
+    pipelines["metrics"]["processors"] = ["memory_limiter", "batch"]
+    pipelines["metrics"]["exporters"] = ["load_balancing/metrics"]

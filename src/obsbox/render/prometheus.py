@@ -48,6 +48,15 @@ class ScrapeJob:
 
 
 @dataclass(frozen=True)
+class RemoteWrite:
+    url: str
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"remote write url {self.url!r} is not an http(s) URL")
+
+
+@dataclass(frozen=True)
 class PrometheusSettings:
     scrape_jobs: tuple[ScrapeJob, ...]
     rule_files: tuple[str, ...] = ()
@@ -59,8 +68,15 @@ class PrometheusSettings:
     evaluation_interval: str = "15s"
     external_labels: tuple[tuple[str, str], ...] = ()
     max_exemplars: int = 100000
+    remote_write: tuple[RemoteWrite, ...] = ()
+    # HA pair: the external label naming this replica. Dropped from alerts (the Alertmanager
+    # peers then see the two replicas' alerts as one) and from remote write (the store then
+    # deduplicates the two replicas' identical series).
+    replica_label: str = ""
 
     def __post_init__(self) -> None:
+        if self.replica_label and self.replica_label not in dict(self.external_labels):
+            raise ValueError(f"replica_label {self.replica_label!r} is not an external label")
         names = [job.name for job in self.scrape_jobs]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -87,6 +103,18 @@ def _scrape_config(job: ScrapeJob) -> dict[str, Any]:
         config["metric_relabel_configs"] = [
             {"source_labels": ["job"], "regex": "|".join(re.escape(name) for name in job.drop_jobs), "action": "drop"}
         ]
+    return config
+
+
+def _labeldrop(label: str) -> list[dict[str, str]]:
+    return [{"regex": re.escape(label), "action": "labeldrop"}]
+
+
+def _remote_write(target: RemoteWrite, replica_label: str) -> dict[str, Any]:
+    config: dict[str, Any] = {"url": target.url}
+    if replica_label:
+        # Write relabelling runs after external labels are attached, so the replica label can go.
+        config["write_relabel_configs"] = _labeldrop(replica_label)
     return config
 
 
@@ -118,9 +146,15 @@ def render_prometheus_config(settings: PrometheusSettings) -> str:
             _client(settings.alertmanager_scheme, settings.alertmanager_ca_file, settings.alertmanager_basic_auth)
         )
         config["alerting"] = {"alertmanagers": [alertmanager]}
+        if settings.replica_label:
+            # Both replicas send every alert to every peer; without their replica label the
+            # alerts are identical, and the gossiping peers notify once.
+            config["alerting"]["alert_relabel_configs"] = _labeldrop(settings.replica_label)
     if settings.rule_files:
         config["rule_files"] = list(settings.rule_files)
     config["scrape_configs"] = [_scrape_config(job) for job in settings.scrape_jobs]
+    if settings.remote_write:
+        config["remote_write"] = [_remote_write(target, settings.replica_label) for target in settings.remote_write]
     # Exemplars link a latency bucket to the trace that landed in it (Grafana: exemplars to
     # traces); also needs --enable-feature=exemplar-storage on the command line.
     config["storage"] = {"exemplars": {"max_exemplars": settings.max_exemplars}}

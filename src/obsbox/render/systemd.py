@@ -37,6 +37,8 @@ class UnitSettings:
     ip_address_allow: tuple[str, ...] = ()
     # MemoryMax= in MiB (0: no limit); the collector's memory_limiter is derived from it.
     memory_max_mib: int = 0
+    # System calls allowed on top of @system-service, for a service that dies without them.
+    extra_system_calls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.exec_start:

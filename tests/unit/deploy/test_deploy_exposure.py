@@ -56,7 +56,7 @@ def test_deploy_open_loki_tempo_need_explicit_allowance(component: str, make_set
 def test_deploy_open_bind_accepted_with_auth_and_allowance(make_settings: Callable[..., StackSettings]) -> None:
     """With every auth set and Loki/Tempo allowed explicitly, an internal bind is accepted."""
     settings = make_settings(obsbox_bind_address="10.0.0.12", obsbox_allow_unauthenticated=["loki", "tempo"], **AUTH)
-    assert all(settings.enabled(c) for c in COMPONENTS)
+    assert all(settings.enabled(c) == (c != "victoriametrics") for c in COMPONENTS)
 
 
 def test_deploy_allow_unauthenticated_refuses_unknown_component(make_settings: Callable[..., StackSettings]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 import yaml
 
 from obsbox.deploy.plan import plan_for
@@ -23,7 +24,7 @@ ROUTED = {
 DISTRIBUTION = {
     "receivers": {"otlp"},
     "processors": {"batch", "memory_limiter", "deltatocumulative"},
-    "exporters": {"otlp", "otlphttp", "prometheus"},
+    "exporters": {"otlp", "otlphttp", "prometheus", "load_balancing"},
     "extensions": {"zpages", "health_check", "pprof", "file_storage", "bearertokenauth"},
 }
 
@@ -82,9 +83,14 @@ def test_deploy_collector_sending_queues_persist_in_data_dir(make_settings: Call
     assert storage["directory"] in plan_for(settings, "otelcol").extra_dirs
 
 
-def test_deploy_collector_uses_only_obsbox_distribution_components(make_settings: Callable[..., StackSettings]) -> None:
-    """Every component in the rendered config, debug endpoints and auth included, is in obsbox's distribution."""
-    config, _unit = _otelcol(make_settings(otelcol_debug_endpoints=True, otelcol_otlp_bearer_token="t" * 20))
+@pytest.mark.parametrize(
+    "role", [{}, {"otelcol_role": "agent", "otelcol_gateway_endpoints": ["10.0.0.24:4317"]}], ids=["standalone", "agent"]
+)
+def test_deploy_collector_uses_only_obsbox_distribution_components(
+    make_settings: Callable[..., StackSettings], role: dict
+) -> None:
+    """Every component in the rendered config (gateway or agent), debug endpoints and auth included, is in obsbox's distribution."""
+    config, _unit = _otelcol(make_settings(otelcol_debug_endpoints=True, otelcol_otlp_bearer_token="t" * 20, **role))
     for kind, allowed in DISTRIBUTION.items():
         used = {name.split("/")[0] for name in config[kind]}
         assert used <= allowed, (kind, used - allowed)

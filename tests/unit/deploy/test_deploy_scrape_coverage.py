@@ -18,6 +18,7 @@ JOB = {
     "node_exporter": "node",
     "prometheus": "prometheus",
     "alertmanager": "alertmanager",
+    "victoriametrics": "victoriametrics",
     "loki": "loki",
     "tempo": "tempo",
     "otelcol": "otelcol",
@@ -34,8 +35,8 @@ def _scrape_jobs(data: dict) -> dict[str, set[str]]:
 
 
 def test_deploy_inventories_are_all_covered() -> None:
-    """The shipped inventories are the two docs/deploy.md describes (a new one is picked up here)."""
-    assert INVENTORIES == ["all_in_one.py", "multi_host.py"]
+    """The shipped inventories are the three docs/deploy.md and docs/ha.md describe (a new one is picked up here)."""
+    assert INVENTORIES == ["all_in_one.py", "ha.py", "multi_host.py"]
 
 
 @pytest.mark.parametrize("inventory", INVENTORIES)

@@ -11,9 +11,9 @@ from obsbox.deploy.settings import ALL_DEFAULTS, COMPONENTS, InventoryDataError,
 
 
 def test_deploy_settings_defaults_enable_everything_on_loopback(make_settings: Callable[..., StackSettings]) -> None:
-    """With no data every component is enabled, installed from archives, listening on 127.0.0.1."""
+    """With no data every component but the HA layout's VictoriaMetrics is enabled, installed from archives, on 127.0.0.1."""
     settings = make_settings()
-    assert all(settings.enabled(c) for c in COMPONENTS)
+    assert all(settings.enabled(c) == (c != "victoriametrics") for c in COMPONENTS)
     assert {settings.install[c].method for c in COMPONENTS} == {"archive"}
     assert {settings.install[c].listen_address for c in COMPONENTS} == {"127.0.0.1"}
 

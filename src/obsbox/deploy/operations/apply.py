@@ -40,7 +40,7 @@ def system_user_and_dirs(layout: Layout, extra_dirs: tuple[str, ...] = ()) -> No
     files.directory(
         name=f"Create {layout.secrets_dir}", path=layout.secrets_dir, user="root", group=layout.user, mode="0750"
     )
-    for path in (layout.data_dir, *extra_dirs):
+    for path in host.loop((layout.data_dir, *extra_dirs)):
         files.directory(name=f"Create {path}", path=path, user=layout.user, group=layout.user, mode="0750")
 
 
@@ -95,7 +95,7 @@ def _prune(group: FileGroup) -> list[OperationMeta]:
     keep = {f.path for f in group.files}
     found = host.get_fact(FindFiles, path=group.prune_dir, maxdepth=1) or []
     ops = []
-    for path in sorted(found):
+    for path in host.loop(sorted(found)):
         if path not in keep and path.endswith(group.prune_suffixes):
             ops.append(files.file(name=f"Remove {path} (no longer in the repository)", path=path, present=False))
     return ops
@@ -111,13 +111,14 @@ def apply_plan(settings: StackSettings, plan: ComponentPlan, tools: Mapping[str,
 
     known = {layout.config_dir, layout.secrets_dir, layout.data_dir, *plan.extra_dirs}
     parents = sorted({posixpath.dirname(f.path) for g in plan.groups for f in g.files} - known)
-    for parent in parents:
+    # host.loop: these lists differ per host (see validate_and_swap).
+    for parent in host.loop(parents):
         files.directory(name=f"Create {parent}", path=parent, user="root", group=layout.user, mode="0750")
-    for secret in plan.generated_secrets:
+    for secret in host.loop(plan.generated_secrets):
         _generate_secret(secret)
 
     reload_on: list[OperationMeta] = []
-    for group in plan.groups:
+    for group in host.loop(plan.groups):
         if not group.files and not group.prune_dir:
             continue
         managed = [ManagedFile(f.path, f.content, f.user, f.group, f.mode) for f in group.files]

@@ -14,6 +14,7 @@ TITLES = {
     "node_exporter": "Node Exporter",
     "prometheus": "Prometheus",
     "alertmanager": "Alertmanager",
+    "victoriametrics": "VictoriaMetrics",
     "loki": "Loki",
     "tempo": "Tempo",
     "otelcol": "OpenTelemetry Collector",
@@ -37,6 +38,7 @@ DEPLOYS: dict[str, ComponentDeploy] = {component: _component_deploy(component) f
 deploy_node_exporter = DEPLOYS["node_exporter"]
 deploy_prometheus = DEPLOYS["prometheus"]
 deploy_alertmanager = DEPLOYS["alertmanager"]
+deploy_victoriametrics = DEPLOYS["victoriametrics"]
 deploy_loki = DEPLOYS["loki"]
 deploy_tempo = DEPLOYS["tempo"]
 deploy_otelcol = DEPLOYS["otelcol"]

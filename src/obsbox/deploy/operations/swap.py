@@ -61,7 +61,7 @@ def validate_and_swap(
     """
     changed = files_needing_swap(managed)
     if not changed:
-        for f in managed:
+        for f in host.loop(managed):
             # Keeps owner and mode right when only those drifted; plans nothing otherwise.
             files.file(name=f"Set owner and mode of {f.path}", path=f.path, user=f.user, group=f.group, mode=f.mode)
         return []
@@ -69,7 +69,10 @@ def validate_and_swap(
     # Only root (the validators) reads staged files; a half-checked secret is nobody else's.
     files.directory(name=f"Create {staging_dir}", path=staging_dir, user="root", group="root", mode="0700")
     staged = {f.path: f.staged_path(staging_dir) for f in changed}
-    for f in changed:
+    # host.loop throughout: which files changed differs per host, and pyinfra tells operations
+    # apart by call-stack lines plus loop position; without the position, hosts with different
+    # counts of changed files order the same operations differently (a cycle in a multi-host run).
+    for f in host.loop(changed):
         files.put(
             name=f"Stage {f.path} as {staged[f.path]}",
             src=StringIO(f.content),
@@ -82,7 +85,7 @@ def validate_and_swap(
         targets = ", ".join(staged.values())
         server.shell(name=f"Check {targets} with {validator_name}", commands=[validator(staged)])
     ops = []
-    for f in changed:
+    for f in host.loop(changed):
         # install(1) writes a new inode and renames it in: readers see the old or the new file.
         tmp = f"{f.path}.obsbox-new"
         command = (
