@@ -5,6 +5,6 @@ Every host gets the components its inventory data enables (<component>_enabled);
 the README ("Deploying the stack") for the data keys.
 """
 
-from obsbox.deploy.stack import deploy_stack
+from obsbox.deploy.operations.stack import deploy_stack
 
 deploy_stack()

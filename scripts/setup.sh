@@ -49,13 +49,13 @@ fi
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e ./instrumentation[flask,requests,redis] -e '.[dev]'
 
-# Prometheus + promtool, Alertmanager + amtool, node_exporter and obsbox's collector distribution,
-# built from their Go modules at the deploy's pinned versions (a cold build takes minutes; later
+# Prometheus + promtool, Alertmanager + amtool, node_exporter, VictoriaMetrics (the HA layout's
+# long-term store) and obsbox's collector distribution, built from their Go modules at the deploy's pinned versions (a cold build takes minutes; later
 # runs reuse the cache in ${OBSBOX_CACHE_DIR:-~/.cache/obsbox}). The tests, the rule tester and
 # the demo use these builds. The Makefile's setup runs `obsbox binaries build` every time: it is a
 # no-op while the cached builds are current, and rebuilds one whose pin or sources changed.
 if ! command -v go >/dev/null 2>&1; then
-  echo "obsbox setup: Go (>= 1.24) is needed to build the pinned Prometheus, Alertmanager, node_exporter and collector" >&2
+  echo "obsbox setup: Go (>= 1.24) is needed to build the pinned Prometheus, Alertmanager, node_exporter, VictoriaMetrics and collector" >&2
   exit 1
 fi
 if ! command -v npm >/dev/null 2>&1; then

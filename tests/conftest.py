@@ -54,6 +54,7 @@ _PINNED_COMPONENT = {
     "amtool": "alertmanager",
     "node_exporter": "node_exporter",
     "otelcol": "otelcol",
+    "victoriametrics": "victoriametrics",
 }
 
 
@@ -65,9 +66,10 @@ def pinned_version(tool: str) -> str:
 
 
 def reported_version(path: str) -> str:
-    """The version an executable reports with --version ("promtool, version 3.5.0 (...)")."""
+    """The version an executable reports with --version ("promtool, version 3.5.0 (...)";
+    VictoriaMetrics: "victoria-metrics-<build>-tags-v1.151.0")."""
     proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    match = re.search(r"version (v?[0-9][^\s,]*)", proc.stdout + proc.stderr)
+    match = re.search(r"(?:version |tags-)(v?[0-9][^\s,]*)", proc.stdout + proc.stderr)
     assert match, f"{path} --version printed no version: {proc.stdout + proc.stderr!r}"
     return match.group(1).removeprefix("v")
 

@@ -9,7 +9,6 @@ names and ``by (...)`` clauses look just like metric names to a regex.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +17,9 @@ import promql_parser
 import yaml
 from obsbox_instrumentation.contract import TARGET_LABELS, is_declared_series, metric_by_prometheus_name
 
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-
-
-class UncheckableSelectorError(ValueError):
-    """A selector whose metric names cannot be known from the text (``{__name__!="x"}``)."""
+from obsbox.promql import UncheckableSelectorError as UncheckableSelectorError
+from obsbox.promql import metric_names as metric_names
+from obsbox.promql import parse
 
 
 @dataclass(frozen=True)
@@ -34,36 +31,6 @@ class RuleExpression:
     name: str
     kind: str  # "alert" or "record"
     expr: str
-
-
-def _names_from_name_matcher(op: promql_parser.MatchOp, value: str, selector: str) -> set[str]:
-    if op == promql_parser.MatchOp.Equal:
-        return {value}
-    if op == promql_parser.MatchOp.Re:
-        # A plain alternation of names ("a|b", "(a|b)") is as checkable as two selectors.
-        alternatives = value.strip("()").split("|")
-        if all(_NAME.fullmatch(alt) for alt in alternatives):
-            return set(alternatives)
-    raise UncheckableSelectorError(f"selector {selector} picks metric names by pattern; name them instead")
-
-
-def metric_names(expr: str) -> frozenset[str]:
-    """Every metric name the PromQL expression reads; raises ValueError when it does not parse."""
-    tree = promql_parser.parse(expr)
-    names: set[str] = set()
-
-    def visit(node: object) -> bool:
-        if isinstance(node, promql_parser.VectorSelector):
-            if node.name:
-                names.add(node.name)
-            else:
-                for matcher in node.matchers.matchers:
-                    if matcher.name == "__name__":
-                        names.update(_names_from_name_matcher(matcher.op, matcher.value, str(node)))
-        return True
-
-    promql_parser.walk(tree, visit)
-    return frozenset(names)
 
 
 def undeclared_labels(expr: str) -> frozenset[tuple[str, str]]:
@@ -84,7 +51,7 @@ def undeclared_labels(expr: str) -> frozenset[tuple[str, str]]:
                 wrong.update((node.name, m.name) for m in node.matchers.matchers if m.name not in allowed)
         return True
 
-    promql_parser.walk(promql_parser.parse(expr), visit)
+    promql_parser.walk(parse(expr), visit)
     return frozenset(wrong)
 
 

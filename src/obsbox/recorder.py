@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from obsbox.formats import format_duration_ms
 from obsbox.replay.model import Series, label_key
 from obsbox.replay.openmetrics import normalise
 
@@ -40,7 +41,7 @@ class RecordRequest:
         if not self.selectors:
             raise ValueError("at least one --match selector is needed")
         if self.end_s <= self.start_s:
-            from obsbox.replay.recording import format_time
+            from obsbox.formats import format_time
 
             raise ValueError(
                 f"end {format_time(round(self.end_s * 1000))} is not after start {format_time(round(self.start_s * 1000))}"
@@ -59,15 +60,13 @@ def chunks(start_s: float, end_s: float, chunk_s: int) -> list[tuple[float, floa
     return out
 
 
-def _duration(seconds: float) -> str:
-    return f"{max(1, math.ceil(seconds * 1000))}ms"
 
 
 def _query(
     session: requests.Session, req: RecordRequest, selector: str, to_s: float, span_s: float
 ) -> list[Any]:
     url = req.prometheus_url.rstrip("/") + "/api/v1/query"
-    query = f"{selector}[{_duration(span_s)}]"
+    query = f"{selector}[{format_duration_ms(max(1, math.ceil(span_s * 1000)))}]"
     try:
         resp = session.get(url, params={"query": query, "time": f"{to_s:.3f}"}, timeout=req.timeout_s)
     except requests.RequestException as exc:

@@ -49,7 +49,7 @@ def go_version(go: str = "go") -> str:
     """`go1.26.8` from `go env GOVERSION`; BuildError when Go is missing or too old."""
     exe = shutil.which(go)
     if exe is None:
-        raise BuildError(f"go is not installed: obsbox builds Prometheus, Alertmanager, node_exporter and the "
+        raise BuildError(f"go is not installed: obsbox builds Prometheus, Alertmanager, node_exporter, VictoriaMetrics and the "
                          f"collector from their Go modules and needs Go >= {MIN_GO[0]}.{MIN_GO[1]}")
     out = subprocess.run([exe, "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
     numbers = tuple(int(p) for p in out.removeprefix("go").split(".")[:2] if p.isdigit())

@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from obsbox.binaries.catalog import COLLECTOR_DISTRIBUTION, BinarySpec, catalog
+from obsbox.binaries.catalog import COLLECTOR_DISTRIBUTION, VICTORIAMETRICS_BINARY, BinarySpec, catalog
 
 CACHE_ENV = "OBSBOX_CACHE_DIR"
 # Executable names as users know them -> (component, name inside obsbox's release).
@@ -23,12 +23,15 @@ _TOOLS = {
     "node_exporter": ("node_exporter", "node_exporter"),
     "otelcol": ("otelcol", COLLECTOR_DISTRIBUTION),
     COLLECTOR_DISTRIBUTION: ("otelcol", COLLECTOR_DISTRIBUTION),
+    "victoriametrics": ("victoriametrics", VICTORIAMETRICS_BINARY),
+    VICTORIAMETRICS_BINARY: ("victoriametrics", VICTORIAMETRICS_BINARY),
 }
 # Where PATH may hold the same tool under another name (Debian's packages, upstream releases).
 _PATH_NAMES = {
     "alertmanager": ("alertmanager", "prometheus-alertmanager"),
     "node_exporter": ("node_exporter", "prometheus-node-exporter"),
     "otelcol": ("otelcol-contrib", "otelcol"),
+    "victoriametrics": ("victoria-metrics-prod", "victoria-metrics"),
 }
 
 

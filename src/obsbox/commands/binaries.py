@@ -1,5 +1,5 @@
-"""`obsbox binaries`: build Prometheus, Alertmanager, node_exporter and the collector from their
-Go modules at the pinned versions, and show where they are."""
+"""`obsbox binaries`: build Prometheus, Alertmanager, node_exporter, the collector and
+VictoriaMetrics from their Go modules at the pinned versions, and show where they are."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from obsbox.binaries.locate import build_dir, cache_dir
 from obsbox.commands._exit import EXIT_FAILED, fail
 
 binaries_app = typer.Typer(
-    help="Build the pinned Prometheus, Alertmanager, node_exporter and collector releases from their Go "
-    "modules (cached under OBSBOX_CACHE_DIR, default ~/.cache/obsbox).",
+    help="Build the pinned Prometheus, Alertmanager, node_exporter, collector and VictoriaMetrics releases "
+    "from their Go modules (cached under OBSBOX_CACHE_DIR, default ~/.cache/obsbox).",
     no_args_is_help=True,
 )
 
@@ -23,7 +23,7 @@ binaries_app = typer.Typer(
 def build_command(
     only: Annotated[
         list[str] | None,
-        typer.Option("--only", metavar="COMPONENT", help="Build just this component (repeatable): prometheus, alertmanager, node_exporter, otelcol."),
+        typer.Option("--only", metavar="COMPONENT", help="Build just this component (repeatable): prometheus, alertmanager, node_exporter, otelcol, victoriametrics."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Build again even when the cached build is current.")] = False,
 ) -> None:

@@ -108,7 +108,7 @@ def export_promtool(
 def _time(text: str | None, default: int, flag: str) -> int:
     if text is None:
         return default
-    from obsbox.replay.recording import parse_time_ms
+    from obsbox.formats import parse_time_ms
 
     try:
         return parse_time_ms(text)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
 EXIT_BAD_INPUT = 2
 DEFAULT_SLOS = Path("alert_rules/slos.yaml")
@@ -47,7 +46,7 @@ def rules_render(
 
 
 def _time(text: str, what: str) -> float:
-    from obsbox.replay.recording import parse_time_ms
+    from obsbox.formats import parse_time_ms
 
     try:
         return parse_time_ms(text) / 1000
@@ -94,7 +93,7 @@ def record(
 ) -> None:
     """Export raw samples from Prometheus as a recording: <name>.om plus a manifest."""
     from obsbox.recorder import RecordError, RecordRequest, fetch, manifest_skeleton
-    from obsbox.replay.openmetrics import write_series
+    from obsbox.replay.recording import write_recording
 
     incident_flags = [flag for flag, given in (("--window", bool(window)), ("--expect-alert", expect_alert)) if given]
     if kind is None:
@@ -137,9 +136,7 @@ def record(
         raise _fail(str(exc)) from None
     if not series:
         raise _fail(f"no samples match {list(match)} between {start} and {end}")
-    out.mkdir(parents=True, exist_ok=True)
-    write_series(series, out / f"{name}.om")
-    (out / f"{name}.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, width=100), encoding="utf-8")
+    write_recording(out, manifest, series)
     samples = sum(len(s.timestamps_ms) for s in series)
     typer.echo(
         f"wrote {out / (name + '.om')}: {len(series)} series, {samples} samples; manifest {out / (name + '.yaml')}"

@@ -170,9 +170,10 @@ def replay(
 ) -> None:
     """Replay recorded incidents and noise through alert rules and score the rules."""
     rules = [*rules, *(more_rules or [])]
+    from obsbox.formats import write_atomically
     from obsbox.replay.engine_info import engine_info
     from obsbox.replay.report_html import load_plotly_js, render_html
-    from obsbox.replay.report_json import render_json, write_atomically
+    from obsbox.replay.report_json import render_json
     from obsbox.replay.runner import run_replay
 
     select_engine(prometheus)

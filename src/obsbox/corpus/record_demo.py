@@ -23,11 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from obsbox.formats import format_time
 from obsbox.recorder import RecordRequest, fetch, manifest_skeleton
-from obsbox.replay.openmetrics import write_series
-from obsbox.replay.recording import format_time
+from obsbox.replay.recording import write_recording
 
 JOB = "invoicing-demo"
 SCRAPE_INTERVAL_S = 5
@@ -196,9 +194,7 @@ def record(name: str, out: Path) -> None:
     )
     if plan.kind == "incident":
         manifest["expect"]["fire"][0]["labels"] = {"job": JOB}
-    out.mkdir(parents=True, exist_ok=True)
-    write_series(series, out / f"{name}.om")
-    (out / f"{name}.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, width=100))
+    write_recording(out, manifest, series)
     # The logs and TSDB are kept when anything above failed, for the post-mortem; not on success.
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"{name}: {len(series)} series, {sum(len(s.timestamps_ms) for s in series)} samples")

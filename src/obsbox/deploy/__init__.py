@@ -1,5 +1,6 @@
-"""pyinfra deploys of the stack: settings from inventory data, install, validate-and-swap, units.
+"""The stack deploy: settings from inventory data, layouts, plans and rendered files (pure), and
+the pyinfra operations that apply them (``obsbox.deploy.operations``).
 
-Use ``obsbox.deploy.stack.deploy_stack()`` from a pyinfra deploy file, or
+Use ``obsbox.deploy.operations.stack.deploy_stack()`` from a pyinfra deploy file, or
 ``pyinfra INVENTORY deploy/deploy.py``.
 """

@@ -104,7 +104,10 @@ def ha_inventory(
         data.update({f"{c}_enabled": c in enabled for c in _COMPONENTS})
         if "prometheus" in enabled:
             data["prometheus_url"] = _url(address, 9090)
-            data["prometheus_external_labels"] = {CLUSTER_LABEL: cluster, REPLICA_LABEL: role.rsplit("-", 1)[1]}
+            data["prometheus_external_labels"] = {
+                CLUSTER_LABEL: cluster,
+                REPLICA_LABEL: role.rsplit("-", 1)[1],
+            }
         if "alertmanager" in enabled:
             data["alertmanager_url"] = _url(address, 9093)
             data["alertmanager_cluster_peers"] = [p for p in peers if p != _hostport(address, 9094)]
@@ -114,7 +117,8 @@ def ha_inventory(
         return address, data
 
     groups: dict[str, list[tuple[str, dict[str, Any]]]] = {
-        name: [host(role, addresses[role]) for role in roles if role != AGENT] for name, roles in GROUPS.items()
+        name: [host(role, addresses[role]) for role in roles if role != AGENT]
+        for name, roles in GROUPS.items()
     }
     groups["ha_agents"] = [host(name, address) for name, address in agents.items()]
     return groups

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from obsbox.binaries import locate
 from obsbox.deploy.rendered import host_plans
-from obsbox.deploy.service import unit_path
 from obsbox.deploy.settings import StackSettings
+from obsbox.deploy.units import unit_path
 
 # systemd-analyze security's "overall exposure" target for every unit.
 MAX_EXPOSURE = 3.0

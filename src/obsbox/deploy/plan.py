@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from obsbox.deploy.layout import Layout, install_root, layout_for
-from obsbox.deploy.settings import OTELCOL_TOKEN_CREDENTIAL, BasicAuth, StackSettings, TlsFiles
+from obsbox.deploy.settings import BasicAuth, InventoryDataError, StackSettings, TlsFiles
 from obsbox.render.alertmanager import render_alertmanager_config
 from obsbox.render.grafana import (
     DashboardProviderSettings,
     DatasourceAuth,
     DatasourcesSettings,
+    GrafanaSettings,
     render_grafana_dashboard_provider,
     render_grafana_datasources,
     render_grafana_ini,
 )
-from obsbox.render.loki import render_loki_config
-from obsbox.render.otelcol import render_otelcol_config
+from obsbox.render.loki import LokiSettings, render_loki_config
+from obsbox.render.otelcol import OtelcolSettings, render_otelcol_config
 from obsbox.render.prometheus import (
     BasicAuthClient,
     PrometheusSettings,
@@ -35,7 +37,8 @@ from obsbox.render.prometheus import (
     render_web_config,
 )
 from obsbox.render.systemd import UnitSettings
-from obsbox.render.tempo import render_tempo_config
+from obsbox.render.tempo import TempoSettings, render_tempo_config
+from obsbox.rules.catalog import RULE_FILE_SUFFIXES, rule_files
 
 # Validator kinds; the command for each is built by validator_command().
 CHECK_PROMTOOL_CONFIG = "promtool check config"
@@ -46,7 +49,7 @@ CHECK_LOKI = "loki -verify-config"
 CHECK_TEMPO = "tempo -config.verify"
 CHECK_OTELCOL = "otelcol validate"
 
-RULES_SUFFIXES = (".rules.yaml", ".rules.yml")
+_R = TypeVar("_R")
 GRAFANA_ADMIN_PASSWORD_FILE = "/etc/grafana/admin_password"
 GRAFANA_SECRET_KEY_FILE = "/etc/grafana/secret_key"
 OTELCOL_TOKEN_FILE = "/etc/otelcol/secrets/otlp_bearer_token"
@@ -58,6 +61,8 @@ GRAFANA_ALERTMANAGER_PASSWORD_ENV = "OBSBOX_ALERTMANAGER_PASSWORD"
 # An agent collector's token for its gateways, from a root-only EnvironmentFile.
 OTELCOL_ENV_FILE = "/etc/otelcol/secrets/gateway.env"
 OTELCOL_GATEWAY_TOKEN_ENV = "OBSBOX_OTLP_TOKEN"
+# The bearer token reaches the collector as a systemd credential (root-only file on the host).
+OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ def _listen(settings: StackSettings, component: str) -> str:
 
 
 def _targets(settings: StackSettings, component: str) -> tuple[str, ...]:
-    configured = settings.prometheus["targets"].get(component, ())
+    configured = settings.prometheus.targets.get(component, ())
     if configured:
         return tuple(configured)
     if not settings.enabled(component):
@@ -168,7 +173,7 @@ def _scheme(settings: StackSettings, component: str) -> str:
 
 
 def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.auth import password_hash
+    from obsbox.deploy.passwords import password_hash
 
     layout = layout_for(settings, "node_exporter")
     auth = settings.node_exporter_auth
@@ -198,16 +203,9 @@ def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> Compo
     )
 
 
-def rules_files(rules_dir: Path) -> list[Path]:
-    """The repository's rule files (alert_rules/*.rules.yaml or .yml), sorted; empty when there are none."""
-    if not rules_dir.is_dir():
-        return []
-    return sorted(p for p in rules_dir.iterdir() if p.is_file() and p.name.endswith(RULES_SUFFIXES))
-
-
 def rule_file_globs(rules_dir: str) -> tuple[str, ...]:
     """What prometheus.yml loads from rules_dir: every suffix a shipped rule file may have."""
-    return tuple(f"{rules_dir}/*{suffix}" for suffix in RULES_SUFFIXES)
+    return tuple(f"{rules_dir}/*{suffix}" for suffix in RULE_FILE_SUFFIXES)
 
 
 def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) -> PrometheusSettings:
@@ -228,7 +226,7 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
     jobs = [
         ScrapeJob(
             "prometheus",
-            settings.prometheus["targets"]["prometheus"] or (_netloc(settings.url("prometheus")),),
+            p.targets["prometheus"] or (_netloc(settings.url("prometheus")),),
             basic_auth=self_auth,
             scheme=_scheme(settings, "prometheus"),
             ca_file=ca,
@@ -259,10 +257,10 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
                 honor_labels=True,
                 # One path per service: a service scraped directly below is not counted again
                 # from what it pushes over OTLP.
-                drop_jobs=tuple(sorted(settings.service_targets)),
+                drop_jobs=tuple(sorted(settings.prometheus.service_targets)),
             )
         )
-    for name, targets in sorted(settings.service_targets.items()):
+    for name, targets in sorted(settings.prometheus.service_targets.items()):
         jobs.append(ScrapeJob(name, targets))
     return PrometheusSettings(
         scrape_jobs=tuple(jobs),
@@ -271,21 +269,20 @@ def prometheus_settings(settings: StackSettings, rule_globs: tuple[str, ...]) ->
         alertmanager_basic_auth=am_client,
         alertmanager_scheme=_scheme(settings, "alertmanager"),
         alertmanager_ca_file=ca,
-        scrape_interval=p["scrape_interval"],
-        evaluation_interval=p["evaluation_interval"],
-        external_labels=p["external_labels"],
-        max_exemplars=p["max_exemplars"],
-        remote_write=tuple(RemoteWrite(url) for url in p["remote_write_urls"]),
-        replica_label=p["replica_label"],
+        scrape_interval=p.scrape_interval,
+        evaluation_interval=p.evaluation_interval,
+        external_labels=p.external_labels,
+        max_exemplars=p.max_exemplars,
+        remote_write=tuple(RemoteWrite(url) for url in p.remote_write_urls),
+        replica_label=p.replica_label,
     )
 
 
 def _otelcol_exporter_targets(settings: StackSettings) -> tuple[str, ...]:
     """Where the collectors' prometheus exporters are scraped: configured, or beside the first telemetry target."""
-    configured = settings.prometheus["otelcol_metrics_targets"]
-    if configured:
-        return tuple(configured)
-    if not (settings.enabled("otelcol") or settings.prometheus["targets"].get("otelcol")):
+    if settings.prometheus.otelcol_metrics_targets:
+        return settings.prometheus.otelcol_metrics_targets
+    if not (settings.enabled("otelcol") or settings.prometheus.targets.get("otelcol")):
         return ()
     if settings.enabled("otelcol") and settings.otelcol.role == "agent":
         # An agent has no prometheus exporter: its gateways do (prometheus_otelcol_metrics_targets).
@@ -296,7 +293,7 @@ def _otelcol_exporter_targets(settings: StackSettings) -> tuple[str, ...]:
 
 
 def prometheus_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.auth import password_hash
+    from obsbox.deploy.passwords import password_hash
 
     layout = layout_for(settings, "prometheus")
     rules_dir = f"{layout.config_dir}/rules"
@@ -318,7 +315,7 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
     )
     rules = tuple(
         ConfigFile(f"{rules_dir}/{path.name}", path.read_text(), "root", layout.user)
-        for path in rules_files(settings.rules_dir)
+        for path in rule_files(settings.rules_dir)
     )
     config = ConfigFile(
         f"{layout.config_dir}/prometheus.yml",
@@ -329,7 +326,7 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
     groups = [FileGroup(tuple(secrets))] if secrets else []
     groups += [
         FileGroup((web,), CHECK_PROMTOOL_WEB),
-        FileGroup(rules, CHECK_PROMTOOL_RULES if rules else "", prune_dir=rules_dir, prune_suffixes=RULES_SUFFIXES),
+        FileGroup(rules, CHECK_PROMTOOL_RULES if rules else "", prune_dir=rules_dir, prune_suffixes=RULE_FILE_SUFFIXES),
         FileGroup((config,), CHECK_PROMTOOL_CONFIG),
     ]
     p = settings.prometheus
@@ -340,8 +337,8 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
         f"--web.listen-address={_listen(settings, 'prometheus')}:{settings.ports['prometheus']}",
         f"--web.external-url={settings.external_urls['prometheus']}/",
         f"--storage.tsdb.path={layout.data_dir}/data",
-        f"--storage.tsdb.retention.time={p['retention_time']}",
-        f"--storage.tsdb.retention.size={p['retention_size']}",
+        f"--storage.tsdb.retention.time={p.retention_time}",
+        f"--storage.tsdb.retention.size={p.retention_size}",
         "--enable-feature=exemplar-storage",
     )
     unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
@@ -358,7 +355,7 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
 
 
 def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.auth import password_hash
+    from obsbox.deploy.passwords import password_hash
 
     layout = layout_for(settings, "alertmanager")
     auth = settings.alertmanager_auth
@@ -453,36 +450,28 @@ def _grafana_binary_plan(settings: StackSettings, component: str, config_text: s
 
 
 def loki_plan(settings: StackSettings) -> ComponentPlan:
-    return _grafana_binary_plan(settings, "loki", render_loki_config(settings.loki), CHECK_LOKI)
+    return _grafana_binary_plan(settings, "loki", render_loki_config(loki_settings(settings)), CHECK_LOKI)
 
 
 def tempo_plan(settings: StackSettings) -> ComponentPlan:
-    return _grafana_binary_plan(settings, "tempo", render_tempo_config(settings.tempo), CHECK_TEMPO)
+    return _grafana_binary_plan(settings, "tempo", render_tempo_config(tempo_settings(settings)), CHECK_TEMPO)
 
 
 def otelcol_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "otelcol")
-    # An agent sends the same token to its gateways as a plain header (see the renderer).
-    agent_token = settings.otelcol.role == "agent" and bool(settings.otelcol_bearer_token)
-    otelcol = replace(settings.otelcol, gateway_token_env=OTELCOL_GATEWAY_TOKEN_ENV if agent_token else "")
+    otelcol = otelcol_settings(settings)
     config = ConfigFile(f"{layout.config_dir}/config.yaml", render_otelcol_config(otelcol), "root", layout.user)
     groups = []
     credentials: tuple[tuple[str, str], ...] = ()
     environment_files: tuple[str, ...] = ()
-    if settings.otelcol_bearer_token:
+    if settings.otelcol.bearer_token:
         # Read by systemd as root and handed to the collector as a credential: root-only on disk.
-        token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol_bearer_token + "\n", "root", "root", "0600")
+        token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol.bearer_token + "\n", "root", "root", "0600")
         secrets = [token]
-        if agent_token:
-            secrets.append(
-                ConfigFile(
-                    OTELCOL_ENV_FILE,
-                    _env_line(OTELCOL_GATEWAY_TOKEN_ENV, settings.otelcol_bearer_token),
-                    "root",
-                    "root",
-                    "0600",
-                )
-            )
+        if otelcol.gateway_token_env:
+            # An agent sends the same token to its gateways as a plain header (see the renderer).
+            env = _env_line(OTELCOL_GATEWAY_TOKEN_ENV, settings.otelcol.bearer_token)
+            secrets.append(ConfigFile(OTELCOL_ENV_FILE, env, "root", "root", "0600"))
             environment_files = (OTELCOL_ENV_FILE,)
         groups.append(FileGroup(tuple(secrets)))
         credentials = ((OTELCOL_TOKEN_CREDENTIAL.rsplit("/", 1)[1], OTELCOL_TOKEN_FILE),)
@@ -502,7 +491,7 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
         system_proc=True,
     )
     ready = f"http://{_listen(settings, 'otelcol')}:{settings.otelcol.health_port}/"
-    return ComponentPlan("otelcol", layout, tuple(groups), unit, ready, extra_dirs=(settings.otelcol.queue_dir,))
+    return ComponentPlan("otelcol", layout, tuple(groups), unit, ready, extra_dirs=(otelcol.queue_dir,))
 
 
 def dashboard_files(dashboards_dir: Path) -> list[Path]:
@@ -516,7 +505,8 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "grafana")
     provisioning = f"{layout.config_dir}/provisioning"
     pa, aa = settings.prometheus_auth, settings.alertmanager_auth
-    if settings.grafana_metrics_source == "victoriametrics":
+    from_store = settings.grafana.metrics_source == "victoriametrics"
+    if from_store:
         # VictoriaMetrics has no login of its own (obsbox_allow_unauthenticated, IP filter).
         pa = None
     env_lines = []
@@ -528,13 +518,9 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
     secrets = (
         [ConfigFile(GRAFANA_ENV_FILE, "".join(env_lines), "root", "root", "0600")] if env_lines else []
     )
-    if settings.grafana_metrics_source == "victoriametrics":
-        # The long-term store: both replicas' series, deduplicated, with the store's retention.
-        metrics_url = settings.url("victoriametrics")
-    else:
-        metrics_url = settings.url("prometheus")
     datasources = DatasourcesSettings(
-        prometheus_url=metrics_url,
+        # The long-term store, when it is the source: both replicas' series, deduplicated.
+        prometheus_url=settings.url("victoriametrics" if from_store else "prometheus"),
         loki_url=settings.url("loki"),
         tempo_url=settings.url("tempo"),
         alertmanager_url=settings.url("alertmanager"),
@@ -543,7 +529,7 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         tls_ca_file=settings.tls_ca_file,
     )
     configs = (
-        ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(settings.grafana), "root", layout.user),
+        ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(grafana_settings(settings)), "root", layout.user),
         ConfigFile(
             f"{provisioning}/datasources/obsbox.yaml", render_grafana_datasources(datasources), "root", layout.user
         ),
@@ -584,6 +570,60 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         ),
         generated_secrets=(GRAFANA_ADMIN_PASSWORD_FILE, GRAFANA_SECRET_KEY_FILE),
     )
+
+
+# --- renderer settings: built here only, from the component's checked inventory data ----------
+
+
+def _renderer(component: str, cls: type[_R], options: object, **extra: object) -> _R:
+    """The renderer's settings from the component's options (the fields the renderer has, by
+    name) and ``extra``; what the renderer refuses is an InventoryDataError naming the keys."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    kwargs = {f.name: getattr(options, f.name) for f in fields(options) if f.name in names}  # type: ignore[arg-type]
+    try:
+        return cls(**kwargs, **extra)
+    except ValueError as error:
+        raise InventoryDataError(f"{component}_*: {error}") from error
+
+
+def loki_settings(settings: StackSettings) -> LokiSettings:
+    return _renderer("loki", LokiSettings, settings.loki)
+
+
+def tempo_settings(settings: StackSettings) -> TempoSettings:
+    return _renderer("tempo", TempoSettings, settings.tempo)
+
+
+def otelcol_settings(settings: StackSettings) -> OtelcolSettings:
+    token_file = OTELCOL_TOKEN_CREDENTIAL if settings.otelcol.bearer_token else ""
+    # An agent sends the gateways the same token, read from its environment.
+    agent_token = settings.otelcol.role == "agent" and bool(settings.otelcol.bearer_token)
+    return _renderer(
+        "otelcol",
+        OtelcolSettings,
+        settings.otelcol,
+        bearer_token_file=token_file,
+        gateway_token_env=OTELCOL_GATEWAY_TOKEN_ENV if agent_token else "",
+    )
+
+
+def grafana_settings(settings: StackSettings) -> GrafanaSettings:
+    tls = settings.tls.get("grafana")
+    return _renderer(
+        "grafana",
+        GrafanaSettings,
+        settings.grafana,
+        listen_address=settings.install["grafana"].listen_address,
+        http_port=settings.ports["grafana"],
+        cert_file=tls.cert_file if tls else "",
+        cert_key=tls.key_file if tls else "",
+    )
+
+
+def check_renderable(settings: StackSettings) -> None:
+    """Build every component's renderer settings once: InventoryDataError for what a renderer refuses."""
+    for build in (loki_settings, tempo_settings, otelcol_settings, grafana_settings):
+        build(settings)
 
 
 def plan_for(settings: StackSettings, component: str, current_hash: str = "") -> ComponentPlan:

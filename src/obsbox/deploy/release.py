@@ -13,6 +13,7 @@ their URL and sha256 come from grafana.com's downloads API or from inventory dat
 from __future__ import annotations
 
 import json
+import shlex
 import urllib.request
 from dataclasses import dataclass
 
@@ -87,8 +88,8 @@ def release_for(settings: StackSettings, component: str) -> Release:
             0,
         ),
         "otelcol": (
-            f"{settings.otelcol_distribution}_{version}_linux_{arch}.tar.gz",
-            settings.otelcol_checksums_file or otelcol_checksums_name(version),
+            f"{settings.otelcol.distribution}_{version}_linux_{arch}.tar.gz",
+            settings.otelcol.checksums_file or otelcol_checksums_name(version),
             "tar",
             0,
         ),
@@ -110,7 +111,7 @@ def release_for(settings: StackSettings, component: str) -> Release:
 
 def _grafana_release(settings: StackSettings, resolved: tuple[str, str] | None) -> Release:
     install = settings.install["grafana"]
-    url, sha = settings.grafana_archive_url, install.archive_sha256
+    url, sha = settings.grafana.archive_url, install.archive_sha256
     if resolved is not None:
         url, sha = resolved
     if not url or not sha:
@@ -136,7 +137,7 @@ def resolve_grafana_release(
 ) -> Release:
     """Grafana's archive, from inventory pins or else from grafana.com's downloads API."""
     install = settings.install["grafana"]
-    if settings.grafana_archive_url or settings.artifact_base_url:
+    if settings.grafana.archive_url or settings.artifact_base_url:
         # A mirror cannot be asked for the build id: the pins are required there.
         return _grafana_release(settings, resolved=None)
     api = api_template.format(version=install.version, arch=settings.arch)
@@ -157,3 +158,40 @@ def resolve_grafana_release(
             f"grafana_archive_sha256: pinned {install.archive_sha256} but grafana.com lists {sha} for {url}"
         )
     return _grafana_release(settings, resolved=(url, sha))
+
+
+def verify_command(release: Release, cache_dir: str) -> str:
+    """Shell that checks the archive against its release checksum file and the optional pin."""
+    name = shlex.quote(release.filename)
+    steps = [f"cd {shlex.quote(cache_dir)}"]
+    if release.checksums_filename:
+        sums = shlex.quote(release.checksums_filename)
+        # The checksum file lists every platform; pick our file's line (goreleaser may prefix '*').
+        steps.append(
+            f"awk -v f={name} '$2 == f || $2 == \"*\" f {{print $1 \"  \" f}}' {sums} > {name}.sha256"
+        )
+        steps.append(
+            f"{{ test -s {name}.sha256 || {{ echo 'obsbox: {release.filename} is not listed in "
+            f"{release.checksums_filename} of {release.component} {release.version}' >&2; exit 1; }}; }}"
+        )
+        steps.append(f"sha256sum -c {name}.sha256")
+    if release.pinned_sha256:
+        steps.append(f"echo {release.pinned_sha256}'  '{name} | sha256sum -c -")
+    check = " && ".join(steps)
+    # A file that fails verification is removed, so the next run downloads it again.
+    return f"( {check} ) || {{ rm -f {shlex.quote(cache_dir)}/{name}; exit 1; }}"
+
+
+def extract_command(release: Release, archive: str, dest: str) -> str:
+    """Shell that unpacks the archive into dest atomically (a half-extracted dir never counts)."""
+    tmp = shlex.quote(f"{dest}.partial")
+    quoted_dest, quoted_archive = shlex.quote(dest), shlex.quote(archive)
+    if release.kind == "zip":
+        unpack = f"unzip -q -o {quoted_archive} -d {tmp}"
+    else:
+        strip = f" --strip-components={release.strip_components}" if release.strip_components else ""
+        unpack = f"tar -xzf {quoted_archive} -C {tmp} --no-same-owner{strip}"
+    return (
+        f"rm -rf {tmp} && mkdir -p {tmp} && {unpack} && chmod -R go-w {tmp} "
+        f"&& rm -rf {quoted_dest} && mv {tmp} {quoted_dest}"
+    )

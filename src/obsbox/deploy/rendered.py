@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from obsbox.deploy.plan import ComponentPlan, plan_for
-from obsbox.deploy.service import unit_path
 from obsbox.deploy.settings import COMPONENTS, StackSettings
+from obsbox.deploy.units import unit_path
 from obsbox.render.systemd import render_unit
 
 

@@ -16,11 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from obsbox.formats import is_duration, parse_duration
 from obsbox.render.alertmanager import AlertmanagerSettings, unrouted_receivers
-from obsbox.render.grafana import GrafanaSettings
-from obsbox.render.loki import LokiSettings
-from obsbox.render.otelcol import OtelcolSettings
-from obsbox.render.tempo import TempoSettings
 
 COMPONENTS = ("node_exporter", "prometheus", "alertmanager", "victoriametrics", "loki", "tempo", "otelcol", "grafana")
 INSTALL_METHODS = ("archive", "package")
@@ -274,11 +271,33 @@ class TlsFiles:
 
 
 @dataclass(frozen=True)
-class AlertmanagerCluster:
-    """Gossip between Alertmanager peers; no peers means a single instance without a gossip port."""
+class PrometheusOptions:
+    """Prometheus's own inventory data, checked (prometheus_*)."""
 
-    port: int
-    peers: tuple[str, ...]
+    # The retention it runs with: configured, or the SLO period plus RETENTION_MARGIN.
+    retention_time: str
+    retention_size: str
+    scrape_interval: str
+    evaluation_interval: str
+    max_exemplars: int
+    external_labels: tuple[tuple[str, str], ...]
+    # prometheus_<component>_targets: where to scrape the stack's components (empty: found from the inventory).
+    targets: Mapping[str, tuple[str, ...]]
+    # prometheus_service_targets: instrumented services, job name -> host:port targets.
+    service_targets: Mapping[str, tuple[str, ...]]
+    # prometheus_otelcol_metrics_targets: the collectors' prometheus exporters (empty: derived).
+    otelcol_metrics_targets: tuple[str, ...] = ()
+    remote_write_urls: tuple[str, ...] = ()
+    # HA pair: the external label naming this replica ("" when not a pair).
+    replica_label: str = ""
+
+
+@dataclass(frozen=True)
+class AlertmanagerClusterOptions:
+    """Gossip between Alertmanager peers (alertmanager_cluster_*); no peers: a single instance."""
+
+    port: int = 9094
+    peers: tuple[str, ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -286,9 +305,70 @@ class AlertmanagerCluster:
 
 
 @dataclass(frozen=True)
-class VictoriaMetricsSettings:
+class VictoriaMetricsOptions:
+    """VictoriaMetrics' inventory data (victoriametrics_*), checked; its flags are its whole config."""
+
+    retention_period: str = "1y"
+    dedup_min_scrape_interval: str = "15s"
+
+
+@dataclass(frozen=True)
+class LokiOptions:
+    """Loki's inventory data (loki_*), checked; the plan builds its config from it."""
+
+    listen_address: str
+    http_port: int
+    grpc_port: int
     retention_period: str
-    dedup_min_scrape_interval: str
+
+
+@dataclass(frozen=True)
+class TempoOptions:
+    """Tempo's inventory data (tempo_*), checked; the plan builds its config from it."""
+
+    listen_address: str
+    http_port: int
+    grpc_port: int
+    otlp_grpc_port: int
+    retention: str
+
+
+@dataclass(frozen=True)
+class OtelcolOptions:
+    """The collector's inventory data (otelcol_*), checked; the plan builds its config from it."""
+
+    listen_address: str
+    otlp_grpc_port: int
+    otlp_http_port: int
+    health_port: int
+    telemetry_port: int
+    prometheus_exporter_port: int
+    # Where it sends traces and logs: the inventory's, or this host's Tempo and Loki.
+    tempo_otlp_endpoint: str
+    loki_otlp_url: str
+    memory_limit_percentage: int
+    memory_spike_limit_percentage: int
+    memory_max_mib: int
+    debug_endpoints: bool
+    # The token the services send; "" for none. It reaches the collector as a systemd credential.
+    bearer_token: str
+    checksums_file: str
+    distribution: str
+    # standalone (also a gateway) or agent; an agent's gateways (host:port, OTLP gRPC).
+    role: str = "standalone"
+    gateway_endpoints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GrafanaOptions:
+    """Grafana's inventory data (grafana_*), checked; the plan builds grafana.ini from it."""
+
+    admin_user: str
+    root_url: str
+    # A pinned archive URL (Grafana 12+ archive names carry a build id); "" to ask grafana.com.
+    archive_url: str
+    # Where its Prometheus datasource reads metrics: prometheus or victoriametrics.
+    metrics_source: str = "prometheus"
 
 
 @dataclass(frozen=True)
@@ -307,7 +387,7 @@ class StackSettings:
     dashboards_dir: Path
     install: Mapping[str, InstallSettings]
     ports: Mapping[str, int]
-    prometheus: Mapping[str, Any]
+    prometheus: PrometheusOptions
     prometheus_auth: BasicAuth | None
     alertmanager_auth: BasicAuth | None
     node_exporter_auth: BasicAuth | None
@@ -319,20 +399,15 @@ class StackSettings:
     allow_unauthenticated: tuple[str, ...]
     # The SLO period the retention was checked against (alert_rules/slos.yaml).
     slo_period: str
-    otelcol_bearer_token: str
     alertmanager_retention: str
+    # Receivers and routing: the alertmanager_<field> keys are the fields of this renderer type.
     alertmanager: AlertmanagerSettings
-    loki: LokiSettings
-    tempo: TempoSettings
-    otelcol: OtelcolSettings
-    otelcol_checksums_file: str
-    otelcol_distribution: str
-    grafana: GrafanaSettings
-    grafana_archive_url: str
-    service_targets: Mapping[str, tuple[str, ...]]
-    alertmanager_cluster: AlertmanagerCluster = AlertmanagerCluster(9094, ())
-    victoriametrics: VictoriaMetricsSettings = VictoriaMetricsSettings("1y", "15s")
-    grafana_metrics_source: str = "prometheus"
+    loki: LokiOptions
+    tempo: TempoOptions
+    otelcol: OtelcolOptions
+    grafana: GrafanaOptions
+    alertmanager_cluster: AlertmanagerClusterOptions = AlertmanagerClusterOptions()
+    victoriametrics: VictoriaMetricsOptions = VictoriaMetricsOptions()
 
     def enabled(self, component: str) -> bool:
         return self.install[component].enabled
@@ -381,7 +456,6 @@ def _targets(key: str, value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
-_DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 _DISTRIBUTION = re.compile(r"^otelcol(-[a-z0-9]+)*$")
 _SIZE = re.compile(r"^\d+(B|KB|MB|GB|TB|PB|EB)$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
@@ -414,6 +488,13 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _VM_RETENTION = re.compile(r"^\d+(h|d|w|y)?$")
 
 
+def _duration(key: str, value: Any, what: str) -> str:
+    text = _str(key, value)
+    if not is_duration(text):
+        raise InventoryDataError(f"{key}: {text!r} is not {what}")
+    return text
+
+
 def _match(key: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
     text = _str(key, value)
     if not pattern.match(text):
@@ -442,20 +523,17 @@ def _default_dir(key: str, configured: str, *candidates: Path) -> Path:
     return candidates[0]
 
 
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 # The SLO period assumed when the rules directory has no slos.yaml (the SLO dashboard's 30 days).
 DEFAULT_SLO_PERIOD = "30d"
 # Retention beyond the SLO period: the slowest burn window (3d), so the oldest point of a
 # whole-period query and of the slow burn alert are both still stored.
 RETENTION_MARGIN = "3d"
 SLOS_FILE = "slos.yaml"
-# The bearer token reaches the collector as a systemd credential (root-only file on the host).
-OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
 
 
 def duration_seconds(duration: str) -> float:
     """Seconds in a Prometheus duration such as 30d, 1d12h or 90m."""
-    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration))
+    return parse_duration(duration)
 
 
 def _days_or_hours(seconds: float) -> str:
@@ -533,7 +611,7 @@ def check_exposure(settings: StackSettings) -> None:
         "node_exporter": settings.node_exporter_auth is not None,
         "prometheus": settings.prometheus_auth is not None,
         "alertmanager": settings.alertmanager_auth is not None,
-        "otelcol": bool(settings.otelcol_bearer_token),
+        "otelcol": bool(settings.otelcol.bearer_token),
         "grafana": True,
         "victoriametrics": False,
         "loki": False,
@@ -674,6 +752,70 @@ def _alertmanager_settings(data: Mapping[str, Any]) -> AlertmanagerSettings:
         raise InventoryDataError(f"alertmanager_*: {error}") from error
 
 
+def _ports(data: Mapping[str, Any]) -> dict[str, int]:
+    """Each component's main port: the one its URL and readiness probe use."""
+    keys = {c: f"{c}_port" for c in COMPONENTS} | {"otelcol": "otelcol_health_port"}
+    return {c: _port(key, data[key]) for c, key in keys.items()}
+
+
+def _component_list(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not set(value) <= set(COMPONENTS):
+        raise InventoryDataError(f"{key}: expected a list of component names ({', '.join(COMPONENTS)}), got {value!r}")
+    return tuple(value)
+
+
+def _service_targets(data: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    raw = data["prometheus_service_targets"]
+    if not isinstance(raw, Mapping):
+        raise InventoryDataError(
+            f"prometheus_service_targets: expected a mapping of service name to host:port list, got {raw!r}"
+        )
+    services = {}
+    for name, targets in raw.items():
+        if not isinstance(name, str) or not re.match(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$", name):
+            raise InventoryDataError(f"prometheus_service_targets: {name!r} is not a valid job name")
+        services[name] = _targets(f"prometheus_service_targets.{name}", targets)
+    return services
+
+
+def _prometheus(data: Mapping[str, Any], period: str, rules_dir: Path) -> PrometheusOptions:
+    external = data["prometheus_external_labels"]
+    if not isinstance(external, Mapping) or not all(isinstance(v, str) for v in external.values()):
+        raise InventoryDataError(f"prometheus_external_labels: expected a mapping of strings, got {external!r}")
+    retention = _str("prometheus_retention_time", data["prometheus_retention_time"])
+    if retention:
+        _duration("prometheus_retention_time", retention, "a duration like 33d")
+    return PrometheusOptions(
+        retention_time=_retention(retention, period, rules_dir),
+        retention_size=_match("prometheus_retention_size", data["prometheus_retention_size"], _SIZE, "a size like 10GB"),
+        scrape_interval=_duration("prometheus_scrape_interval", data["prometheus_scrape_interval"], "a duration like 15s"),
+        evaluation_interval=_duration(
+            "prometheus_evaluation_interval", data["prometheus_evaluation_interval"], "a duration like 15s"
+        ),
+        max_exemplars=_int("prometheus_max_exemplars", data["prometheus_max_exemplars"]),
+        external_labels=tuple(sorted(external.items())),
+        targets={
+            c: _targets(f"prometheus_{c}_targets", data[f"prometheus_{c}_targets"])
+            for c in (
+                "prometheus",
+                "node_exporter",
+                "alertmanager",
+                "victoriametrics",
+                "loki",
+                "tempo",
+                "grafana",
+                "otelcol",
+            )
+        },
+        service_targets=_service_targets(data),
+        otelcol_metrics_targets=_targets(
+            "prometheus_otelcol_metrics_targets", data["prometheus_otelcol_metrics_targets"]
+        ),
+        remote_write_urls=_urls("prometheus_remote_write_urls", data["prometheus_remote_write_urls"]),
+        replica_label=_replica_label(data, external),
+    )
+
+
 def _replica_label(data: Mapping[str, Any], external: Mapping[str, str]) -> str:
     key = "prometheus_replica_label"
     label = _str(key, data[key])
@@ -689,12 +831,12 @@ def _replica_label(data: Mapping[str, Any], external: Mapping[str, str]) -> str:
     return label
 
 
-def _alertmanager_cluster(data: Mapping[str, Any], install: InstallSettings, port: int) -> AlertmanagerCluster:
+def _alertmanager_cluster(data: Mapping[str, Any], install: InstallSettings, port: int) -> AlertmanagerClusterOptions:
     """Gossip peers, checked: never this peer itself, never a wildcard listen address, never unfiltered."""
     cluster_port = _port("alertmanager_cluster_port", data["alertmanager_cluster_port"])
     peers = _targets("alertmanager_cluster_peers", data["alertmanager_cluster_peers"])
     if not peers or not install.enabled:
-        return AlertmanagerCluster(cluster_port, peers)
+        return AlertmanagerClusterOptions(cluster_port, peers)
     if cluster_port == port:
         raise InventoryDataError(f"alertmanager_cluster_port: {cluster_port} is also alertmanager_port")
     listen = install.listen_address.strip("[]")
@@ -715,7 +857,129 @@ def _alertmanager_cluster(data: Mapping[str, Any], install: InstallSettings, por
             "obsbox_ip_address_allow: empty, but alertmanager_cluster_peers makes Alertmanager gossip on "
             f"{own}, which has no authentication; limit the unit to the internal network (CIDRs)"
         )
-    return AlertmanagerCluster(cluster_port, peers)
+    return AlertmanagerClusterOptions(cluster_port, peers)
+
+
+def _victoriametrics(data: Mapping[str, Any], scrape_interval: str) -> VictoriaMetricsOptions:
+    dedup = _str("victoriametrics_dedup_min_scrape_interval", data["victoriametrics_dedup_min_scrape_interval"])
+    return VictoriaMetricsOptions(
+        retention_period=_match(
+            "victoriametrics_retention_period",
+            data["victoriametrics_retention_period"],
+            _VM_RETENTION,
+            "a retention like 1y, 400d or 12 (months)",
+        ),
+        dedup_min_scrape_interval=_duration("victoriametrics_dedup_min_scrape_interval", dedup, "a duration like 15s")
+        if dedup
+        else scrape_interval,
+    )
+
+
+def _loki(data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int]) -> LokiOptions:
+    return LokiOptions(
+        listen_address=install["loki"].listen_address,
+        http_port=ports["loki"],
+        grpc_port=_port("loki_grpc_port", data["loki_grpc_port"]),
+        retention_period=_str("loki_retention_period", data["loki_retention_period"]),
+    )
+
+
+def _tempo(data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int]) -> TempoOptions:
+    return TempoOptions(
+        listen_address=install["tempo"].listen_address,
+        http_port=ports["tempo"],
+        grpc_port=_port("tempo_grpc_port", data["tempo_grpc_port"]),
+        otlp_grpc_port=_port("tempo_otlp_grpc_port", data["tempo_otlp_grpc_port"]),
+        retention=_str("tempo_retention", data["tempo_retention"]),
+    )
+
+
+def _otelcol(
+    data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int], tempo: TempoOptions
+) -> OtelcolOptions:
+    def port(name: str) -> int:
+        return _port(f"otelcol_{name}", data[f"otelcol_{name}"])
+
+    def percentage(name: str) -> int:
+        return _int(f"otelcol_{name}", data[f"otelcol_{name}"], 1, 100)
+
+    token = _str("otelcol_otlp_bearer_token", data["otelcol_otlp_bearer_token"])
+    if token and not re.match(r"^[A-Za-z0-9._~+/=-]{16,}$", token):
+        raise InventoryDataError(
+            "otelcol_otlp_bearer_token: needs at least 16 characters of A-Za-z0-9._~+/=- (it is sent as an HTTP header)"
+        )
+    tempo_host = install["tempo"].url.split("://", 1)[1].rsplit(":", 1)[0]
+    role = _choice("otelcol_role", data["otelcol_role"], OTELCOL_ROLES)
+    gateways = _targets("otelcol_gateway_endpoints", data["otelcol_gateway_endpoints"])
+    if role == "agent" and not gateways:
+        raise InventoryDataError("otelcol_gateway_endpoints: empty, but otelcol_role is agent (an agent forwards to its gateways)")
+    if role != "agent" and gateways:
+        raise InventoryDataError(f"otelcol_gateway_endpoints: set, but otelcol_role is {role} (only an agent forwards to gateways)")
+    return OtelcolOptions(
+        role=role,
+        gateway_endpoints=gateways,
+        listen_address=install["otelcol"].listen_address,
+        otlp_grpc_port=port("otlp_grpc_port"),
+        otlp_http_port=port("otlp_http_port"),
+        health_port=ports["otelcol"],
+        telemetry_port=port("telemetry_port"),
+        prometheus_exporter_port=port("prometheus_exporter_port"),
+        tempo_otlp_endpoint=_str("otelcol_tempo_otlp_endpoint", data["otelcol_tempo_otlp_endpoint"])
+        or f"{tempo_host}:{tempo.otlp_grpc_port}",
+        loki_otlp_url=_str("otelcol_loki_otlp_url", data["otelcol_loki_otlp_url"]) or f"{install['loki'].url}/otlp",
+        memory_limit_percentage=percentage("memory_limit_percentage"),
+        memory_spike_limit_percentage=percentage("memory_spike_limit_percentage"),
+        memory_max_mib=_int("otelcol_memory_max_mib", data["otelcol_memory_max_mib"], 64, 1 << 20),
+        debug_endpoints=_bool("otelcol_debug_endpoints", data["otelcol_debug_endpoints"]),
+        bearer_token=token,
+        checksums_file=_str("otelcol_checksums_file", data["otelcol_checksums_file"]),
+        distribution=_match(
+            "otelcol_distribution",
+            data["otelcol_distribution"],
+            _DISTRIBUTION,
+            "a collector distribution name like otelcol-contrib or otelcol-obsbox",
+        ),
+    )
+
+
+def _grafana(data: Mapping[str, Any], install: Mapping[str, InstallSettings]) -> GrafanaOptions:
+    archive_url = _str("grafana_archive_url", data["grafana_archive_url"])
+    if archive_url and not install["grafana"].archive_sha256:
+        raise InventoryDataError("grafana_archive_url: set without grafana_archive_sha256 (needed to verify it)")
+    metrics_source = _choice("grafana_metrics_source", data["grafana_metrics_source"], GRAFANA_METRICS_SOURCES)
+    if metrics_source == "victoriametrics" and install["grafana"].enabled:
+        vm = install["victoriametrics"]
+        if not vm.enabled and not vm.url_configured:
+            raise InventoryDataError(
+                "victoriametrics_url: grafana_metrics_source is victoriametrics, but no VictoriaMetrics runs on "
+                "this host and victoriametrics_url does not say where one runs"
+            )
+    return GrafanaOptions(
+        admin_user=_str("grafana_admin_user", data["grafana_admin_user"]),
+        root_url=_str("grafana_root_url", data["grafana_root_url"]),
+        archive_url=archive_url,
+        metrics_source=metrics_source,
+    )
+
+
+def _dirs(data: Mapping[str, Any]) -> tuple[Path, Path]:
+    """The rules and dashboards to ship: configured, or a checkout's own (also when pyinfra runs
+    from deploy/ or the repository root)."""
+    rules_dir = _default_dir(
+        "obsbox_rules_dir",
+        _str("obsbox_rules_dir", data["obsbox_rules_dir"]),
+        _REPO_ROOT / "alert_rules",
+        Path("alert_rules"),
+        Path("../alert_rules"),
+    )
+    dashboards_dir = _default_dir(
+        "obsbox_dashboards_dir",
+        _str("obsbox_dashboards_dir", data["obsbox_dashboards_dir"]),
+        _REPO_ROOT / "dashboards" / "build",
+        Path("dashboards/build"),
+        Path("../dashboards/build"),
+    )
+    return rules_dir, dashboards_dir
 
 
 def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> StackSettings:
@@ -723,8 +987,8 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
 
     host_name is the inventory's name for the host: the default external URL when services
     listen on loopback. Besides each value, the whole is checked: alerts must reach someone
-    (check_receivers), listeners off loopback need authentication (check_exposure), and the
-    retention covers the SLO period.
+    (check_receivers), listeners off loopback need authentication (check_exposure), the
+    retention covers the SLO period, and every component's config can be rendered.
     """
     _check_unknown_keys(raw)
     data = {**ALL_DEFAULTS, **{k: v for k, v in raw.items() if k in ALL_DEFAULTS}}
@@ -735,191 +999,17 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
     arch = _str("obsbox_arch", data["obsbox_arch"])
     if arch not in ("amd64", "arm64", "armv7", "ppc64le", "s390x"):
         raise InventoryDataError(f"obsbox_arch: {arch!r} is not amd64/arm64/armv7/ppc64le/s390x")
-
-    ports = {
-        "node_exporter": _port("node_exporter_port", data["node_exporter_port"]),
-        "prometheus": _port("prometheus_port", data["prometheus_port"]),
-        "alertmanager": _port("alertmanager_port", data["alertmanager_port"]),
-        "victoriametrics": _port("victoriametrics_port", data["victoriametrics_port"]),
-        "loki": _port("loki_port", data["loki_port"]),
-        "tempo": _port("tempo_port", data["tempo_port"]),
-        "otelcol": _port("otelcol_health_port", data["otelcol_health_port"]),
-        "grafana": _port("grafana_port", data["grafana_port"]),
-    }
-    tls = {c: t for c in ("prometheus", "alertmanager", "grafana") if (t := _tls(data, c)) is not None}
-    install = {c: _install(data, c, bind, ports[c], "https" if c in tls else "http") for c in COMPONENTS}
-    allow_open = data["obsbox_allow_unauthenticated"]
-    if isinstance(allow_open, str) or not isinstance(allow_open, list | tuple) or not set(allow_open) <= set(COMPONENTS):
-        raise InventoryDataError(
-            f"obsbox_allow_unauthenticated: expected a list of component names ({', '.join(COMPONENTS)}), got {allow_open!r}"
-        )
-
     allow = data["obsbox_ip_address_allow"]
     if isinstance(allow, str) or not isinstance(allow, list | tuple):
         raise InventoryDataError(f"obsbox_ip_address_allow: expected a list of CIDRs, got {allow!r}")
 
-    services_raw = data["prometheus_service_targets"]
-    if not isinstance(services_raw, Mapping):
-        raise InventoryDataError(
-            f"prometheus_service_targets: expected a mapping of service name to host:port list, got {services_raw!r}"
-        )
-    services = {}
-    for name, targets in services_raw.items():
-        if not isinstance(name, str) or not re.match(r"^[a-zA-Z_][a-zA-Z0-9_.-]*$", name):
-            raise InventoryDataError(f"prometheus_service_targets: {name!r} is not a valid job name")
-        services[name] = _targets(f"prometheus_service_targets.{name}", targets)
-
-    external = data["prometheus_external_labels"]
-    if not isinstance(external, Mapping) or not all(isinstance(v, str) for v in external.values()):
-        raise InventoryDataError(f"prometheus_external_labels: expected a mapping of strings, got {external!r}")
-
-    rules_dir = _default_dir(
-        "obsbox_rules_dir",
-        _str("obsbox_rules_dir", data["obsbox_rules_dir"]),
-        _REPO_ROOT / "alert_rules",
-        Path("alert_rules"),
-        Path("../alert_rules"),
-    )
+    ports = _ports(data)
+    tls = {c: t for c in ("prometheus", "alertmanager", "grafana") if (t := _tls(data, c)) is not None}
+    install = {c: _install(data, c, bind, ports[c], "https" if c in tls else "http") for c in COMPONENTS}
+    rules_dir, dashboards_dir = _dirs(data)
     period = slo_period(rules_dir)
-    retention = _str("prometheus_retention_time", data["prometheus_retention_time"])
-    if retention:
-        _match("prometheus_retention_time", retention, _DURATION, "a duration like 33d")
-    prometheus = {
-        "retention_time": _retention(retention, period, rules_dir),
-        "retention_size": _match(
-            "prometheus_retention_size", data["prometheus_retention_size"], _SIZE, "a size like 10GB"
-        ),
-        "scrape_interval": _match(
-            "prometheus_scrape_interval", data["prometheus_scrape_interval"], _DURATION, "a duration like 15s"
-        ),
-        "evaluation_interval": _match(
-            "prometheus_evaluation_interval",
-            data["prometheus_evaluation_interval"],
-            _DURATION,
-            "a duration like 15s",
-        ),
-        "max_exemplars": _int("prometheus_max_exemplars", data["prometheus_max_exemplars"]),
-        "external_labels": tuple(sorted(external.items())),
-        "targets": {
-            c: _targets(f"prometheus_{c}_targets", data[f"prometheus_{c}_targets"])
-            for c in (
-                "prometheus",
-                "node_exporter",
-                "alertmanager",
-                "victoriametrics",
-                "loki",
-                "tempo",
-                "grafana",
-                "otelcol",
-            )
-        },
-        "otelcol_metrics_targets": _targets(
-            "prometheus_otelcol_metrics_targets", data["prometheus_otelcol_metrics_targets"]
-        ),
-        "remote_write_urls": _urls("prometheus_remote_write_urls", data["prometheus_remote_write_urls"]),
-        "replica_label": _replica_label(data, external),
-    }
-
-    def build(key_prefix: str, cls: type, **kwargs: Any) -> Any:
-        try:
-            return cls(**kwargs)
-        except ValueError as error:
-            raise InventoryDataError(f"{key_prefix}_*: {error}") from error
-
-    loki = build(
-        "loki",
-        LokiSettings,
-        listen_address=install["loki"].listen_address,
-        http_port=ports["loki"],
-        grpc_port=_port("loki_grpc_port", data["loki_grpc_port"]),
-        retention_period=_str("loki_retention_period", data["loki_retention_period"]),
-    )
-    tempo = build(
-        "tempo",
-        TempoSettings,
-        listen_address=install["tempo"].listen_address,
-        http_port=ports["tempo"],
-        grpc_port=_port("tempo_grpc_port", data["tempo_grpc_port"]),
-        otlp_grpc_port=_port("tempo_otlp_grpc_port", data["tempo_otlp_grpc_port"]),
-        retention=_str("tempo_retention", data["tempo_retention"]),
-    )
-    tempo_host = install["tempo"].url.split("://", 1)[1].rsplit(":", 1)[0]
-    role = _choice("otelcol_role", data["otelcol_role"], OTELCOL_ROLES)
-    gateways = _targets("otelcol_gateway_endpoints", data["otelcol_gateway_endpoints"])
-    if role == "agent" and not gateways:
-        raise InventoryDataError("otelcol_gateway_endpoints: empty, but otelcol_role is agent (an agent forwards to its gateways)")
-    if role != "agent" and gateways:
-        raise InventoryDataError(f"otelcol_gateway_endpoints: set, but otelcol_role is {role} (only an agent forwards to gateways)")
-    otelcol = build(
-        "otelcol",
-        OtelcolSettings,
-        role=role,
-        gateway_endpoints=gateways,
-        listen_address=install["otelcol"].listen_address,
-        otlp_grpc_port=_port("otelcol_otlp_grpc_port", data["otelcol_otlp_grpc_port"]),
-        otlp_http_port=_port("otelcol_otlp_http_port", data["otelcol_otlp_http_port"]),
-        health_port=ports["otelcol"],
-        telemetry_port=_port("otelcol_telemetry_port", data["otelcol_telemetry_port"]),
-        prometheus_exporter_port=_port(
-            "otelcol_prometheus_exporter_port", data["otelcol_prometheus_exporter_port"]
-        ),
-        tempo_otlp_endpoint=_str("otelcol_tempo_otlp_endpoint", data["otelcol_tempo_otlp_endpoint"])
-        or f"{tempo_host}:{tempo.otlp_grpc_port}",
-        loki_otlp_url=_str("otelcol_loki_otlp_url", data["otelcol_loki_otlp_url"])
-        or f"{install['loki'].url}/otlp",
-        memory_limit_percentage=_int(
-            "otelcol_memory_limit_percentage", data["otelcol_memory_limit_percentage"], 1, 100
-        ),
-        memory_spike_limit_percentage=_int(
-            "otelcol_memory_spike_limit_percentage", data["otelcol_memory_spike_limit_percentage"], 1, 100
-        ),
-        debug_endpoints=_bool("otelcol_debug_endpoints", data["otelcol_debug_endpoints"]),
-        memory_max_mib=_int("otelcol_memory_max_mib", data["otelcol_memory_max_mib"], 64, 1 << 20),
-        bearer_token_file=OTELCOL_TOKEN_CREDENTIAL if data["otelcol_otlp_bearer_token"] else "",
-    )
-    token = _str("otelcol_otlp_bearer_token", data["otelcol_otlp_bearer_token"])
-    if token and not re.match(r"^[A-Za-z0-9._~+/=-]{16,}$", token):
-        raise InventoryDataError(
-            "otelcol_otlp_bearer_token: needs at least 16 characters of A-Za-z0-9._~+/=- (it is sent as an HTTP header)"
-        )
-    grafana = build(
-        "grafana",
-        GrafanaSettings,
-        listen_address=install["grafana"].listen_address,
-        http_port=ports["grafana"],
-        admin_user=_str("grafana_admin_user", data["grafana_admin_user"]),
-        root_url=_str("grafana_root_url", data["grafana_root_url"]),
-        cert_file=tls["grafana"].cert_file if "grafana" in tls else "",
-        cert_key=tls["grafana"].key_file if "grafana" in tls else "",
-    )
-    grafana_url = _str("grafana_archive_url", data["grafana_archive_url"])
-    if grafana_url and not install["grafana"].archive_sha256:
-        raise InventoryDataError("grafana_archive_url: set without grafana_archive_sha256 (needed to verify it)")
-
-    cluster = _alertmanager_cluster(data, install["alertmanager"], ports["alertmanager"])
-    dedup = _str("victoriametrics_dedup_min_scrape_interval", data["victoriametrics_dedup_min_scrape_interval"])
-    victoriametrics = VictoriaMetricsSettings(
-        retention_period=_match(
-            "victoriametrics_retention_period",
-            data["victoriametrics_retention_period"],
-            _VM_RETENTION,
-            "a retention like 1y, 400d or 12 (months)",
-        ),
-        dedup_min_scrape_interval=_match(
-            "victoriametrics_dedup_min_scrape_interval", dedup, _DURATION, "a duration like 15s"
-        )
-        if dedup
-        else str(prometheus["scrape_interval"]),
-    )
-    metrics_source = _choice("grafana_metrics_source", data["grafana_metrics_source"], GRAFANA_METRICS_SOURCES)
-    if metrics_source == "victoriametrics" and install["grafana"].enabled:
-        vm = install["victoriametrics"]
-        if not vm.enabled and not vm.url_configured:
-            raise InventoryDataError(
-                "victoriametrics_url: grafana_metrics_source is victoriametrics, but no VictoriaMetrics runs on "
-                "this host and victoriametrics_url does not say where one runs"
-            )
-
+    tempo = _tempo(data, install, ports)
+    prometheus = _prometheus(data, period, rules_dir)
     settings = StackSettings(
         bind_address=bind,
         arch=arch,
@@ -929,15 +1019,8 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
         bin_dir=_str("obsbox_bin_dir", data["obsbox_bin_dir"]).rstrip("/"),
         ready_timeout=_int("obsbox_ready_timeout", data["obsbox_ready_timeout"], 1, 3600),
         ip_address_allow=tuple(_str("obsbox_ip_address_allow", a) for a in allow),
-        # A checkout's own directories, also when pyinfra runs from deploy/ or the repository root.
         rules_dir=rules_dir,
-        dashboards_dir=_default_dir(
-            "obsbox_dashboards_dir",
-            _str("obsbox_dashboards_dir", data["obsbox_dashboards_dir"]),
-            _REPO_ROOT / "dashboards" / "build",
-            Path("dashboards/build"),
-            Path("../dashboards/build"),
-        ),
+        dashboards_dir=dashboards_dir,
         install=install,
         ports=ports,
         prometheus=prometheus,
@@ -946,33 +1029,23 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
         node_exporter_auth=_basic_auth(data, "node_exporter"),
         tls=tls,
         tls_ca_file=_str("obsbox_tls_ca_file", data["obsbox_tls_ca_file"]),
-        external_urls={
-            c: _external_url(data, c, install[c].url, host_name) for c in ("prometheus", "alertmanager")
-        },
-        allow_unauthenticated=tuple(allow_open),
+        external_urls={c: _external_url(data, c, install[c].url, host_name) for c in ("prometheus", "alertmanager")},
+        allow_unauthenticated=_component_list("obsbox_allow_unauthenticated", data["obsbox_allow_unauthenticated"]),
         slo_period=period,
-        otelcol_bearer_token=token,
-        alertmanager_retention=_match(
-            "alertmanager_retention", data["alertmanager_retention"], _DURATION, "a duration like 120h"
-        ),
+        alertmanager_retention=_duration("alertmanager_retention", data["alertmanager_retention"], "a duration like 120h"),
         alertmanager=_alertmanager_settings(data),
-        loki=loki,
+        loki=_loki(data, install, ports),
         tempo=tempo,
-        otelcol=otelcol,
-        otelcol_checksums_file=_str("otelcol_checksums_file", data["otelcol_checksums_file"]),
-        otelcol_distribution=_match(
-            "otelcol_distribution",
-            data["otelcol_distribution"],
-            _DISTRIBUTION,
-            "a collector distribution name like otelcol-contrib or otelcol-obsbox",
-        ),
-        grafana=grafana,
-        grafana_archive_url=grafana_url,
-        service_targets=services,
-        alertmanager_cluster=cluster,
-        victoriametrics=victoriametrics,
-        grafana_metrics_source=metrics_source,
+        otelcol=_otelcol(data, install, ports, tempo),
+        grafana=_grafana(data, install),
+        alertmanager_cluster=_alertmanager_cluster(data, install["alertmanager"], ports["alertmanager"]),
+        victoriametrics=_victoriametrics(data, prometheus.scrape_interval),
     )
+    # The plan builds every renderer's settings; whatever a renderer refuses is refused here,
+    # before anything is planned on a host.
+    from obsbox.deploy.plan import check_renderable
+
+    check_renderable(settings)
     check_receivers(settings, _bool("alertmanager_allow_no_receivers", data["alertmanager_allow_no_receivers"]))
     check_exposure(settings)
     return settings
@@ -987,7 +1060,7 @@ def grafana_pins_missing(settings: StackSettings) -> str:
     install = settings.install["grafana"]
     if not install.enabled or install.method == "package":
         return ""
-    if settings.grafana_archive_url and install.archive_sha256:
+    if settings.grafana.archive_url and install.archive_sha256:
         return ""
     api = (
         f"https://grafana.com/api/downloads/grafana/versions/{install.version}/packages/{settings.arch}/linux"

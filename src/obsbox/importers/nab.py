@@ -16,16 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from obsbox.importers.common import recording_name, write_recording
+from obsbox.formats import format_duration, format_time, parse_duration, parse_time_ms
+from obsbox.importers.common import recording_name
 from obsbox.replay.model import Series
-from obsbox.replay.recording import (
-    RecordingError,
-    format_duration,
-    format_time,
-    load_recording,
-    parse_duration,
-    parse_time_ms,
-)
+from obsbox.replay.recording import RecordingError, load_recording, write_recording
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,15 @@ say is reported as a note, not dropped silently: tests expecting no alert, stale
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from obsbox.formats import format_duration
 from obsbox.importers.common import recording_name
 from obsbox.promtool.testfile import AlertRuleTest, TestGroup, load_test_file
 from obsbox.replay.model import Series, is_stale
-from obsbox.replay.openmetrics import normalise, write_series
-from obsbox.replay.recording import format_duration, load_recording
-from obsbox.replay.report_json import write_atomically
+from obsbox.replay.recording import load_recording, write_data, write_manifest
 
 
 def group_series(group: TestGroup) -> tuple[list[Series], int]:
@@ -74,10 +70,7 @@ def import_test_file(path: Path | str, out_dir: Path | str) -> tuple[list[Path],
             continue
         last = max(s.timestamps_ms[-1] for s in series)
         data_name = f"{stem}-g{g}.om"
-        buffer = io.StringIO()
-        write_series(normalise(series), buffer)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_atomically(out_dir / data_name, buffer.getvalue())
+        write_data(out_dir / data_name, series)
         for eval_ms, tests in sorted(by_time.items()):
             if eval_ms >= last:
                 notes.append(
@@ -107,17 +100,10 @@ def import_test_file(path: Path | str, out_dir: Path | str) -> tuple[list[Path],
                     ]
                 },
             }
-            manifest_path = write_recording_manifest(out_dir, manifest)
+            manifest_path = write_manifest(out_dir, manifest)
             load_recording(manifest_path)  # what we wrote must read back
             written.append(manifest_path)
     if not written:
         notes.append(f"{path}: no alert_rule_test expecting alerts, so no recordings were written")
     return written, notes
-
-
-def write_recording_manifest(out_dir: Path, manifest: dict[str, Any]) -> Path:
-    """A manifest whose data file was already written (shared by several recordings)."""
-    manifest_path = out_dir / f"{manifest['name']}.yaml"
-    write_atomically(manifest_path, yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=100))
-    return manifest_path
 

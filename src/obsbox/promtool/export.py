@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from obsbox.formats import format_duration_ms, format_number, write_atomically
 from obsbox.replay.model import AlertState, Evaluation, Series, is_stale
 from obsbox.replay.openmetrics import format_series_name
 
@@ -37,13 +38,8 @@ def format_value(value: float) -> str:
     """A sample value in promtool's series notation, read back to the same float64."""
     if is_stale(value):
         return "stale"
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Inf" if value > 0 else "-Inf"
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
+    text = format_number(value)
+    return "Inf" if text == "+Inf" else text
 
 
 def format_values(timestamps_ms: Sequence[int], values: Sequence[float], interval_ms: int) -> str:
@@ -66,25 +62,13 @@ def format_values(timestamps_ms: Sequence[int], values: Sequence[float], interva
     return " ".join(tokens)
 
 
-def duration(ms: int) -> str:
-    """A Prometheus duration for ``ms`` (largest exact units)."""
-    if ms == 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400_000), ("h", 3600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
-        if ms >= size:
-            parts.append(f"{ms // size}{unit}")
-            ms %= size
-    return "".join(parts)
-
-
 def evaluation_interval_ms(evaluation: Evaluation) -> int:
     """The one interval all alerting groups share; promtool has no per-group interval."""
     intervals = {round(rule.interval_s * 1000) for rule in evaluation.rules}
     if len(intervals) > 1:
         raise ExportError(
             "promtool evaluates every rule group at one evaluation_interval; these groups use "
-            + ", ".join(duration(i) for i in sorted(intervals))
+            + ", ".join(format_duration_ms(i) for i in sorted(intervals))
         )
     if intervals:
         return intervals.pop()
@@ -129,11 +113,11 @@ def test_group(evaluation: Evaluation, series: Sequence[Series], *, name: str = 
         tests.append(
             {
                 "expr": ALERTS_QUERY,
-                "eval_time": duration(ts - base),
+                "eval_time": format_duration_ms(ts - base),
                 "exp_samples": [{"labels": format_series_name(a), "value": 1} for a in alerts],
             }
         )
-    group: dict[str, Any] = {"interval": duration(grid), "input_series": input_series, "promql_expr_test": tests}
+    group: dict[str, Any] = {"interval": format_duration_ms(grid), "input_series": input_series, "promql_expr_test": tests}
     if name:
         group["name"] = name
     return group, interval
@@ -168,7 +152,7 @@ def render_test_file(rule_files: Sequence[Path], cases: Sequence[ExportCase], *,
         files.append(str(p))
     doc: dict[str, Any] = {
         "rule_files": files,
-        "evaluation_interval": duration(intervals.pop() if intervals else 60_000),
+        "evaluation_interval": format_duration_ms(intervals.pop() if intervals else 60_000),
         "tests": groups,
     }
     return "# Written by obsbox export-promtool: obsbox's alert timeline, for promtool to check.\n" + yaml.safe_dump(
@@ -179,7 +163,5 @@ def render_test_file(rule_files: Sequence[Path], cases: Sequence[ExportCase], *,
 def export_promtool(rule_files: Sequence[Path], cases: Sequence[ExportCase], out: Path) -> Path:
     """Write the promtool test file for these replays to ``out`` (rule paths relative to it)."""
     text = render_test_file(rule_files, cases, relative_to=out.parent)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    write_atomically(out, text)
     return out

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import re
 
+from obsbox.formats import parse_number as _parse_number
 from obsbox.replay.model import is_stale, stale
-from obsbox.replay.openmetrics import parse_number as _parse_number
 
 __all__ = ["NotationError", "STALE", "expand_values", "is_stale", "parse_metric"]
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from obsbox.promtool.export import duration
+from obsbox.formats import format_duration_ms as duration
 from obsbox.promtool.testfile import AlertRuleTest, PromqlExprTest, TestFile, TestGroup, load_test_file
 from obsbox.replay.engine import Case, EngineError, ReplaySession, SessionOptions
 from obsbox.replay.model import AlertState, Evaluation, Series

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from obsbox.formats import is_duration
 from obsbox.render._dskit import server_block
 from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
 
-_DURATION = re.compile(r"^\d+(ms|s|m|h|d|w|y)$")
 # Tenant ids go to structured metadata; as a stream label each of hundreds of tenants would
 # multiply every stream (docs/architecture.md, Signal contract).
 TENANT_ATTRIBUTES = ("tenant.id",)
@@ -27,7 +27,7 @@ class LokiSettings:
     ingestion_burst_size_mb: int = 16
 
     def __post_init__(self) -> None:
-        if not _DURATION.match(self.retention_period):
+        if not is_duration(self.retention_period):
             raise ValueError(f"loki retention_period {self.retention_period!r} is not a duration like 744h")
         if not re.match(r"^\d{4}-\d{2}-\d{2}$", self.schema_from):
             raise ValueError(f"loki schema_from {self.schema_from!r} is not a YYYY-MM-DD date")

@@ -97,12 +97,7 @@ def _scrape_config(job: ScrapeJob) -> dict[str, Any]:
         config["metrics_path"] = job.metrics_path
     if job.honor_labels:
         config["honor_labels"] = True
-    if job.scheme != "http":
-        config["scheme"] = job.scheme
-        if job.ca_file:
-            config["tls_config"] = {"ca_file": job.ca_file}
-    if job.basic_auth is not None:
-        config["basic_auth"] = _basic_auth(job.basic_auth)
+    config.update(_client(job.scheme, job.ca_file, job.basic_auth))
     config["static_configs"] = [{"targets": list(job.targets)}]
     if job.drop_jobs:
         config["metric_relabel_configs"] = [
@@ -123,6 +118,18 @@ def _remote_write(target: RemoteWrite, replica_label: str) -> dict[str, Any]:
     return config
 
 
+def _client(scheme: str, ca_file: str, basic_auth: BasicAuthClient | None) -> dict[str, Any]:
+    """How Prometheus reaches an endpoint (a scrape target, an Alertmanager): scheme, CA, basic auth."""
+    out: dict[str, Any] = {}
+    if scheme != "http":
+        out["scheme"] = scheme
+        if ca_file:
+            out["tls_config"] = {"ca_file": ca_file}
+    if basic_auth is not None:
+        out["basic_auth"] = _basic_auth(basic_auth)
+    return out
+
+
 def render_prometheus_config(settings: PrometheusSettings) -> str:
     """Render prometheus.yml."""
     config: dict[str, Any] = {
@@ -135,12 +142,9 @@ def render_prometheus_config(settings: PrometheusSettings) -> str:
         config["global"]["external_labels"] = dict(settings.external_labels)
     if settings.alertmanager_targets:
         alertmanager: dict[str, Any] = {"static_configs": [{"targets": list(settings.alertmanager_targets)}]}
-        if settings.alertmanager_scheme != "http":
-            alertmanager["scheme"] = settings.alertmanager_scheme
-            if settings.alertmanager_ca_file:
-                alertmanager["tls_config"] = {"ca_file": settings.alertmanager_ca_file}
-        if settings.alertmanager_basic_auth is not None:
-            alertmanager["basic_auth"] = _basic_auth(settings.alertmanager_basic_auth)
+        alertmanager.update(
+            _client(settings.alertmanager_scheme, settings.alertmanager_ca_file, settings.alertmanager_basic_auth)
+        )
         config["alerting"] = {"alertmanagers": [alertmanager]}
         if settings.replica_label:
             # Both replicas send every alert to every peer; without their replica label the

@@ -57,6 +57,12 @@ def run_state_machine(
     values: dict[LabelKey, list[float | None]] = {}
     labels_of: dict[LabelKey, Mapping[str, str]] = {}
     expr_labels_of: dict[LabelKey, Mapping[str, str]] = {}
+
+    def _new_row(key: LabelKey, labels: Mapping[str, str]) -> None:
+        states[key] = [AlertState.INACTIVE] * len(timestamps_ms)
+        values[key] = [None] * len(timestamps_ms)
+        labels_of[key] = labels
+
     for i, (ts, result) in enumerate(zip(timestamps_ms, results)):
         for key, (labels, value, _) in result.items():
             alert = active.get(key)
@@ -83,15 +89,11 @@ def run_state_machine(
                 alert.state = AlertState.FIRING
         for key, alert in active.items():
             if key not in states:
-                states[key] = [AlertState.INACTIVE] * len(timestamps_ms)
-                values[key] = [None] * len(timestamps_ms)
-                labels_of[key] = alert.labels
+                _new_row(key, alert.labels)
             states[key][i] = alert.state
         for key, sample in result.items():
             if key not in values:
-                states[key] = [AlertState.INACTIVE] * len(timestamps_ms)
-                values[key] = [None] * len(timestamps_ms)
-                labels_of[key] = sample.labels
+                _new_row(key, sample.labels)
             values[key][i] = sample.value
             expr_labels_of[key] = sample.expr_labels
     return [

@@ -23,6 +23,7 @@ from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 
+from obsbox.promql import longest_duration_ms, references, split_threshold
 from obsbox.replay import alerting, tsdb
 from obsbox.replay.alerting import AlertSample, LabelKey
 from obsbox.replay.model import (
@@ -44,9 +45,7 @@ from obsbox.replay.rules import (
     check_rules,
     layers,
     load_rule_groups,
-    longest_duration_ms,
     order_groups,
-    references,
 )
 from obsbox.replay.templates import TemplateData, TemplateError, TemplateUnsupported, render
 from obsbox.replay.tsdb import BackfillError, backfill, prepare, split_stale
@@ -726,7 +725,6 @@ def _shifted(series: Series, shift_ms: int) -> Series:
     return Series(series.labels, [t + shift_ms for t in series.timestamps_ms], series.values)
 
 
-_COMPARISONS = ("==", "!=", ">=", "<=", ">", "<")
 _COMPARE = {"==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 
 
@@ -740,73 +738,6 @@ def compare(rows: Sequence[QueryResult], op: str, threshold: float) -> list[Quer
         if kept:
             out.append(QueryResult(r.labels, kept))
     return out
-_SET_OPERATORS = ("and", "or", "unless")
-
-
-def split_threshold(expr: str) -> tuple[str, str, float] | None:
-    """(left-hand side, operator, number) when ``expr`` is ``LHS <op> NUMBER`` at the top level.
-
-    Set operators bind looser than comparisons, so ``a > 1 and b`` is not such an expression;
-    neither is a ``bool`` comparison (its value is 0/1, not a filter).
-    """
-    depth = 0
-    quote = ""
-    last: tuple[int, str] | None = None
-    i = 0
-    text = expr
-    while i < len(text):
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 2
-                continue
-            if c == quote:
-                quote = ""
-        elif c in "\"'`":
-            quote = c
-        elif c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif c == "#":
-            break
-        elif depth == 0:
-            for op in _COMPARISONS:
-                if text.startswith(op, i):
-                    # "=~" / "!~" are label matchers, only inside braces; "=" alone is not an operator here.
-                    last = (i, op)
-                    i += len(op) - 1
-                    break
-            else:
-                word = _word_at(text, i)
-                if word in _SET_OPERATORS:
-                    return None
-        i += 1
-    if last is None:
-        return None
-    pos, op = last
-    lhs = text[:pos].strip()
-    rhs = text[pos + len(op) :].strip()
-    if rhs.startswith("bool"):
-        return None
-    try:
-        threshold = float(rhs)
-    except ValueError:
-        return None
-    if not lhs:
-        return None
-    return lhs, op, threshold
-
-
-def _word_at(text: str, i: int) -> str:
-    if i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_:"):
-        return ""
-    j = i
-    while j < len(text) and (text[j].isalnum() or text[j] == "_"):
-        j += 1
-    if j < len(text) and text[j] == ":":
-        return ""
-    return text[i:j].lower()
 
 
 def evaluate_many(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from obsbox.formats import INFINITIES, format_number, format_time, parse_number
 from obsbox.replay.model import Series, label_key
 
 # A timestamp above this, read as seconds, is after the year 5000: it is milliseconds.
@@ -62,19 +63,6 @@ def _parse_labels(text: str, path: str, line: int) -> dict[str, str]:
         labels[name] = re.sub(r'\\[\\"n]', lambda m: _UNESCAPE[m.group(0)], raw)
         pos = match.end()
     return labels
-
-
-_INFINITIES = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
-
-
-def parse_number(text: str) -> float:
-    """A float as Prometheus (Go's strconv.ParseFloat) reads it: ValueError for text that is not
-    a number, and for a finite spelling out of float64's range (``1e999``), which Python would
-    silently turn into infinity."""
-    value = float(text)
-    if math.isinf(value) and text.strip().lower() not in _INFINITIES:
-        raise ValueError(f"{text!r} is out of range for a 64-bit float")
-    return value
 
 
 def _parse_value(text: str, path: str, line: int) -> float:
@@ -144,13 +132,13 @@ def _read_series_strict(path: Path | str) -> list[Series]:
             previous = acc.timestamps_ms[-1]
             if ts_ms == previous:
                 raise OpenMetricsError(
-                    path_str, lineno, f"duplicate sample at {_time(ts_ms)} for {format_series_name(labels)} (line {acc.last_line})"
+                    path_str, lineno, f"duplicate sample at {format_time(ts_ms)} for {format_series_name(labels)} (line {acc.last_line})"
                 )
             if ts_ms < previous:
                 raise OpenMetricsError(
                     path_str,
                     lineno,
-                    f"sample at {_time(ts_ms)} is before the previous one for {format_series_name(labels)} "
+                    f"sample at {format_time(ts_ms)} is before the previous one for {format_series_name(labels)} "
                     f"at line {acc.last_line}: samples of a series must be in time order",
                 )
             acc.timestamps_ms.append(ts_ms)
@@ -208,7 +196,7 @@ def _read_series_fast(path: Path) -> list[Series] | None:
                 ts_s = float(ts_text)
             except ValueError:
                 return None
-            if math.isinf(value) and value_text.lower() not in _INFINITIES:  # 1e999: refused by the strict reader
+            if math.isinf(value) and value_text.lower() not in INFINITIES:  # 1e999: refused by the strict reader
                 return None
             if not (0 <= ts_s <= MAX_PLAUSIBLE_SECONDS):  # also false for NaN
                 return None
@@ -253,20 +241,12 @@ def normalise(series: Iterable[Series]) -> list[Series]:
                 if vs[-1] == v or (math.isnan(vs[-1]) and math.isnan(v)):
                     continue
                 raise ValueError(
-                    f"{format_series_name(s.labels)}: two different values at {_time(t)}: {vs[-1]!r} and {v!r}"
+                    f"{format_series_name(s.labels)}: two different values at {format_time(t)}: {vs[-1]!r} and {v!r}"
                 )
             ts.append(t)
             vs.append(v)
         out.append(Series(dict(s.labels), ts, vs))
     return out
-
-
-def _time(ms: int) -> str:
-    """RFC 3339 UTC, as every message spells times (never ``1.79517e+09``)."""
-    from datetime import UTC, datetime
-
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds" if ms % 1000 else "seconds").replace("+00:00", "Z")
 
 
 def format_series_name(labels: Mapping[str, str]) -> str:
@@ -281,16 +261,6 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _format_value(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
-
-
 def iter_lines(series: Iterable[Series], *, shift_ms: int = 0) -> Iterator[str]:
     """OpenMetrics lines (with '# EOF'), each series' samples strictly increasing in time.
 
@@ -302,10 +272,10 @@ def iter_lines(series: Iterable[Series], *, shift_ms: int = 0) -> Iterator[str]:
         previous: int | None = None
         for ts, value in zip(s.timestamps_ms, s.values):
             if previous is not None and ts <= previous:
-                raise ValueError(f"{prefix}: samples not strictly increasing at {_time(ts)}")
+                raise ValueError(f"{prefix}: samples not strictly increasing at {format_time(ts)}")
             previous = ts
             t = ts + shift_ms
-            yield f"{prefix} {_format_value(value)} {t // 1000}.{t % 1000:03d}\n"
+            yield f"{prefix} {format_number(value)} {t // 1000}.{t % 1000:03d}\n"
     yield "# EOF\n"
 
 

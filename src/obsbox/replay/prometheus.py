@@ -27,6 +27,7 @@ import orjson
 import requests
 
 from obsbox.binaries import locate
+from obsbox.formats import format_duration_ms
 from obsbox.replay.model import STALE_NAN_BITS, Series, is_stale
 
 # query_range refuses a range of more than 11,000 steps ((end - start) / step > 11000), so 11,000
@@ -101,7 +102,7 @@ def render_config(evaluation_interval_s: float, external_labels: Mapping[str, st
     for any sample (rule results are written back at times before the newest input)."""
     lines = [
         "global:",
-        f"  evaluation_interval: {_duration(evaluation_interval_s)}",
+        f"  evaluation_interval: {format_duration_ms(round(evaluation_interval_s * 1000))}",
     ]
     if external_labels:
         lines.append("  external_labels:")
@@ -119,9 +120,6 @@ def _yaml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _duration(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    return f"{ms}ms"
 
 
 @dataclass

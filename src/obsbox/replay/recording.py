@@ -1,23 +1,37 @@
 """Recordings: a YAML manifest plus OpenMetrics data, validated with errors naming file and line.
 
-The manifest format is documented in the README (Rule tester: the recording format). The YAML is read with
-``yaml.compose`` rather than ``safe_load`` so that every error can point at the line of the
-offending key, and so that timestamps stay strings we parse ourselves (RFC 3339 or epoch).
+The manifest format is documented in the README (Rule tester: the recording format). The YAML is read
+with ``formats.load_yaml_with_lines`` so that every error can point at the line of the offending key,
+and so that timestamps stay strings we parse ourselves (RFC 3339 or epoch). ``write_recording`` is
+the one writer of recordings (importers, the corpus generator, the demo recorder, ``obsbox record``).
 """
 
 from __future__ import annotations
 
-import math
-import re
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from obsbox.formats import (
+    FormatError,
+    LineReader,
+    Map,
+    line_of,
+    load_yaml_with_lines,
+    parse_duration,
+    write_atomically,
+)
+
+# Re-exported: the replay's callers read and write times and durations through this module too.
+from obsbox.formats import format_duration as format_duration
+from obsbox.formats import format_time as format_time
+from obsbox.formats import parse_time_ms as parse_time_ms
 from obsbox.replay.model import Series
-from obsbox.replay.openmetrics import read_series
+from obsbox.replay.openmetrics import normalise, read_series, write_series
 
 KINDS = ("incident", "noise")
 SOURCES = ("recorded", "generated", "imported")
@@ -38,19 +52,10 @@ _TOP_KEYS = {
     "windows",
     "expect",
 }
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-_DURATION_UNITS_S = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
-class RecordingError(ValueError):
-    """A bad recording; the message names the file and line."""
-
-    def __init__(self, path: str | Path, line: int, message: str) -> None:
-        # Line 0: the problem is the file as a whole (missing, unreadable), not one of its lines.
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
-        self.path = str(path)
-        self.line = line
+class RecordingError(FormatError):
+    """A bad recording; the message names the file and line (line 0: the file as a whole)."""
 
 
 @dataclass(frozen=True)
@@ -143,199 +148,113 @@ class Recording:
         return self.manifest.kind
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in a Prometheus duration such as 30s, 5m, 1h30m; ValueError otherwise."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or match is None:
-        raise ValueError(f"{text!r} is not a duration like 30s, 5m or 1h30m")
-    return sum(int(g) * unit for g, unit in zip(match.groups(), _DURATION_UNITS_S) if g)
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest Prometheus-style spelling of a whole number of seconds (e.g. 1h30m)."""
-    if seconds < 0:
-        return "-" + format_duration(-seconds)
-    whole = int(round(seconds))
-    if whole == 0:
-        return "0s"
-    out = ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if whole >= size:
-            out += f"{whole // size}{unit}"
-            whole %= size
-    return out
-
-
-def parse_time_ms(text: str) -> int:
-    """Milliseconds since the epoch from RFC 3339 text or epoch seconds; ValueError otherwise."""
-    text = text.strip()
-    if _NUMBER.match(text):
-        seconds = float(text)
-        if not math.isfinite(seconds) or seconds < 0:
-            raise ValueError(f"{text!r} is not a time")
-        return round(seconds * 1000)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an RFC 3339 time or epoch seconds") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no time zone (write e.g. 2026-11-20T10:00:00Z)")
-    return round(moment.timestamp() * 1000)
-
-
-def format_time(ms: int) -> str:
-    """RFC 3339 in UTC, as manifests and reports spell times."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    text = moment.isoformat(timespec="milliseconds" if ms % 1000 else "seconds")
-    return text.replace("+00:00", "Z")
-
-
-class _Reader:
-    """Walks composed YAML nodes, raising RecordingError with the node's line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, node: yaml.Node | None, message: str) -> RecordingError:
-        line = node.start_mark.line + 1 if node is not None else 1
-        return RecordingError(self.path, line, message)
-
-    def mapping(self, node: yaml.Node, what: str, allowed: set[str]) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping")
-        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str):
-                raise self.fail(key_node, f"{what}: keys must be strings")
-            if key in out:
-                raise self.fail(key_node, f"{what}: {key!r} given twice")
-            if key not in allowed:
-                raise self.fail(key_node, f"{what}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
-            out[key] = (key_node, value_node)
-        return out
-
-    def string(self, node: yaml.Node, what: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null" or node.value == "":
-            raise self.fail(node, f"{what} must be a non-empty string")
-        return str(node.value)
-
-    def choice(self, node: yaml.Node, what: str, choices: Sequence[str]) -> str:
-        value = self.string(node, what)
-        if value not in choices:
-            raise self.fail(node, f"{what} must be one of {', '.join(choices)}, not {value!r}")
-        return value
-
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, f"{what} must be a list")
-        return list(node.value)
-
-    def time(self, node: yaml.Node, what: str) -> int:
-        try:
-            return parse_time_ms(self.string(node, what))
-        except ValueError as exc:
-            raise self.fail(node, f"{what}: {exc}") from None
-
-    def duration(self, node: yaml.Node, what: str) -> float:
-        try:
-            return parse_duration(self.string(node, what))
-        except ValueError as exc:
-            raise self.fail(node, f"{what}: {exc}") from None
-
-    def labels(self, node: yaml.Node, what: str) -> dict[str, str]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping of label names to values")
-        out: dict[str, str] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or not isinstance(value_node, yaml.ScalarNode):
-                raise self.fail(key_node, f"{what}: label names and values must be strings")
-            out[str(key_node.value)] = str(value_node.value)
-        return out
-
-
-def _compose(path: Path) -> yaml.Node:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            root = yaml.compose(handle)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise RecordingError(path, line, f"not valid YAML: {exc.problem or exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecordingError(path, 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+def _compose(path: Path) -> Map:
+    root = load_yaml_with_lines(path, RecordingError, what="not valid YAML: ", unreadable="cannot read: ")
     if root is None:
         raise RecordingError(path, 1, "the manifest is empty")
     return root
 
 
+def _mapping(r: LineReader, node: object, line: int, what: str, allowed: set[str]) -> Map:
+    """A mapping whose keys are each given once and all in ``allowed``."""
+    if not isinstance(node, Map):
+        raise r.fail(line_of(node, line), f"{what} must be a mapping")
+    r.check_keys(node, allowed, what)
+    return node
+
+
+def _duration_s(r: LineReader, node: object, line: int, what: str) -> float:
+    try:
+        return parse_duration(r.text(node, line, what))
+    except ValueError as exc:
+        raise r.fail(line_of(node, line), f"{what}: {exc}") from None
+
+
+def _labels(r: LineReader, node: object, line: int, what: str) -> dict[str, str]:
+    if not isinstance(node, Map):
+        raise r.fail(line_of(node, line), f"{what} must be a mapping of label names to values")
+    out: dict[str, str] = {}
+    for key, value in node.items():
+        if value is not None and not isinstance(value, str):
+            raise r.fail(node.key_lines.get(key, node.line), f"{what}: label names and values must be strings")
+        out[key] = "" if value is None else str(value)
+    return out
+
+
 def load_manifest(path: Path | str) -> Manifest:
     """Parse and validate a manifest on its own (the data file is only checked to exist)."""
     path = Path(path)
-    r = _Reader(path)
+    r = LineReader(path, RecordingError)
     root = _compose(path)
-    top = r.mapping(root, "manifest", _TOP_KEYS)
-    lines = {key: k.start_mark.line + 1 for key, (k, _) in top.items()}
+    top = _mapping(r, root, 1, "manifest", _TOP_KEYS)
+    lines = dict(top.key_lines)
+    at = top.line
+
+    def value_line(key: str) -> int:
+        return line_of(top[key], top.key_lines[key])
+
     for required in ("name", "kind", "description", "source"):
         if required not in top:
-            raise r.fail(root, f"missing required key {required!r}")
-    name = r.string(top["name"][1], "name")
+            raise r.fail(at, f"missing required key {required!r}")
+    name = r.text(top["name"], lines["name"], "name")
     if name != path.stem:
-        raise r.fail(top["name"][1], f"name {name!r} must equal the file stem {path.stem!r}")
-    kind = r.choice(top["kind"][1], "kind", KINDS)
-    description = r.string(top["description"][1], "description")
-    source = r.choice(top["source"][1], "source", SOURCES)
-    source_detail = r.string(top["source_detail"][1], "source_detail") if "source_detail" in top else None
+        raise r.fail(value_line("name"), f"name {name!r} must equal the file stem {path.stem!r}")
+    kind = r.choice(top["kind"], lines["kind"], "kind", KINDS)
+    description = r.text(top["description"], lines["description"], "description")
+    source = r.choice(top["source"], lines["source"], "source", SOURCES)
+    source_detail = r.text(top["source_detail"], lines["source_detail"], "source_detail") if "source_detail" in top else None
 
     if "data" in top:
-        data_node = top["data"][1]
-        data_path = path.parent / r.string(data_node, "data")
+        data_line = value_line("data")
+        data_path = path.parent / r.text(top["data"], data_line, "data")
     else:
-        data_node = root
+        data_line = at
         data_path = path.with_suffix(".om")
     if not data_path.is_file():
-        raise r.fail(data_node, f"data file {data_path} does not exist")
+        raise r.fail(data_line, f"data file {data_path} does not exist")
 
-    start_ms = r.time(top["start"][1], "start") if "start" in top else None
-    end_ms = r.time(top["end"][1], "end") if "end" in top else None
+    start_ms = r.time_ms(top["start"], lines["start"], "start") if "start" in top else None
+    end_ms = r.time_ms(top["end"], lines["end"], "end") if "end" in top else None
     if start_ms is not None and end_ms is not None and start_ms >= end_ms:
-        raise r.fail(top["end"][1], f"end {format_time(end_ms)} is not after start {format_time(start_ms)}")
+        raise r.fail(value_line("end"), f"end {format_time(end_ms)} is not after start {format_time(start_ms)}")
 
     windows: list[Window] = []
-    for i, node in enumerate(r.sequence(top["windows"][1], "windows") if "windows" in top else []):
+    for i, node in enumerate(r.listing(top["windows"], lines["windows"], "windows") if "windows" in top else []):
         what = f"windows[{i}]"
-        w = r.mapping(node, what, {"start", "end"})
+        w = _mapping(r, node, lines["windows"], what, {"start", "end"})
         for required in ("start", "end"):
             if required not in w:
-                raise r.fail(node, f"{what}: missing {required!r}")
-        w_start = r.time(w["start"][1], f"{what}.start")
-        w_end = r.time(w["end"][1], f"{what}.end")
+                raise r.fail(w.line, f"{what}: missing {required!r}")
+        w_start = r.time_ms(w["start"], w.key_lines["start"], f"{what}.start")
+        w_end = r.time_ms(w["end"], w.key_lines["end"], f"{what}.end")
         if w_start >= w_end:
-            raise r.fail(w["end"][1], f"{what}: end {format_time(w_end)} is not after start {format_time(w_start)}")
-        windows.append(Window(w_start, w_end, node.start_mark.line + 1))
+            raise r.fail(
+                line_of(w["end"], w.key_lines["end"]),
+                f"{what}: end {format_time(w_end)} is not after start {format_time(w_start)}",
+            )
+        windows.append(Window(w_start, w_end, w.line))
     if kind == "incident" and not windows:
-        raise r.fail(top["windows"][0] if "windows" in top else root, "an incident needs at least one impact window")
+        raise r.fail(lines.get("windows", at), "an incident needs at least one impact window")
     if kind == "noise" and windows:
-        raise r.fail(top["windows"][0], "a noise recording has no impact windows")
+        raise r.fail(lines["windows"], "a noise recording has no impact windows")
 
     fire: list[FireExpectation] = []
     quiet: list[str] = [PAGE_SEVERITY] if kind == "noise" else []
     if "expect" in top:
-        expect_node = top["expect"][1]
-        expect = r.mapping(expect_node, "expect", {"fire", "quiet_severities"})
-        for i, node in enumerate(r.sequence(expect["fire"][1], "expect.fire") if "fire" in expect else []):
-            fire.append(_fire_expectation(r, node, f"expect.fire[{i}]"))
+        expect = _mapping(r, top["expect"], lines["expect"], "expect", {"fire", "quiet_severities"})
+        fire_line = expect.key_lines.get("fire", expect.line)
+        for i, node in enumerate(r.listing(expect["fire"], fire_line, "expect.fire") if "fire" in expect else []):
+            fire.append(_fire_expectation(r, node, fire_line, f"expect.fire[{i}]"))
         if "quiet_severities" in expect:
+            quiet_line = expect.key_lines["quiet_severities"]
             quiet = [
-                r.string(n, "expect.quiet_severities[]")
-                for n in r.sequence(expect["quiet_severities"][1], "expect.quiet_severities")
+                r.text(n, quiet_line, "expect.quiet_severities[]")
+                for n in r.listing(expect["quiet_severities"], quiet_line, "expect.quiet_severities")
             ]
         if kind == "noise" and fire:
-            raise r.fail(expect["fire"][0], "a noise recording cannot expect alerts to fire")
+            raise r.fail(fire_line, "a noise recording cannot expect alerts to fire")
     if kind == "incident" and not fire:
-        raise r.fail(top["expect"][0] if "expect" in top else root, "an incident needs expect.fire entries")
+        raise r.fail(lines.get("expect", at), "an incident needs expect.fire entries")
 
     return Manifest(
         path=path,
@@ -354,18 +273,19 @@ def load_manifest(path: Path | str) -> Manifest:
     )
 
 
-def _fire_expectation(r: _Reader, node: yaml.Node, what: str) -> FireExpectation:
-    e = r.mapping(node, what, {"alert", "severity", "within", "labels"})
+def _fire_expectation(r: LineReader, node: object, line: int, what: str) -> FireExpectation:
+    e = _mapping(r, node, line, what, {"alert", "severity", "within", "labels"})
     if ("alert" in e) == ("severity" in e):
-        raise r.fail(node, f"{what}: give exactly one of 'alert' or 'severity'")
+        raise r.fail(e.line, f"{what}: give exactly one of 'alert' or 'severity'")
     if "within" not in e:
-        raise r.fail(node, f"{what}: missing 'within' (a duration such as 10m)")
+        raise r.fail(e.line, f"{what}: missing 'within' (a duration such as 10m)")
+    k = e.key_lines
     return FireExpectation(
-        within_s=r.duration(e["within"][1], f"{what}.within"),
-        alert=r.string(e["alert"][1], f"{what}.alert") if "alert" in e else None,
-        severity=r.string(e["severity"][1], f"{what}.severity") if "severity" in e else None,
-        labels=r.labels(e["labels"][1], f"{what}.labels") if "labels" in e else {},
-        line=node.start_mark.line + 1,
+        within_s=_duration_s(r, e["within"], k["within"], f"{what}.within"),
+        alert=r.text(e["alert"], k["alert"], f"{what}.alert") if "alert" in e else None,
+        severity=r.text(e["severity"], k["severity"], f"{what}.severity") if "severity" in e else None,
+        labels=_labels(r, e["labels"], k["labels"], f"{what}.labels") if "labels" in e else {},
+        line=e.line,
     )
 
 
@@ -451,14 +371,29 @@ def load_manifests(directory: Path | str) -> list[Manifest]:
 
 def load_corpus(directory: Path | str) -> list[Recording]:
     """Every recording under a directory; names must be unique across the corpus."""
-    recordings: list[Recording] = []
-    seen: dict[str, Path] = {}
-    for path in find_manifests(directory):
-        recording = load_recording(path)
-        if recording.name in seen:
-            raise RecordingError(
-                path, recording.manifest.lines.get("name", 1), f"name {recording.name!r} is also used by {seen[recording.name]}"
-            )
-        seen[recording.name] = path
-        recordings.append(recording)
-    return recordings
+    return [resolve(manifest, read_data(manifest)) for manifest in load_manifests(directory)]
+
+def write_data(path: Path, series: Sequence[Series]) -> None:
+    """A recording's OpenMetrics data: sorted, exact duplicates dropped, written atomically."""
+    buffer = io.StringIO()
+    write_series(normalise(series), buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, buffer.getvalue())
+
+
+def write_manifest(out_dir: Path, manifest: Mapping[str, Any], *, header: str = "") -> Path:
+    """``<name>.yaml`` in out_dir (its data file written already); ``header`` is a comment line."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = out_dir / f"{manifest['name']}.yaml"
+    text = yaml.safe_dump(dict(manifest), sort_keys=False, allow_unicode=True, width=100)
+    write_atomically(manifest_path, (f"# {header}\n" if header else "") + text)
+    return manifest_path
+
+
+def write_recording(
+    out_dir: Path, manifest: Mapping[str, Any], series: Sequence[Series], *, header: str = ""
+) -> Path:
+    """Write <name>.om (or the manifest's ``data``) and <name>.yaml into out_dir; returns the
+    manifest path. The data goes first, so a manifest never points at a missing or partial file."""
+    write_data(out_dir / str(manifest.get("data", f"{manifest['name']}.om")), series)
+    return write_manifest(out_dir, manifest, header=header)

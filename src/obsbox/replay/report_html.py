@@ -15,10 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from obsbox.formats import format_duration, format_time
 from obsbox.replay.engine_info import EngineInfo
 from obsbox.replay.model import AlertRuleResult, AlertState, Evaluation
 from obsbox.replay.openmetrics import format_series_name
-from obsbox.replay.recording import SILENT_SEVERITIES, Recording, format_duration, format_time
+from obsbox.replay.recording import SILENT_SEVERITIES, Recording
 from obsbox.replay.scoring import RecordingResult, RuleScore, Scores, Stat, quiet_by_rule
 
 # Beyond this many points per trace the browser slows down; keep each bucket's extremes.

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from obsbox.formats import format_time
 from obsbox.replay.engine_info import EngineInfo
-from obsbox.replay.recording import format_time
 from obsbox.replay.scoring import Episode, RecordingResult, RuleScore, Scores, Stat, WindowResult
 
 SCHEMA_VERSION = 1
@@ -120,18 +118,3 @@ def to_document(scores: Scores, engine: EngineInfo | None = None) -> dict[str, A
 
 def render_json(scores: Scores, engine: EngineInfo | None = None) -> str:
     return json.dumps(to_document(scores, engine), indent=2, allow_nan=False) + "\n"
-
-
-def write_atomically(path: Path | str, text: str) -> None:
-    """Write text so that the file is either the old one or complete, never half-written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # mkstemp creates 0600; a report is for reading, so keep an existing file's mode or use 0644.
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

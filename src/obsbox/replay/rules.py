@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from obsbox.promtool.testfile import TestFileError, load_yaml_with_lines, parse_duration_ms
+from obsbox.formats import FormatError, load_yaml_with_lines, parse_duration_ms, yaml_error_line
+from obsbox.promql import references
 from obsbox.replay.prometheus import find_binary
 
 DEFAULT_INTERVAL_MS = 60_000
@@ -70,16 +71,6 @@ def check_rules(rule_files: Sequence[Path]) -> None:
     )
     if proc.returncode != 0:
         raise RuleFileError(with_true_line(first_promtool_error(proc.stdout + "\n" + proc.stderr), rule_files))
-
-
-def yaml_error_line(exc: yaml.MarkedYAMLError, text: str) -> int:
-    """The 1-based line of a YAML error: the problem's, or, when the problem is the end of the
-    file (an unclosed ``[`` or ``{``), the line where the unclosed construct opened."""
-    last = len(text.splitlines()) or 1
-    for mark in (exc.problem_mark, exc.context_mark):
-        if mark is not None and mark.line < last:
-            return int(mark.line) + 1
-    return last
 
 
 def yaml_error_text(exc: yaml.MarkedYAMLError) -> str:
@@ -172,7 +163,7 @@ def load_rule_groups(rule_files: Sequence[Path]) -> list[RuleGroup]:
     for path in map(Path, rule_files):
         try:
             doc = load_yaml_with_lines(path)
-        except TestFileError as exc:
+        except FormatError as exc:
             raise RuleFileError(str(exc)) from None
         if doc is None:
             continue
@@ -211,14 +202,6 @@ def order_groups(groups: list[RuleGroup], group_eval_order: Sequence[str]) -> li
         return groups
     rank = {name: i for i, name in enumerate(group_eval_order)}
     return sorted(groups, key=lambda g: rank.get(g.name, len(rank)))
-
-
-_NAME_CHARS = r"[a-zA-Z0-9_:]"
-
-
-def references(expr: str, name: str) -> bool:
-    """Whether ``expr`` reads the series ``name`` (as a metric name or a ``__name__`` matcher)."""
-    return re.search(rf"(?<!{_NAME_CHARS}){re.escape(name)}(?!{_NAME_CHARS})", expr) is not None
 
 
 def layers(rules: Sequence[Rule]) -> list[list[Rule]]:
@@ -262,18 +245,3 @@ def layers(rules: Sequence[Rule]) -> list[list[Rule]]:
     for i, rule in enumerate(rules):
         out[level[i]].append(rule)
     return out
-
-
-_DURATION_TOKEN = re.compile(r"(?<![a-zA-Z0-9_:])((?:\d+(?:ms|s|m|h|d|w|y))+)(?![a-zA-Z0-9_:])")
-
-
-def longest_duration_ms(exprs: Sequence[str]) -> int:
-    """The longest duration literal (range, offset, subquery) in any expression: how far back they read."""
-    longest = 0
-    for expr in exprs:
-        for match in _DURATION_TOKEN.finditer(expr):
-            try:
-                longest = max(longest, parse_duration_ms(match.group(1)))
-            except ValueError:
-                continue
-    return longest

@@ -25,10 +25,10 @@ from obsbox.replay.recording import (
     resolve_range,
 )
 from obsbox.replay.scoring import Scores, score
+from obsbox.rules.catalog import is_rule_file, rule_files
 
 SCORE_BY = ("name", "severity", "labels")
 RULE_SUFFIXES = (".yaml", ".yml")
-RULE_FILE_ENDINGS = (".rules.yaml", ".rules.yml")
 
 
 class ReplayInputError(ValueError):
@@ -54,7 +54,7 @@ def expand_rule_paths(paths: Sequence[Path | str]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in RULE_SUFFIXES)
             # The convention is <area>.rules.yaml; other YAML beside them (SLO specs, say) is not rules.
-            conventional = [p for p in found if p.name.endswith(RULE_FILE_ENDINGS)]
+            conventional = [p for p in found if is_rule_file(p)]
             found = conventional or found
             if not found:
                 raise ReplayInputError(f"{path}: no rule files (*.yaml) in this directory")
@@ -107,7 +107,7 @@ def corpus_rule_files(incidents_dir: Path) -> list[Path]:
     """The rule files beside a corpus (``alert_rules/*.rules.yaml`` for ``alert_rules/incidents``):
     the rules its manifests name."""
     parent = incidents_dir.resolve().parent
-    return sorted(p for p in parent.iterdir() if p.is_file() and p.name.endswith(RULE_FILE_ENDINGS))
+    return rule_files(parent)
 
 
 def rescore_manifests(manifests: Sequence[Manifest], score_by: str, rules: Sequence[Path], incidents_dir: Path) -> list[Manifest]:

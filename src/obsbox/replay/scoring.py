@@ -28,6 +28,7 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from obsbox.formats import format_duration, format_time
 from obsbox.replay.model import AlertRuleResult, Evaluation
 from obsbox.replay.recording import (
     PAGE_SEVERITY,
@@ -35,8 +36,6 @@ from obsbox.replay.recording import (
     FireExpectation,
     Recording,
     Window,
-    format_duration,
-    format_time,
 )
 
 

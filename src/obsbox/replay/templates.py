@@ -149,27 +149,19 @@ def _operand(kind: str, text: str, data: TemplateData, body: str) -> object:
         return text[1:-1]
     if kind == "num":
         return float(text) if any(c in text for c in ".eE") else int(text)
-    if kind == "var":
+    if kind in ("var", "field"):
+        # $labels / .Labels and their siblings: Prometheus' template data under either spelling.
         parts = text[1:].split(".")
+        name = parts[0][:1].lower() + parts[0][1:] if kind == "field" else parts[0]
         root = {
             "labels": data.labels,
             "externalLabels": data.external_labels,
             "externalURL": data.external_url,
             "value": data.value,
-        }.get(parts[0], _NO_VALUE)
-        if isinstance(root, _NoValue):
-            raise TemplateUnsupported(f"variable ${parts[0]} is not supported: {{{{ {body} }}}}")
-        return _fields(root, parts[1:], body)
-    if kind == "field":
-        parts = text[1:].split(".")
-        root = {
-            "Labels": data.labels,
-            "ExternalLabels": data.external_labels,
-            "ExternalURL": data.external_url,
-            "Value": data.value,
-        }.get(parts[0], _NO_VALUE)
-        if isinstance(root, _NoValue):
-            raise TemplateUnsupported(f"field .{parts[0]} is not supported: {{{{ {body} }}}}")
+        }.get(name, _NO_VALUE)
+        if isinstance(root, _NoValue) or (kind == "field") == (parts[0] == name):
+            what = f"variable ${parts[0]}" if kind == "var" else f"field .{parts[0]}"
+            raise TemplateUnsupported(f"{what} is not supported: {{{{ {body} }}}}")
         return _fields(root, parts[1:], body)
     raise TemplateUnsupported(f"{text!r} is not supported here: {{{{ {body} }}}}")
 
@@ -243,14 +235,21 @@ def humanize(value: object) -> str:
     v = _number(value)
     if v == 0 or math.isnan(v) or math.isinf(v):
         return _go_g(v)
-    prefix = ""
     if abs(v) >= 1:
-        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
-            if abs(v) < 1000:
-                break
-            prefix = p
-            v /= 1000
-        return _go_g(v) + prefix
+        return _scaled_down(v, 1000, ("k", "M", "G", "T", "P", "E", "Z", "Y"))
+    return _scaled_up(v)
+
+
+def humanize1024(value: object) -> str:
+    v = _number(value)
+    if abs(v) <= 1 or math.isnan(v) or math.isinf(v):
+        return _go_g(v)
+    return _scaled_down(v, 1024, ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"))
+
+
+def _scaled_up(v: float) -> str:
+    """``v`` (below 1) times 1000 while it is below 1, with the SI prefix of each step."""
+    prefix = ""
     for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
         if abs(v) >= 1:
             break
@@ -259,16 +258,14 @@ def humanize(value: object) -> str:
     return _go_g(v) + prefix
 
 
-def humanize1024(value: object) -> str:
-    v = _number(value)
-    if abs(v) <= 1 or math.isnan(v) or math.isinf(v):
-        return _go_g(v)
+def _scaled_down(v: float, base: int, prefixes: tuple[str, ...]) -> str:
+    """``v`` divided by ``base`` while it is at least ``base``, with the prefix of each step."""
     prefix = ""
-    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
-        if abs(v) < 1024:
+    for p in prefixes:
+        if abs(v) < base:
             break
         prefix = p
-        v /= 1024
+        v /= base
     return _go_g(v) + prefix
 
 
@@ -299,13 +296,7 @@ def humanize_duration(value: object) -> str:
         if minutes:
             return f"{sign}{minutes}m {seconds}s"
         return f"{sign}{_go_g(v)}s"
-    prefix = ""
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(v) >= 1:
-            break
-        prefix = p
-        v *= 1000
-    return f"{_go_g(v)}{prefix}s"
+    return _scaled_up(v) + "s"
 
 
 _VERB = re.compile(r"%([-+# 0]*)(\d+)?(?:\.(\d+))?([vdfgesqxXtT%])")

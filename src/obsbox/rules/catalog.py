@@ -10,6 +10,9 @@ from typing import Any
 
 import yaml
 
+# What a rule file's name ends with: the rule tester, the shipped catalog, the files the deploy
+# ships and the rule_files globs of the prometheus.yml it renders all use this one list.
+RULE_FILE_SUFFIXES = (".rules.yaml", ".rules.yml")
 SEVERITIES = ("critical", "warning", "info")
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
 RUNBOOK_URL_PREFIX = "https://github.com/obsbox/obsbox/blob/main/"
@@ -32,9 +35,16 @@ class AlertDefinition:
         return f"{self.file}: group {self.group!r}, rule {self.index} ({self.name})"
 
 
+def is_rule_file(path: Path) -> bool:
+    """Whether the name follows the `<area>.rules.yaml` (or .yml) convention."""
+    return path.name.endswith(RULE_FILE_SUFFIXES)
+
+
 def rule_files(rules_dir: Path) -> list[Path]:
-    """Every shipped `<area>.rules.yaml`, sorted."""
-    return sorted(rules_dir.glob("*.rules.yaml"))
+    """Every `<area>.rules.yaml` (or .yml) file directly in rules_dir, sorted; none when it is no directory."""
+    if not rules_dir.is_dir():
+        return []
+    return sorted(p for p in rules_dir.iterdir() if p.is_file() and is_rule_file(p))
 
 
 def iter_alerts(path: Path) -> Iterator[AlertDefinition]:

@@ -23,13 +23,13 @@ from obsbox_instrumentation.contract import (
     LABEL_HTTP_STATUS,
 )
 
+from obsbox.formats import parse_duration_ms
+
 RUNBOOK_BASE = "https://github.com/obsbox/obsbox/blob/main/alert_rules/runbooks"
 EVALUATION_INTERVAL = "1m"
 
 _COUNT = f"{HTTP_SERVER_REQUEST_DURATION.prometheus_name}_count"
 _BUCKET = f"{HTTP_SERVER_REQUEST_DURATION.prometheus_name}_bucket"
-_DURATION = re.compile(r"^(\d+)([mhd])$")
-_UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0}
 
 
 class SloError(ValueError):
@@ -69,11 +69,14 @@ class SloSettings:
 
 
 def hours(duration: str) -> float:
-    """Hours in a Prometheus-style duration such as 30d, 6h or 5m (one unit only)."""
-    match = _DURATION.match(duration)
-    if match is None:
-        raise SloError(f"duration {duration!r}: expected a number and one of m, h, d (e.g. 30d)")
-    return int(match.group(1)) * _UNIT_HOURS[match.group(2)]
+    """Hours in a Prometheus duration such as 30d, 6h or 5m; SloError for anything else, or 0."""
+    try:
+        ms = parse_duration_ms(duration)
+    except ValueError:
+        ms = 0
+    if ms <= 0:
+        raise SloError(f"duration {duration!r}: expected a Prometheus duration such as 30d, 6h or 5m")
+    return ms / 3_600_000
 
 
 def burn_rate(tier: BurnTier, period: str) -> float:

@@ -16,7 +16,7 @@ from collector_stack import APPS_DIR, FAST_EXPORT, App, Stack, server_argv, writ
 
 from examples.otlp_receiver import OtlpGrpcReceiver, OtlpReceiver
 from examples.procs import ManagedProcess, demo_env, free_port
-from obsbox.deploy.plan import prometheus_settings, rule_file_globs
+from obsbox.deploy.plan import otelcol_settings, prometheus_settings, rule_file_globs
 from obsbox.deploy.settings import settings_from_host_data
 from obsbox.render.otelcol import render_otelcol_config
 from obsbox.render.prometheus import render_prometheus_config
@@ -73,7 +73,7 @@ def start_stack(
         run = work / f"stack-{ports['prometheus']}"
         run.mkdir()
         # Each stack its own persistent queue: file_storage locks its directory.
-        config = yaml.safe_load(render_otelcol_config(dataclasses.replace(settings.otelcol, queue_dir=str(run / "queue"))))
+        config = yaml.safe_load(render_otelcol_config(dataclasses.replace(otelcol_settings(settings), queue_dir=str(run / "queue"))))
         if patch_config is not None:
             patch_config(config)
         (run / "otelcol.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -9,8 +9,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from obsbox.deploy.install import extract_command, verify_command
-from obsbox.deploy.release import Release
+from obsbox.deploy.release import Release, extract_command, verify_command
 
 
 def _release(filename: str, checksums: str = "sha256sums.txt", pin: str = "", kind: str = "tar", strip: int = 1) -> Release:

@@ -22,8 +22,8 @@ import yaml
 
 from examples.otlp_receiver import OtlpReceiver
 from obsbox.deploy.plan import plan_for
-from obsbox.deploy.service import ready_command
 from obsbox.deploy.settings import settings_from_host_data
+from obsbox.deploy.units import ready_command
 
 TOKEN = "token-0123456789abcdef"
 BODY = "invoice 42 failed to render"

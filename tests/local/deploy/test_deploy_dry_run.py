@@ -36,8 +36,8 @@ def all_in_one_plan(repo_root: Path, inventory_hosts: Callable[[str], dict[str, 
 
 
 def test_deploy_dry_run_plans_every_component_unit(all_in_one_plan: str) -> None:
-    """The all-in-one plan uploads, enables and starts a unit for each of the seven components."""
-    for component in COMPONENTS:
+    """The all-in-one plan uploads, enables and starts a unit for each of its seven components (not the HA store)."""
+    for component in (c for c in COMPONENTS if c != "victoriametrics"):
         assert f"Upload /etc/systemd/system/{component}.service" in all_in_one_plan
         assert f"Start {component}" in all_in_one_plan
 

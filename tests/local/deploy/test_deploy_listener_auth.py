@@ -12,8 +12,8 @@ from pathlib import Path
 import requests
 
 from obsbox.deploy.plan import plan_for
-from obsbox.deploy.service import ready_command
 from obsbox.deploy.settings import settings_from_host_data
+from obsbox.deploy.units import ready_command
 
 ROUTED = {
     "alertmanager_page_webhook_url": "https://pager.example/page",

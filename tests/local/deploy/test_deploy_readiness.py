@@ -6,7 +6,7 @@ import base64
 import subprocess
 from pathlib import Path
 
-from obsbox.deploy.service import ready_command
+from obsbox.deploy.units import ready_command
 
 
 def _run(command: str) -> subprocess.CompletedProcess[str]:

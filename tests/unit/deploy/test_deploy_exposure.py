@@ -135,7 +135,7 @@ def test_deploy_grafana_https_and_generated_secret_key(make_settings: Callable[.
 
 def test_deploy_stack_installs_each_validator_before_its_first_use(make_settings: Callable[..., StackSettings]) -> None:
     """In deploy_stack's order, the component shipping a validator (promtool for web configs) comes first."""
-    from obsbox.deploy.stack import ORDER
+    from obsbox.deploy.operations.stack import ORDER
 
     settings = make_settings(node_exporter_basic_auth_password="n0de")
     provider = {"promtool": "prometheus", "amtool": "alertmanager", "loki": "loki", "tempo": "tempo"}

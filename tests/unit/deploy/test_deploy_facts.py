@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from obsbox.deploy.facts import UnitState
+from obsbox.deploy.operations.facts import UnitState
 
 
 def test_deploy_unit_state_active_and_enabled() -> None:

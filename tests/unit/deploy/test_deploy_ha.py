@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,14 @@ from obsbox.deploy.plan import plan_for
 from obsbox.deploy.rendered import render_host_files
 from obsbox.deploy.settings import InventoryDataError, StackSettings, settings_from_host_data
 
-PROM_A, PROM_B, STORE, GW_A, GW_B, APP = "10.0.0.21", "10.0.0.22", "10.0.0.23", "10.0.0.24", "10.0.0.25", "10.0.1.21"
+PROM_A, PROM_B, STORE, GW_A, GW_B, APP = (
+    "10.0.0.21",
+    "10.0.0.22",
+    "10.0.0.23",
+    "10.0.0.24",
+    "10.0.0.25",
+    "10.0.1.21",
+)
 
 
 @pytest.fixture
@@ -32,7 +40,12 @@ def _exec_start(settings: StackSettings, component: str) -> tuple[str, ...]:
 
 def test_ha_inventory_has_every_role_on_its_own_host(ha: dict[str, StackSettings]) -> None:
     """Six hosts: two Prometheus, three Alertmanager peers, one store, two gateways, one agent."""
-    enabled = {a: {c for c in ("prometheus", "alertmanager", "victoriametrics", "otelcol", "grafana") if s.enabled(c)} for a, s in ha.items()}
+    enabled = {
+        a: {
+            c for c in ("prometheus", "alertmanager", "victoriametrics", "otelcol", "grafana") if s.enabled(c)
+        }
+        for a, s in ha.items()
+    }
     assert enabled == {
         PROM_A: {"prometheus", "alertmanager"},
         PROM_B: {"prometheus", "alertmanager"},
@@ -59,11 +72,17 @@ def test_ha_replicas_share_scrape_config_and_differ_by_replica_label(ha: dict[st
 def test_ha_replicas_alert_every_peer_without_the_replica_label(ha: dict[str, StackSettings]) -> None:
     """Alerts go to all three peers with the replica label dropped, so both replicas send the same alert."""
     alerting = _file(ha[PROM_A], "/etc/prometheus/prometheus.yml")["alerting"]
-    assert alerting["alertmanagers"][0]["static_configs"][0]["targets"] == [f"{PROM_A}:9093", f"{PROM_B}:9093", f"{STORE}:9093"]
+    assert alerting["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        f"{PROM_A}:9093",
+        f"{PROM_B}:9093",
+        f"{STORE}:9093",
+    ]
     assert alerting["alert_relabel_configs"] == [{"regex": "replica", "action": "labeldrop"}]
 
 
-def test_ha_replicas_remote_write_to_the_store_without_the_replica_label(ha: dict[str, StackSettings]) -> None:
+def test_ha_replicas_remote_write_to_the_store_without_the_replica_label(
+    ha: dict[str, StackSettings],
+) -> None:
     """Remote write goes to VictoriaMetrics' write endpoint and drops the replica label."""
     (target,) = _file(ha[PROM_B], "/etc/prometheus/prometheus.yml")["remote_write"]
     assert target == {
@@ -80,7 +99,9 @@ def test_ha_store_deduplicates_at_the_scrape_interval(ha: dict[str, StackSetting
     assert "-dedup.minScrapeInterval=15s" in argv
 
 
-def test_ha_alertmanager_gossips_on_its_own_address_with_every_other_peer(ha: dict[str, StackSettings]) -> None:
+def test_ha_alertmanager_gossips_on_its_own_address_with_every_other_peer(
+    ha: dict[str, StackSettings],
+) -> None:
     """Each peer listens for gossip on its internal address only and names the two others."""
     for address in (PROM_A, PROM_B, STORE):
         argv = _exec_start(ha[address], "alertmanager")
@@ -151,7 +172,10 @@ def test_ha_inventory_names_missing_roles() -> None:
         ({"alertmanager_cluster_peers": ["10.0.0.22"]}, "alertmanager_cluster_peers"),
         ({"alertmanager_cluster_port": 70000}, "alertmanager_cluster_port"),
         ({"alertmanager_cluster_peers": ["127.0.0.1:9094"]}, "alertmanager_cluster_peers"),
-        ({"alertmanager_cluster_port": 9093, "alertmanager_cluster_peers": ["127.0.0.2:9094"]}, "alertmanager_cluster_port"),
+        (
+            {"alertmanager_cluster_port": 9093, "alertmanager_cluster_peers": ["127.0.0.2:9094"]},
+            "alertmanager_cluster_port",
+        ),
         (
             {"alertmanager_listen_address": "0.0.0.0", "alertmanager_cluster_peers": ["10.0.0.22:9094"]},
             "alertmanager_listen_address",
@@ -159,7 +183,10 @@ def test_ha_inventory_names_missing_roles() -> None:
         ({"prometheus_remote_write_urls": ["victoria:8428"]}, "prometheus_remote_write_urls"),
         ({"prometheus_remote_write_urls": "http://v:8428/api/v1/write"}, "prometheus_remote_write_urls"),
         ({"prometheus_replica_label": "replica"}, "prometheus_replica_label"),
-        ({"prometheus_replica_label": "bad-label", "prometheus_external_labels": {"bad-label": "a"}}, "prometheus_replica_label"),
+        (
+            {"prometheus_replica_label": "bad-label", "prometheus_external_labels": {"bad-label": "a"}},
+            "prometheus_replica_label",
+        ),
         ({"victoriametrics_retention_period": "1 year"}, "victoriametrics_retention_period"),
         ({"victoriametrics_dedup_min_scrape_interval": "15"}, "victoriametrics_dedup_min_scrape_interval"),
         ({"victoriametrics_port": "8428"}, "victoriametrics_port"),
@@ -174,7 +201,9 @@ def test_ha_inventory_names_missing_roles() -> None:
         ({"victoriametrics_retention": "1y"}, "victoriametrics_retention"),
     ],
 )
-def test_ha_bad_values_are_refused_naming_the_key(make_settings: Callable[..., StackSettings], data: dict, key: str) -> None:
+def test_ha_bad_values_are_refused_naming_the_key(
+    make_settings: Callable[..., StackSettings], data: dict, key: str
+) -> None:
     """Each bad HA setting is an InventoryDataError whose message starts with the key."""
     with pytest.raises(InventoryDataError) as raised:
         make_settings(**data)
@@ -197,7 +226,9 @@ def test_ha_gossip_off_loopback_needs_an_ip_filter(make_settings: Callable[..., 
     assert settings.alertmanager_cluster.peers == ("10.0.0.22:9094",)
 
 
-def test_victoriametrics_off_loopback_needs_explicit_allowance(make_settings: Callable[..., StackSettings]) -> None:
+def test_victoriametrics_off_loopback_needs_explicit_allowance(
+    make_settings: Callable[..., StackSettings],
+) -> None:
     """VictoriaMetrics has no login of its own: off loopback it must be allowed by name."""
     auth = {
         "prometheus_basic_auth_password": "p" * 12,
@@ -209,3 +240,28 @@ def test_victoriametrics_off_loopback_needs_explicit_allowance(make_settings: Ca
     with pytest.raises(InventoryDataError, match="victoriametrics"):
         make_settings(**data, obsbox_allow_unauthenticated=["loki", "tempo"])
     make_settings(**data, obsbox_allow_unauthenticated=["loki", "tempo", "victoriametrics"])
+
+
+@pytest.mark.parametrize("host", [PROM_A, PROM_B, STORE, GW_A, GW_B, APP])
+def test_ha_inventory_renders_every_host_offline(host: str, tmp_path: Path) -> None:
+    """`obsbox render --inventory deploy/inventories/ha.py --host H` writes the host's files without pyinfra."""
+    from tests.unit.deploy.test_deploy_render_offline import REPO, _render
+
+    out = tmp_path / "out"
+    loaded = _render(
+        "--inventory", str(REPO / "deploy/inventories/ha.py"), "--host", host, "--out", str(out), "--no-check"
+    )
+    assert loaded == []
+    units = {p.name for p in (out / "etc/systemd/system").iterdir()}
+    expected = {
+        PROM_A: {"prometheus.service", "alertmanager.service"},
+        PROM_B: {"prometheus.service", "alertmanager.service"},
+        STORE: {
+            "victoriametrics.service",
+            "alertmanager.service",
+            "grafana.service",
+            "loki.service",
+            "tempo.service",
+        },
+    }.get(host, {"otelcol.service"})
+    assert units == expected | {"node_exporter.service"}

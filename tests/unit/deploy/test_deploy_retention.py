@@ -31,7 +31,7 @@ def test_deploy_default_retention_covers_repository_slo_period(make_settings: Ca
 def test_deploy_default_retention_follows_a_longer_slo_period(make_settings: Callable[..., StackSettings], tmp_path: Path) -> None:
     """A 90-day SLO period gives a 93-day default retention."""
     settings = make_settings(obsbox_rules_dir=str(_rules_dir(tmp_path, "90d")))
-    assert settings.prometheus["retention_time"] == "93d"
+    assert settings.prometheus.retention_time == "93d"
 
 
 def test_deploy_retention_shorter_than_slo_period_refused(make_settings: Callable[..., StackSettings], repo_root: Path) -> None:
@@ -46,4 +46,4 @@ def test_deploy_retention_shorter_than_slo_period_refused(make_settings: Callabl
 def test_deploy_retention_equal_or_longer_than_period_kept(make_settings: Callable[..., StackSettings], repo_root: Path) -> None:
     """An explicit retention of at least the period (also in mixed units) is used as given."""
     settings = make_settings(obsbox_rules_dir=str(repo_root / "alert_rules"), prometheus_retention_time="4w2d")
-    assert settings.prometheus["retention_time"] == "4w2d"
+    assert settings.prometheus.retention_time == "4w2d"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from obsbox.replay.engine import Case, layout, split_threshold
+from obsbox.promql import longest_duration_ms, split_threshold
+from obsbox.replay.engine import Case, layout
 from obsbox.replay.model import Series
-from obsbox.replay.rules import Rule, first_promtool_error, layers, longest_duration_ms
+from obsbox.replay.rules import Rule, first_promtool_error, layers
 
 
 def _rule(expr: str, record: str | None = None, alert: str | None = None) -> Rule:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from obsbox.formats import parse_duration_ms
 from obsbox.promtool.export import ExportError, format_values
-from obsbox.promtool.testfile import TestFileError, load_test_file, parse_duration_ms
+from obsbox.promtool.testfile import TestFileError, load_test_file
 from obsbox.replay.model import stale
 
 

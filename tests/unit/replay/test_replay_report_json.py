@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 from replay_builders import make_evaluation, make_recording, make_rule, states_firing
 
-from obsbox.replay.report_json import SCHEMA_PATH, render_json, to_document, write_atomically
+from obsbox.formats import write_atomically
+from obsbox.replay.report_json import SCHEMA_PATH, render_json, to_document
 from obsbox.replay.scoring import score
 
 

@@ -48,6 +48,14 @@ VARIANTS: dict[str, dict[str, object]] = {
     "memory-max": {"memory_max_mib": 2048},
     "otlp-bearer-token": {"bearer_token_file": "/run/credentials/otelcol.service/otlp-token"},
     "queue-dir": {"queue_dir": "/srv/otelcol/queue"},
+    # The HA layout's agent: everything to the gateways through load_balancing.
+    "agent": {"role": "agent", "gateway_endpoints": ("10.0.0.24:4317", "10.0.0.25:4317")},
+    "agent-token-retry": {
+        "role": "agent",
+        "gateway_endpoints": ("10.0.0.24:4317",),
+        "gateway_token_env": "OBSBOX_OTLP_TOKEN",
+        "gateway_retry_max_elapsed": "30s",
+    },
 }
 # The deploy refuses an Alertmanager that notifies nobody.
 ROUTED = {
@@ -144,6 +152,7 @@ _TYPES = {
     ("processors", "deltatocumulative"): "delta_to_cumulative",
     ("exporters", "otlp"): "otlp_grpc",
     ("exporters", "otlphttp"): "otlp_http",
+    ("exporters", "loadbalancing"): "load_balancing",
     ("extensions", "healthcheck"): "health_check",
     ("extensions", "filestorage"): "file_storage",
 }

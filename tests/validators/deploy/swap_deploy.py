@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pyinfra import host
 
-from obsbox.deploy.swap import ManagedFile, validate_and_swap
+from obsbox.deploy.operations.swap import ManagedFile, validate_and_swap
 
 validate_and_swap(
     [ManagedFile(host.data.swap_live, Path(host.data.swap_source).read_text(), "root", "root", "0640")],

@@ -141,7 +141,7 @@ def test_deploy_checks_run_the_pinned_builds(settings_with, pinned_checks: dict[
 def test_deploy_unit_exposure_within_target(component: str, settings_with, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """systemd-analyze security --offline rates each rendered unit at exposure 3.0 or less."""
     _require("systemd-analyze")
-    _write(settings_with(obsbox_ip_address_allow=["127.0.0.0/8"]), tmp_path)
+    _write(settings_with(obsbox_ip_address_allow=["127.0.0.0/8"], victoriametrics_enabled=True), tmp_path)
     exposure, output = unit_exposure(tmp_path / "etc/systemd/system" / f"{component}.service")
     assert exposure is not None, output
     assert exposure <= MAX_EXPOSURE

@@ -13,8 +13,8 @@ import yaml
 from typer.testing import CliRunner
 
 from obsbox.cli import app
+from obsbox.formats import load_yaml_with_lines, parse_duration_ms, parse_float
 from obsbox.promtool.runner import run_test_file
-from obsbox.promtool.testfile import load_yaml_with_lines, parse_duration_ms, parse_float
 from tests.engines import PEER_SUITES, Engine
 
 Promtool = Callable[[Path], subprocess.CompletedProcess[str]]

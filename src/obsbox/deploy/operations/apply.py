@@ -11,15 +11,37 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File, FindFiles
 from pyinfra.operations import apt, files, server
 
-from obsbox.deploy.auth import existing_hash
-from obsbox.deploy.components._common import system_user_and_dirs
-from obsbox.deploy.install import install_component
-from obsbox.deploy.layout import layout_for
+from obsbox.deploy.layout import Layout, layout_for
+from obsbox.deploy.operations.facts import existing_hash
+from obsbox.deploy.operations.install import install_component
+from obsbox.deploy.operations.service import unit_and_service
+from obsbox.deploy.operations.swap import ManagedFile, validate_and_swap
 from obsbox.deploy.plan import ComponentPlan, FileGroup, plan_for, validator_command
 from obsbox.deploy.release import Release, release_for
-from obsbox.deploy.service import unit_and_service
 from obsbox.deploy.settings import COMPONENTS, InventoryDataError, StackSettings, grafana_pins_missing
-from obsbox.deploy.swap import ManagedFile, validate_and_swap
+
+
+def system_user_and_dirs(layout: Layout, extra_dirs: tuple[str, ...] = ()) -> None:
+    """A login-less system user, config dir readable by its group, data dir writable by it alone."""
+    server.group(name=f"Create the group {layout.user}", group=layout.user, system=True)
+    server.user(
+        name=f"Create the system user {layout.user}",
+        user=layout.user,
+        group=layout.user,
+        system=True,
+        shell="/usr/sbin/nologin",
+        home=layout.data_dir,
+        create_home=False,
+        ensure_home=False,
+    )
+    files.directory(
+        name=f"Create {layout.config_dir}", path=layout.config_dir, user="root", group=layout.user, mode="0750"
+    )
+    files.directory(
+        name=f"Create {layout.secrets_dir}", path=layout.secrets_dir, user="root", group=layout.user, mode="0750"
+    )
+    for path in host.loop((layout.data_dir, *extra_dirs)):
+        files.directory(name=f"Create {path}", path=path, user=layout.user, group=layout.user, mode="0750")
 
 
 def tools_on_host(settings: StackSettings) -> dict[str, str]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import shlex
 
+import yaml
+from pyinfra import host
 from pyinfra.api import FactBase
+from pyinfra.facts.files import FileContents
 
 
 class UnitState(FactBase[tuple[bool, bool]]):
@@ -25,3 +28,17 @@ class UnitState(FactBase[tuple[bool, bool]]):
     def process(self, output: list[str]) -> tuple[bool, bool]:  # type: ignore[override]
         values = dict(line.split("=", 1) for line in output if "=" in line)
         return values.get("active", "").strip() == "active", values.get("enabled", "").strip() == "enabled"
+
+
+def existing_hash(web_config_path: str, username: str) -> str:
+    """The hash for username in the web config already on the host, or "" (plan-time fact)."""
+    lines = host.get_fact(FileContents, path=web_config_path)
+    if not lines:
+        return ""
+    try:
+        data = yaml.safe_load("\n".join(lines)) or {}
+    except yaml.YAMLError:
+        return ""
+    users = data.get("basic_auth_users") if isinstance(data, dict) else None
+    value = users.get(username, "") if isinstance(users, dict) else ""
+    return value if isinstance(value, str) else ""

@@ -6,53 +6,14 @@ change", so an interrupted run is finished by the next one and a finished instal
 
 from __future__ import annotations
 
-import shlex
-
 from pyinfra import host
 from pyinfra.api.operation import OperationMeta
 from pyinfra.facts.files import File
 from pyinfra.operations import apt, files, server
 
 from obsbox.deploy.layout import Layout, debian_package, install_root
-from obsbox.deploy.release import Release
+from obsbox.deploy.release import Release, extract_command, verify_command
 from obsbox.deploy.settings import StackSettings
-
-
-def verify_command(release: Release, cache_dir: str) -> str:
-    """Shell that checks the archive against its release checksum file and the optional pin."""
-    name = shlex.quote(release.filename)
-    steps = [f"cd {shlex.quote(cache_dir)}"]
-    if release.checksums_filename:
-        sums = shlex.quote(release.checksums_filename)
-        # The checksum file lists every platform; pick our file's line (goreleaser may prefix '*').
-        steps.append(
-            f"awk -v f={name} '$2 == f || $2 == \"*\" f {{print $1 \"  \" f}}' {sums} > {name}.sha256"
-        )
-        steps.append(
-            f"{{ test -s {name}.sha256 || {{ echo 'obsbox: {release.filename} is not listed in "
-            f"{release.checksums_filename} of {release.component} {release.version}' >&2; exit 1; }}; }}"
-        )
-        steps.append(f"sha256sum -c {name}.sha256")
-    if release.pinned_sha256:
-        steps.append(f"echo {release.pinned_sha256}'  '{name} | sha256sum -c -")
-    check = " && ".join(steps)
-    # A file that fails verification is removed, so the next run downloads it again.
-    return f"( {check} ) || {{ rm -f {shlex.quote(cache_dir)}/{name}; exit 1; }}"
-
-
-def extract_command(release: Release, archive: str, dest: str) -> str:
-    """Shell that unpacks the archive into dest atomically (a half-extracted dir never counts)."""
-    tmp = shlex.quote(f"{dest}.partial")
-    quoted_dest, quoted_archive = shlex.quote(dest), shlex.quote(archive)
-    if release.kind == "zip":
-        unpack = f"unzip -q -o {quoted_archive} -d {tmp}"
-    else:
-        strip = f" --strip-components={release.strip_components}" if release.strip_components else ""
-        unpack = f"tar -xzf {quoted_archive} -C {tmp} --no-same-owner{strip}"
-    return (
-        f"rm -rf {tmp} && mkdir -p {tmp} && {unpack} && chmod -R go-w {tmp} "
-        f"&& rm -rf {quoted_dest} && mv {tmp} {quoted_dest}"
-    )
 
 
 def install_component(settings: StackSettings, layout: Layout, release: Release | None) -> list[OperationMeta]:

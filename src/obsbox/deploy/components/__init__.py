@@ -1,1 +1,0 @@
-"""One module per component, each with its ``deploy_<component>()``."""
