@@ -60,8 +60,11 @@ def parse_duration_ms(text: object) -> int:
 
 
 def parse_duration(text: object) -> float:
-    """Seconds in a Prometheus duration such as 30s, 5m, 1h30m; ValueError otherwise."""
-    return parse_duration_ms(text) / 1000
+    """Seconds in a Prometheus duration such as 30s, 5m, 1h30m; ValueError otherwise.
+
+    Whole seconds come back as an int, so that reports write ``900``, not ``900.0``."""
+    ms = parse_duration_ms(text)
+    return ms // 1000 if ms % 1000 == 0 else ms / 1000
 
 
 def is_duration(text: object) -> bool:
@@ -235,6 +238,17 @@ def yaml_error_line(exc: yaml.MarkedYAMLError, text: str) -> int:
         if mark is not None and mark.line < last:
             return int(mark.line) + 1
     return last
+
+
+def yaml_error_text(exc: yaml.MarkedYAMLError) -> str:
+    if exc.context and exc.context_mark is not None and exc.context_mark != exc.problem_mark:
+        return f"{exc.problem} ({exc.context} from line {exc.context_mark.line + 1})"
+    return str(exc.problem or exc)
+
+
+def yaml_error(path: Path | str, exc: yaml.MarkedYAMLError, text: str) -> str:
+    """``file:line: not valid YAML: problem`` for a YAML error in ``text``, read from ``path``."""
+    return f"{path}:{yaml_error_line(exc, text)}: not valid YAML: {yaml_error_text(exc)}"
 
 
 def load_yaml_with_lines(

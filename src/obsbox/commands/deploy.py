@@ -27,9 +27,9 @@ def _load_data(path: Path | None) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise InventoryFileError(f"{path}:{error.lineno}: not valid JSON: {error.msg}") from error
     except yaml.MarkedYAMLError as error:
-        from obsbox.replay.rules import yaml_error_line, yaml_error_text
+        from obsbox.formats import yaml_error
 
-        raise InventoryFileError(f"{path}:{yaml_error_line(error, text)}: not valid YAML: {yaml_error_text(error)}") from error
+        raise InventoryFileError(yaml_error(path, error, text)) from error
     except yaml.YAMLError as error:
         raise InventoryFileError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from error
     if data is None:

@@ -10,10 +10,11 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from obsbox.deploy.layout import Layout, install_root, layout_for
+from obsbox.deploy.passwords import password_hash
 from obsbox.deploy.settings import BasicAuth, InventoryDataError, StackSettings, TlsFiles
 from obsbox.render.alertmanager import render_alertmanager_config
 from obsbox.render.grafana import (
@@ -168,22 +169,74 @@ def _web_config(path: str, auth: BasicAuth | None, hashed: str, user: str, tls: 
     return _secret(path, render_web_config(web), user)
 
 
+@dataclass(frozen=True)
+class _WebListener:
+    """A Prometheus-style web listener (--web.config.file): its basic auth and TLS, and how the
+    readiness probe authenticates."""
+
+    web: ConfigFile
+    # The basic auth password, root-readable for the probe and the stack's own clients; None without auth.
+    secret: ConfigFile | None
+    auth_user: str
+    auth_password_file: str
+
+    def file_groups(self, web_check: str) -> list[FileGroup]:
+        """The password, then the web config checked by ``web_check``."""
+        secret = [FileGroup((self.secret,))] if self.secret else []
+        return [*secret, FileGroup((self.web,), web_check)]
+
+
+def _web_listener(settings: StackSettings, layout: Layout, auth: BasicAuth | None, current_hash: str) -> _WebListener:
+    password_file = f"{layout.secrets_dir}/basic_auth_password"
+    web = _web_config(
+        f"{layout.config_dir}/web-config.yml",
+        auth,
+        password_hash(auth, current_hash) if auth else "",
+        layout.user,
+        settings.tls.get(layout.component),
+    )
+    if auth is None:
+        return _WebListener(web, None, "", "")
+    return _WebListener(web, _secret(password_file, auth.password, layout.user), auth.username, password_file)
+
+
+def _listener_plan(
+    settings: StackSettings, layout: Layout, groups: list[FileGroup], unit: UnitSettings, listener: _WebListener, **kwargs: Any
+) -> ComponentPlan:
+    """The plan of a component behind a web listener: ready at its URL, probed with its basic auth."""
+    return ComponentPlan(
+        layout.component,
+        layout,
+        tuple(groups),
+        unit,
+        f"{settings.url(layout.component)}{layout.ready_path}",
+        auth_user=listener.auth_user,
+        auth_password_file=listener.auth_password_file,
+        **kwargs,
+    )
+
+
+def _server_flags(settings: StackSettings, layout: Layout, config: ConfigFile, web: ConfigFile) -> tuple[str, ...]:
+    """Prometheus's and Alertmanager's flags for their config, web config, listener and external URL."""
+    component = layout.component
+    return (
+        layout.binary,
+        f"--config.file={config.path}",
+        f"--web.config.file={web.path}",
+        f"--web.listen-address={_listen(settings, component)}:{settings.ports[component]}",
+        f"--web.external-url={settings.external_urls[component]}/",
+    )
+
+
 def _scheme(settings: StackSettings, component: str) -> str:
     return urlsplit(settings.url(component)).scheme or "http"
 
 
 def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.passwords import password_hash
-
     layout = layout_for(settings, "node_exporter")
-    auth = settings.node_exporter_auth
-    groups: list[FileGroup] = []
-    if auth is not None:
-        groups.append(FileGroup((_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user),)))
-    web = _web_config(
-        f"{layout.config_dir}/web-config.yml", auth, password_hash(auth, current_hash) if auth else "", layout.user
-    )
-    groups.append(FileGroup((web,), CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else ""))
+    listener = _web_listener(settings, layout, settings.node_exporter_auth, current_hash)
+    web = listener.web
+    groups = listener.file_groups(CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else "")
     exec_start = (
         layout.binary,
         f"--web.listen-address={_listen(settings, 'node_exporter')}:{settings.ports['node_exporter']}",
@@ -192,15 +245,7 @@ def node_exporter_plan(settings: StackSettings, current_hash: str = "") -> Compo
         "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+)($|/)",
     )
     unit = _unit(settings, layout, exec_start, full_proc=True, protect_home="read-only")
-    return ComponentPlan(
-        "node_exporter",
-        layout,
-        tuple(groups),
-        unit,
-        f"{settings.url('node_exporter')}{layout.ready_path}",
-        auth_user=auth.username if auth else "",
-        auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
-    )
+    return _listener_plan(settings, layout, groups, unit, listener)
 
 
 def rule_file_globs(rules_dir: str) -> tuple[str, ...]:
@@ -293,26 +338,16 @@ def _otelcol_exporter_targets(settings: StackSettings) -> tuple[str, ...]:
 
 
 def prometheus_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.passwords import password_hash
-
     layout = layout_for(settings, "prometheus")
     rules_dir = f"{layout.config_dir}/rules"
-    auth = settings.prometheus_auth
+    listener = _web_listener(settings, layout, settings.prometheus_auth, current_hash)
+    web = listener.web
     am_auth = settings.alertmanager_auth
-    secrets: list[ConfigFile] = []
-    if auth is not None:
-        secrets.append(_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user))
+    secrets = [listener.secret] if listener.secret else []
     if am_auth is not None:
         secrets.append(_secret(f"{layout.secrets_dir}/alertmanager_password", am_auth.password, layout.user))
     if settings.node_exporter_auth is not None:
         secrets.append(_secret(PROMETHEUS_NODE_EXPORTER_PASSWORD, settings.node_exporter_auth.password, layout.user))
-    web = _web_config(
-        f"{layout.config_dir}/web-config.yml",
-        auth,
-        password_hash(auth, current_hash) if auth else "",
-        layout.user,
-        settings.tls.get("prometheus"),
-    )
     rules = tuple(
         ConfigFile(f"{rules_dir}/{path.name}", path.read_text(), "root", layout.user)
         for path in rule_files(settings.rules_dir)
@@ -331,46 +366,22 @@ def prometheus_plan(settings: StackSettings, current_hash: str = "") -> Componen
     ]
     p = settings.prometheus
     exec_start = (
-        layout.binary,
-        f"--config.file={config.path}",
-        f"--web.config.file={web.path}",
-        f"--web.listen-address={_listen(settings, 'prometheus')}:{settings.ports['prometheus']}",
-        f"--web.external-url={settings.external_urls['prometheus']}/",
+        *_server_flags(settings, layout, config, web),
         f"--storage.tsdb.path={layout.data_dir}/data",
         f"--storage.tsdb.retention.time={p.retention_time}",
         f"--storage.tsdb.retention.size={p.retention_size}",
         "--enable-feature=exemplar-storage",
     )
     unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
-    return ComponentPlan(
-        "prometheus",
-        layout,
-        tuple(groups),
-        unit,
-        f"{settings.url('prometheus')}{layout.ready_path}",
-        extra_dirs=(f"{layout.data_dir}/data",),
-        auth_user=auth.username if auth else "",
-        auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
-    )
+    return _listener_plan(settings, layout, groups, unit, listener, extra_dirs=(f"{layout.data_dir}/data",))
 
 
 def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
-    from obsbox.deploy.passwords import password_hash
-
     layout = layout_for(settings, "alertmanager")
-    auth = settings.alertmanager_auth
-    groups: list[FileGroup] = []
-    if auth is not None:
-        groups.append(FileGroup((_secret(f"{layout.secrets_dir}/basic_auth_password", auth.password, layout.user),)))
-    web = _web_config(
-        f"{layout.config_dir}/web-config.yml",
-        auth,
-        password_hash(auth, current_hash) if auth else "",
-        layout.user,
-        settings.tls.get("alertmanager"),
-    )
+    listener = _web_listener(settings, layout, settings.alertmanager_auth, current_hash)
+    web = listener.web
     # promtool checks the web config only where Prometheus is installed too.
-    groups.append(FileGroup((web,), CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else ""))
+    groups = listener.file_groups(CHECK_PROMTOOL_WEB if settings.enabled("prometheus") else "")
     config = ConfigFile(
         f"{layout.config_dir}/alertmanager.yml",
         render_alertmanager_config(settings.alertmanager),
@@ -379,25 +390,13 @@ def alertmanager_plan(settings: StackSettings, current_hash: str = "") -> Compon
     )
     groups.append(FileGroup((config,), CHECK_AMTOOL))
     exec_start = (
-        layout.binary,
-        f"--config.file={config.path}",
-        f"--web.config.file={web.path}",
-        f"--web.listen-address={_listen(settings, 'alertmanager')}:{settings.ports['alertmanager']}",
-        f"--web.external-url={settings.external_urls['alertmanager']}/",
+        *_server_flags(settings, layout, config, web),
         f"--storage.path={layout.data_dir}",
         f"--data.retention={settings.alertmanager_retention}",
         *alertmanager_cluster_flags(settings),
     )
     unit = _unit(settings, layout, exec_start, read_write_paths=(layout.data_dir,), reload_signal="HUP")
-    return ComponentPlan(
-        "alertmanager",
-        layout,
-        tuple(groups),
-        unit,
-        f"{settings.url('alertmanager')}{layout.ready_path}",
-        auth_user=auth.username if auth else "",
-        auth_password_file=f"{layout.secrets_dir}/basic_auth_password" if auth else "",
-    )
+    return _listener_plan(settings, layout, groups, unit, listener)
 
 
 def alertmanager_cluster_flags(settings: StackSettings) -> tuple[str, ...]:

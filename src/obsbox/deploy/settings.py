@@ -531,11 +531,6 @@ RETENTION_MARGIN = "3d"
 SLOS_FILE = "slos.yaml"
 
 
-def duration_seconds(duration: str) -> float:
-    """Seconds in a Prometheus duration such as 30d, 1d12h or 90m."""
-    return parse_duration(duration)
-
-
 def _days_or_hours(seconds: float) -> str:
     hours = int(seconds // 3600)
     return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
@@ -556,10 +551,10 @@ def slo_period(rules_dir: Path) -> str:
 
 def _retention(configured: str, period: str, rules_dir: Path) -> str:
     """The retention to run with: configured, or the SLO period plus the margin; never shorter than the period."""
-    default = _days_or_hours(duration_seconds(period) + duration_seconds(RETENTION_MARGIN))
+    default = _days_or_hours(parse_duration(period) + parse_duration(RETENTION_MARGIN))
     if not configured:
         return default
-    if duration_seconds(configured) < duration_seconds(period):
+    if parse_duration(configured) < parse_duration(period):
         raise InventoryDataError(
             f"prometheus_retention_time: {configured} is shorter than the {period} SLO period of "
             f"{rules_dir / SLOS_FILE}: the SLO dashboard and the slow burn-rate alerts would read missing data; "

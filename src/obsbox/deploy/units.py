@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 
 def unit_path(service: str) -> str:
-    # /etc/systemd/system wins over a Debian package's /lib/systemd/system unit of the same name.
+    """Where obsbox puts a service's unit: /etc/systemd/system, which wins over a Debian
+    package's /lib/systemd/system unit of the same name."""
     return f"/etc/systemd/system/{service}.service"
 
 

@@ -103,8 +103,18 @@ class ExpressionPlot:
     series: Sequence[PlotSeries] = field(default_factory=tuple)
 
 
+class Labelled:
+    """Something with alert labels; its severity is the ``severity`` label ("" when unset)."""
+
+    labels: Mapping[str, str]
+
+    @property
+    def severity(self) -> str:
+        return self.labels.get("severity", "")
+
+
 @dataclass(frozen=True)
-class AlertRuleResult:
+class AlertRuleResult(Labelled):
     """An alerting rule and the timeline of every alert instance it produced."""
 
     group: str
@@ -121,10 +131,6 @@ class AlertRuleResult:
     # and the threshold, for plotting "the expression's value over time with the threshold".
     plot: ExpressionPlot | None = None
     source_line: int = 0
-
-    @property
-    def severity(self) -> str:
-        return self.labels.get("severity", "")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from obsbox.formats import FormatError, load_yaml_with_lines, parse_duration_ms, yaml_error_line
+from obsbox.formats import FormatError, load_yaml_with_lines, parse_duration_ms, yaml_error
 from obsbox.promql import references
 from obsbox.replay.prometheus import find_binary
 
@@ -73,12 +73,6 @@ def check_rules(rule_files: Sequence[Path]) -> None:
         raise RuleFileError(with_true_line(first_promtool_error(proc.stdout + "\n" + proc.stderr), rule_files))
 
 
-def yaml_error_text(exc: yaml.MarkedYAMLError) -> str:
-    if exc.context and exc.context_mark is not None and exc.context_mark != exc.problem_mark:
-        return f"{exc.problem} ({exc.context} from line {exc.context_mark.line + 1})"
-    return str(exc.problem or exc)
-
-
 _GO_YAML_SYNTAX = re.compile(r"^(?P<file>.+?):(?P<line>\d+): yaml: line \d+: (?P<msg>.*)$")
 _QUOTED = re.compile(r'"([^"]+)"')
 
@@ -98,7 +92,7 @@ def with_true_line(message: str, rule_files: Sequence[Path]) -> str:
             text = files[syntax["file"]].read_text(encoding="utf-8")
             yaml.compose(text)
         except yaml.MarkedYAMLError as exc:
-            return f"{syntax['file']}:{yaml_error_line(exc, text)}: not valid YAML: {yaml_error_text(exc)}"
+            return yaml_error(syntax["file"], exc, text)
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             pass
         return message

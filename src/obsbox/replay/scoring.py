@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from obsbox.formats import format_duration, format_time
-from obsbox.replay.model import AlertRuleResult, Evaluation
+from obsbox.replay.model import AlertRuleResult, Evaluation, Labelled
 from obsbox.replay.recording import (
     PAGE_SEVERITY,
     SILENT_SEVERITIES,
@@ -40,7 +40,7 @@ from obsbox.replay.recording import (
 
 
 @dataclass(frozen=True)
-class Episode:
+class Episode(Labelled):
     """One run of consecutive firing evaluations of one alert instance."""
 
     rule_key: tuple[str, str, str]  # (source_file, group, alertname)
@@ -49,10 +49,6 @@ class Episode:
     start_ms: int
     end_ms: int
     relevant: bool  # overlaps the catch span of an incident window
-
-    @property
-    def severity(self) -> str:
-        return self.labels.get("severity", "")
 
 
 @dataclass(frozen=True)

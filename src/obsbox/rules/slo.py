@@ -23,7 +23,7 @@ from obsbox_instrumentation.contract import (
     LABEL_HTTP_STATUS,
 )
 
-from obsbox.formats import parse_duration_ms
+from obsbox.formats import parse_duration_ms, yaml_error
 
 RUNBOOK_BASE = "https://github.com/obsbox/obsbox/blob/main/alert_rules/runbooks"
 EVALUATION_INTERVAL = "1m"
@@ -153,9 +153,7 @@ def load_slos(path: Path | str) -> SloSettings:
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
-        from obsbox.replay.rules import yaml_error_line, yaml_error_text
-
-        raise SloError(f"{path}:{yaml_error_line(exc, text)}: not valid YAML: {yaml_error_text(exc)}") from None
+        raise SloError(yaml_error(path, exc, text)) from None
     except yaml.YAMLError as exc:
         raise SloError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     return parse_slos(data, str(path))
