@@ -27,14 +27,17 @@ def test_single_host_path_keeps_its_own_slash30() -> None:
 
 
 def test_bridge_is_removed_with_its_last_host() -> None:
-    """Stopping the last host on a bridge deletes the bridge: a finished run leaves no link."""
-    # Runs before the module's pair of hosts boots (file order), so this host is the bridge's only one.
+    """Stopping the last host on the bridge deletes the bridge (a finished run leaves no link);
+    while other hosts are on it (another session's cluster), it stays."""
+    others = bridge_ports(BRIDGE)
     host = boot_host("obsbox-t4-brlast", bridge=BRIDGE)
     try:
-        assert bridge_ports(BRIDGE) == [host.veth]
+        assert host.veth in bridge_ports(BRIDGE)
     finally:
         stop_host(host)
-    assert subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True, check=False).returncode != 0
+    assert host.veth not in bridge_ports(BRIDGE)
+    exists = subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True, check=False).returncode == 0
+    assert exists == bool(others), others
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,7 @@ def test_bridge_hosts_have_only_the_bridge_route(pair: list[Host]) -> None:
         assert cells[1] == "0000D60A"  # 10.214.0.0, little-endian
         assert cells[7] == "00FFFFFF"
     assert {h.gateway for h in pair} == {"10.214.0.1"}
-    assert sorted(bridge_ports()) == sorted(h.veth for h in pair)
+    assert {h.veth for h in pair} <= set(bridge_ports())
 
 
 def test_bridge_hosts_reach_each_other(pair: list[Host]) -> None:

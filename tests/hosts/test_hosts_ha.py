@@ -21,7 +21,7 @@ import pytest
 
 from obsbox.hosts import faults
 from obsbox.hosts.ha_cluster import HaCluster, converge_inventory
-from obsbox.hosts.spans import read_counters, send_spans
+from obsbox.hosts.spans import parse_counters, read_counters, send_spans
 from obsbox.hosts.webhook import Inbox
 
 PAGE_TIMEOUT_S = 120.0
@@ -97,12 +97,19 @@ def _vm_windows(ha: HaCluster, query: str, start: float, end: float) -> dict[str
     )
     data = _get(f"http://{ha.hosts['store'].address}:8428/api/v1/query_range?{params}")
     assert data["status"] == "success", data
-    steps = int((int(end) - int(start)) // GAP_STEP_S) + 1
+    result = data["data"]["result"]
+    stamps = [int(float(t)) for series in result for t, _ in series["values"]]
+    if not stamps:
+        return {}
+    # The grid VictoriaMetrics aligned the steps to; its ends must reach the asked window's ends,
+    # so a gap at the start or the end of the window counts like one in the middle.
+    first, last = min(stamps), max(stamps)
+    assert first <= start + GAP_STEP_S and last >= end - GAP_STEP_S, (start, end, first, last)
+    grid = range(first, last + 1, GAP_STEP_S)
     out = {}
-    for series in data["data"]["result"]:
+    for series in result:
         by_time = {int(float(t)): float(v) for t, v in series["values"]}
-        first = int(float(data["data"]["result"][0]["values"][0][0])) if series["values"] else int(start)
-        out[json.dumps(series["metric"], sort_keys=True)] = [by_time.get(first + i * GAP_STEP_S, 0.0) for i in range(steps)]
+        out[json.dumps(series["metric"], sort_keys=True)] = [by_time.get(t, 0.0) for t in grid]
     return out
 
 
@@ -127,10 +134,7 @@ def _rw_counters(ha: HaCluster, role: str) -> dict[str, float]:
     token = base64.b64encode(f"obsbox:{ha.creds.prometheus}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     with urllib.request.urlopen(request, timeout=15) as response:
-        text = response.read().decode()
-    from obsbox.hosts.spans import parse_counters
-
-    return parse_counters(text, names)
+        return parse_counters(response.read().decode(), names)
 
 
 def test_ha_inventory_converges_and_second_run_changes_nothing(ha_cluster: HaCluster) -> None:
