@@ -1,4 +1,5 @@
-"""The rule tester's engine choice, shared by `replay`, `promtool-test` and `export-promtool`."""
+"""The rule tester's engine choice and block cache, shared by `replay`, `tune`, `promtool-test` and
+`export-promtool`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ from rich.console import Console
 
 from obsbox.commands._exit import fail
 
+BlockCacheOption = Annotated[
+    str | None,
+    typer.Option(
+        "--block-cache",
+        metavar="DIR|off",
+        help="Where backfilled blocks are cached by the recordings' content hash (default: OBSBOX_BLOCK_CACHE, "
+        "else replay-blocks under OBSBOX_CACHE_DIR); off: no cache.",
+    ),
+]
 PrometheusOption = Annotated[
     Path | None,
     typer.Option(

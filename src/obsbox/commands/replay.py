@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from obsbox.commands._engine import PrometheusOption, select_engine
+from obsbox.commands._engine import BlockCacheOption, PrometheusOption, select_engine
 from obsbox.commands._exit import EXIT_FAILED, EXIT_INTERRUPTED, fail
 from obsbox.commands._progress import LineProgress
 
@@ -167,15 +167,7 @@ def replay(
     more_rules: Annotated[
         list[Path] | None, typer.Argument(metavar="PATH", help="More rule files, so that `--rules A B C` works.", show_default=False)
     ] = None,
-    block_cache: Annotated[
-        str | None,
-        typer.Option(
-            "--block-cache",
-            metavar="DIR|off",
-            help="Where backfilled blocks are cached by the recordings' content hash (default: OBSBOX_BLOCK_CACHE, "
-            "else replay-blocks under OBSBOX_CACHE_DIR); off: no cache.",
-        ),
-    ] = None,
+    block_cache: BlockCacheOption = None,
     prometheus: PrometheusOption = None,
 ) -> None:
     """Replay recorded incidents and noise through alert rules and score the rules."""

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from obsbox.commands._engine import PrometheusOption, select_engine
+from obsbox.commands._engine import BlockCacheOption, PrometheusOption, select_engine
 from obsbox.commands._exit import EXIT_INTERRUPTED, fail
 from obsbox.commands._progress import LineProgress
 
@@ -95,15 +95,7 @@ def tune(
         bool,
         typer.Option("--list-params", help="Print the rules' parameters and their default grids, and exit."),
     ] = False,
-    block_cache: Annotated[
-        str | None,
-        typer.Option(
-            "--block-cache",
-            metavar="DIR|off",
-            help="Where backfilled blocks are cached by the recordings' content hash (default: OBSBOX_BLOCK_CACHE, "
-            "else replay-blocks under OBSBOX_CACHE_DIR); off: no cache.",
-        ),
-    ] = None,
+    block_cache: BlockCacheOption = None,
     prometheus: PrometheusOption = None,
 ) -> None:
     """Sweep an alert rule's thresholds, for, keep_firing_for (or an SLO's burn rates, windows and
