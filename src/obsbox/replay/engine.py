@@ -296,6 +296,9 @@ class ReplaySession:
             if fast is not None:
                 done = self._finish_fast_backfill(fast)
                 if done is None:
+                    # The file goes through Python after all (memory grows with its size): said as a stage.
+                    why = fast.backfill.problem or "promtool's accounting disagrees"
+                    self.progress(f"read {fast.case.path.name} whole ({why})", 0.1)
                     cases[fast.index] = self._read_case(fast.case)
                 else:
                     cases[fast.index] = done
@@ -485,6 +488,7 @@ class ReplaySession:
             source.unlink(missing_ok=True)
         if not ok:
             job.discard()
+            self.progress(f"read {case.path.name} whole ({job.problem or 'promtool failed'})", 0.1)
             case.read()  # names the file and line of the bad data, if the strict reader sees it
             raise EngineError(f"{case.path}: promtool stored other samples than the file holds (unsorted or duplicate samples?)")
         if self.cache is not None:

@@ -264,6 +264,8 @@ class FileBackfill:
     sources: list[Path] = field(default_factory=list)
     blocks: Blocks | None = None
     series_to_check: int | None = None
+    # Why ``finish`` was False, in a few words (the caller says so before reading the file whole).
+    problem: str | None = None
 
     def start(self, work_dir: Path) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -290,15 +292,19 @@ class FileBackfill:
 
     def finish(self) -> bool:
         """Wait for promtool and check its accounting; True when the blocks hold the file exactly."""
+        self.problem = None
         lines = sample_lines(self.path)  # while promtool runs
         errors = [finish_backfill(proc) for proc in self.procs]
         for source in self.sources:
             if source != self.path:
                 source.unlink(missing_ok=True)
-        if any(errors) or not lines:
+        failed = next((e for e in errors if e), None)
+        if failed or not lines:
+            self.problem = failed or "no '# EOF' line at its end"
             return False
         parts = [read_blocks(out) for out in self.outs]
         if any(b is None for b in parts):
+            self.problem = "promtool wrote no block"
             return False
         found = [b for b in parts if b is not None]
         b = Blocks(
@@ -310,7 +316,11 @@ class FileBackfill:
         self.blocks = b
         if len(found) == 2 and not found[0].max_ms < found[1].min_ms:
             self.series_to_check = b.series
-        return b.samples == lines and b.min_ms >= 0 and b.max_ms <= MAX_PLAUSIBLE_SECONDS_MS
+        if b.samples != lines:
+            self.problem = f"promtool stored {b.samples} samples of {lines} sample lines"
+        elif not (b.min_ms >= 0 and b.max_ms <= MAX_PLAUSIBLE_SECONDS_MS):
+            self.problem = "implausible sample times (milliseconds written as seconds?)"
+        return self.problem is None
 
     def move_to(self, data_dir: Path) -> list[str]:
         """Move the blocks into the TSDB directory; their names."""
