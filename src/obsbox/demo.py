@@ -1,6 +1,6 @@
 """`make demo` / `make demo-down`: the whole kit on one throwaway systemd host, narrated.
 
-    obsbox demo up      # boot, deploy, demo service + traffic, incident, alert, replay
+    obsbox demo up      # boot, deploy, demo service + RQ worker + traffic, HTTP and job incidents, alerts, replay
     obsbox demo down    # stop the host and remove everything `up` made
 
 The host stays up between the two; its description lives in .demo/host.json.
@@ -91,7 +91,7 @@ def up() -> int:
         HOST_FILE.unlink()
     STATE_DIR.mkdir(exist_ok=True)
     cached = tarball_path().exists()
-    say(f"\n[1/{STEPS}] Host image: Debian bookworm minbase + systemd, sshd, python3 (debootstrap, cached)")
+    say(f"\n[1/{STEPS}] Host image: Debian bookworm minbase + systemd, sshd, python3, redis-server (debootstrap, cached)")
     start = time.monotonic()
     image = ensure_rootfs_tarball()
     say(f"      {'reused' if cached else 'built'} {image} in {time.monotonic() - start:.1f}s")
