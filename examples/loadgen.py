@@ -29,6 +29,7 @@ ROUTES: dict[str, tuple[str, str, dict[str, str] | None]] = {
     "v1_get": ("GET", "/v1/invoices/{invoice}", None),
     "v2_list": ("GET", "/v2/invoices?limit=10", None),
     "v2_report": ("POST", "/v2/reports", {"kind": "revenue"}),
+    "v2_render": ("POST", "/v2/invoices/{invoice}/render", None),
     "ping": ("GET", "/ping", None),
     "healthz": ("GET", "/healthz", None),
 }

@@ -4,7 +4,8 @@ Run it with ``python -m examples.demo_service`` (dev server), under gunicorn wit
 ``gunicorn -c examples/demo_service/gunicorn_conf.py examples.demo_service.app:app``, or under
 ``obsbox-instrument``. The tenant comes from the X-Tenant-ID header; /v1 and /v2 routes serve
 the same invoices in two API versions; invoice details call the payments dependency; reports
-are jobs on a Redis queue consumed by ``examples.demo_service.worker``.
+are jobs on a Redis queue consumed by ``examples.demo_service.worker``; invoice renders are RQ
+jobs (``examples.demo_service.invoices``) run by ``rq worker``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from flask import Flask, Response, abort, g, jsonify, request
 
 from .faults import FaultError, FaultSwitches, parse_faults
 from .instrument import instrument_app
+from .invoices import InvoiceQueue
 from .jobs import ReportQueue
 from .settings import DemoSettings, load_settings
 
@@ -52,6 +54,7 @@ def create_app(settings: DemoSettings | None = None, faults: FaultSwitches | Non
     app.config["FAULTS"] = switches
     stats = _Stats()
     queue = ReportQueue(settings.redis_url, settings.queue)
+    invoices = InvoiceQueue(settings.redis_url)
     local = threading.local()
 
     def payments() -> requests.Session:
@@ -133,6 +136,20 @@ def create_app(settings: DemoSettings | None = None, faults: FaultSwitches | Non
             abort(_error(503, "report queue unavailable"))
         log.info("enqueued %s report job %s", kind, job.id)
         return jsonify(job_id=job.id, status="queued"), 202
+
+    @app.post("/v2/invoices/<invoice_id>/render")
+    def render_invoice(invoice_id: str) -> tuple[Response, int]:
+        t = tenant()
+        # The "jobs" fault switches decide here, at enqueue: a poison job fails in the worker
+        # however often it runs, as a malformed invoice would.
+        poison, extra_s = switches.job_decision()
+        try:
+            job_id = invoices.enqueue(t, invoice_id, poison=poison, extra_s=extra_s)
+        except Exception as exc:  # redis.RedisError and socket errors: the queue is down
+            log.error("cannot enqueue invoice render: %s", exc)
+            abort(_error(503, "render queue unavailable"))
+        log.info("enqueued render of invoice %s as job %s", invoice_id, job_id)
+        return jsonify(job_id=job_id, status="queued"), 202
 
     @app.route("/admin/faults", methods=["GET", "POST", "DELETE"])
     def admin_faults() -> Response:

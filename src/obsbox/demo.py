@@ -1,6 +1,6 @@
 """`make demo` / `make demo-down`: the whole kit on one throwaway systemd host, narrated.
 
-    obsbox demo up      # boot, deploy, demo service + traffic, incident, alert, replay
+    obsbox demo up      # boot, deploy, demo service + RQ worker + traffic, HTTP and job incidents, alerts, replay
     obsbox demo down    # stop the host and remove everything `up` made
 
 The host stays up between the two; its description lives in .demo/host.json.
@@ -37,6 +37,7 @@ STATE_DIR = REPO_ROOT / ".demo"
 HOST_FILE = STATE_DIR / "host.json"
 REPORT = STATE_DIR / "replay-report.html"
 ALERT = "SloAvailabilityBurnRateFast"
+JOB_ALERT = "JobFailureRatioHigh"
 ALERT_TIMEOUT_S = 480.0
 STEPS = 7
 T = TypeVar("T")
@@ -63,19 +64,18 @@ def _get_json(url: str) -> Any:
         return json.load(resp)
 
 
-def _wait_for_alertmanager_alert(host: Host) -> dict[str, Any] | None:
+def _wait_for_alertmanager_alert(host: Host, name: str, deadline: float) -> dict[str, Any] | None:
     """Poll Alertmanager's API on the host until the alert is active there; report Prometheus's view."""
-    deadline = time.monotonic() + ALERT_TIMEOUT_S
     last_state = ""
     while time.monotonic() < deadline:
         for alert in _get_json(f"http://{host.address}:{PORTS['alertmanager']}/api/v2/alerts"):
-            if alert["labels"].get("alertname") == ALERT:
+            if alert["labels"].get("alertname") == name:
                 return dict(alert)
         rules = _get_json(f"http://{host.address}:{PORTS['prometheus']}/api/v1/alerts")["data"]["alerts"]
-        states = sorted({a["state"] for a in rules if a["labels"].get("alertname") == ALERT})
+        states = sorted({a["state"] for a in rules if a["labels"].get("alertname") == name})
         state = ", ".join(states) or "inactive"
         if state != last_state:
-            say(f"      Prometheus: {ALERT} is {state}")
+            say(f"      Prometheus: {name} is {state}")
             last_state = state
         time.sleep(2)
     return None
@@ -91,7 +91,7 @@ def up() -> int:
         HOST_FILE.unlink()
     STATE_DIR.mkdir(exist_ok=True)
     cached = tarball_path().exists()
-    say(f"\n[1/{STEPS}] Host image: Debian bookworm minbase + systemd, sshd, python3 (debootstrap, cached)")
+    say(f"\n[1/{STEPS}] Host image: Debian bookworm minbase + systemd, sshd, python3, redis-server (debootstrap, cached)")
     start = time.monotonic()
     image = ensure_rootfs_tarball()
     say(f"      {'reused' if cached else 'built'} {image} in {time.monotonic() - start:.1f}s")
@@ -132,6 +132,7 @@ def up() -> int:
                 webhook_url=hook_url,
                 # Listen on the host's address so this machine can open the UIs; the host is reachable
                 # only from this machine (veth /30), so the listeners are allowed without auth.
+                service_targets=demo_app.service_targets(),
                 extra={
                     **FAST_ALERTING,
                     "obsbox_bind_address": host.address,
@@ -156,30 +157,43 @@ def up() -> int:
                 f"      invoicing-demo on {host.address}: app :{demo_app.APP_PORT} (loopback); traces, metrics and "
                 f"logs over OTLP to the collector at {otlp_http_endpoint(host.address)}"
             )
+            say(
+                f"      {demo_app.WORKER_JOB}: `obsbox-instrument rq worker {demo_app.JOB_QUEUE}` renders the invoices "
+                f"POST /v2/invoices/<id>/render enqueues (redis-server on loopback); Prometheus scrapes its "
+                f"/metrics on 127.0.0.1:{demo_app.WORKER_METRICS_PORT}"
+            )
             say("      load generator running on the host for up to 1 h (unit obsbox-demo-load)")
 
-        step(5, "Demo service on the host (multi-tenant invoicing API + payments dependency) with traffic", demo_service)
+        step(
+            5,
+            "Demo service on the host (multi-tenant invoicing API, payments dependency, invoice-rendering RQ worker) "
+            "with traffic",
+            demo_service,
+        )
 
         def incident() -> None:
-            demo_app.set_faults(host, demo_app.error_incident(error_rate=0.5))
+            deadline = time.monotonic() + ALERT_TIMEOUT_S
+            demo_app.set_faults(host, {**demo_app.error_incident(error_rate=0.5), **demo_app.job_incident(fail_rate=0.5)})
             say("      injected: 50% of requests on every route answer 503")
-            say(f"      waiting for {ALERT} (rule `for: 2m`) to reach Alertmanager ...")
-            alert = _wait_for_alertmanager_alert(host)
-            if alert is None:
-                say(f"      {ALERT} did not reach Alertmanager within {ALERT_TIMEOUT_S:.0f}s")
-                return
-            say(f"      Alertmanager has it: {alert['labels']} since {alert.get('startsAt')}")
+            say(f"      injected: 50% of invoice renders are poison jobs that fail in the {demo_app.JOB_QUEUE} worker")
+            for name, rule in ((ALERT, "`for: 2m`"), (JOB_ALERT, "evaluated every 1m, `for: 3m`")):
+                say(f"      waiting for {name} ({rule}) to reach Alertmanager ...")
+                alert = _wait_for_alertmanager_alert(host, name, deadline)
+                if alert is None:
+                    say(f"      {name} did not reach Alertmanager within {ALERT_TIMEOUT_S:.0f}s of the injection")
+                    continue
+                say(f"      Alertmanager has it: {alert['labels']} since {alert.get('startsAt')}")
+                got = inbox.wait_for_alert(name, timeout=60)
+                if got is not None:
+                    say(f"      webhook receiver on {hook_url} got it on {got[0]}")
             amtool = host.run(
                 f"amtool alert query --alertmanager.url=http://{host.address}:{PORTS['alertmanager']}", check=False
             )
             say("      amtool alert query:")
             for line in amtool.stdout.splitlines():
                 say(f"        {line}")
-            page = inbox.wait_for_alert(ALERT, timeout=60)
-            if page is not None:
-                say(f"      webhook receiver on {hook_url} got it on {page[0]}")
 
-        step(6, "Inject an incident and watch the alert arrive", incident)
+        step(6, "Inject an HTTP incident and a job incident and watch both alerts arrive", incident)
 
     def replay() -> None:
         incidents = REPO_ROOT / "alert_rules" / "incidents"
@@ -204,6 +218,7 @@ def up() -> int:
     say(f"  Alertmanager  http://{host.address}:{PORTS['alertmanager']}/#/alerts")
     say(f"  node_exporter http://{host.address}:{PORTS['node_exporter']}/metrics")
     say(f"  collector     http://{host.address}:8889/metrics (service metrics that arrived over OTLP)")
+    say(f"  RQ worker     {demo_app.WORKER_JOB}: its /metrics on the host's 127.0.0.1:{demo_app.WORKER_METRICS_PORT}")
     say(f"  ssh           {ssh_command_line(host)}")
     if REPORT.exists():
         say(f"  replay report {REPORT}")

@@ -67,6 +67,8 @@ def stack_host(repo_root: Path) -> Iterator[StackHost]:
             mirror_url,
             plan,
             webhook_url=hook_url,
+            # Prometheus scrapes the demo's RQ worker (the service itself pushes OTLP).
+            service_targets=demo_app.service_targets(),
             # Short intervals so an injected fault reaches the webhook in minutes, not tens of them.
             extra=FAST_ALERTING,
         )

@@ -24,7 +24,8 @@ def _as_root(verb: str) -> None:
 @demo_app.command("up")
 def up() -> None:
     """Boot a throwaway systemd host, deploy the stack from a local mirror, run the demo service
-    with traffic, inject an incident until its alert pages, and replay the corpus. The host stays
+    and its invoice-rendering RQ worker with traffic, inject an HTTP and a job incident until their
+    alerts reach Alertmanager, and replay the corpus. The host stays
     up (its description in .demo/host.json) until `obsbox demo down`."""
     _as_root("up")
     source_checkout("demo up", "examples", "deploy", "alert_rules")

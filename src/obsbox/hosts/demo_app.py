@@ -14,10 +14,20 @@ DEPLOY_FILE = Path(__file__).parent / "deploys" / "demo_app.py"
 APP_PORT = 8000
 METRICS_PORT = 9464
 PAYMENTS_PORT = 8081
+WORKER_METRICS_PORT = 9465
 SERVICE_JOB = "invoicing-demo"
+WORKER_JOB = "invoicing-demo-worker"
+JOB_QUEUE = "invoices"
 LOAD_UNIT = "obsbox-demo-load"
-# The report route needs Redis, which the hosts do not run.
-LOAD_ROUTES = "v1_list:5,v1_get:3,v2_list:2"
+# v2_render enqueues an invoice-rendering RQ job; the report route's hand-rolled worker is not
+# deployed on the hosts.
+LOAD_ROUTES = "v1_list:5,v1_get:3,v2_list:2,v2_render:2"
+
+
+def service_targets() -> dict[str, list[str]]:
+    """What Prometheus on the host scrapes of the demo: the RQ worker's /metrics (the service
+    itself pushes OTLP to the collector)."""
+    return {WORKER_JOB: [f"127.0.0.1:{WORKER_METRICS_PORT}"]}
 
 
 def prepare_mirror(mirror_root: Path, repo_root: Path) -> str:
@@ -38,6 +48,9 @@ def deploy_demo_app(host: Host, mirror_url: str, examples_sha256: str, otlp_endp
             "obsbox_demo_port": APP_PORT,
             "obsbox_demo_metrics_port": METRICS_PORT,
             "obsbox_demo_payments_port": PAYMENTS_PORT,
+            "obsbox_demo_worker_metrics_port": WORKER_METRICS_PORT,
+            "obsbox_demo_worker_service_name": WORKER_JOB,
+            "obsbox_demo_job_queue": JOB_QUEUE,
             "obsbox_demo_otlp_endpoint": otlp_endpoint,
         },
     )
@@ -72,3 +85,8 @@ def set_faults(host: Host, faults: dict[str, object]) -> None:
 def error_incident(error_rate: float = 0.5, status: int = 503) -> dict[str, object]:
     """Every route fails at `error_rate`: the fast availability burn-rate alert's incident."""
     return {"rules": [{"route": "*", "tenant": "*", "error_rate": error_rate, "status": status}]}
+
+
+def job_incident(fail_rate: float = 0.5) -> dict[str, object]:
+    """A share of the invoice renders are poison jobs that fail in the worker: JobFailureRatioHigh."""
+    return {"jobs": {"fail_rate": fail_rate}}

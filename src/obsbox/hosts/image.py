@@ -21,7 +21,8 @@ CACHE_DIR = Path(os.environ.get("OBSBOX_HOST_CACHE", "/var/cache/obsbox/hosts"))
 
 # What a plain Debian server of our users has, plus what the demo service needs on the host:
 # python3-venv to build its virtualenv from the wheelhouse in the local mirror, curl because
-# pyinfra's files.download fetches release archives with it.
+# pyinfra's files.download fetches release archives with it, redis-server as the demo's job broker
+# (Debian's unit binds it to loopback).
 HOST_PACKAGES: tuple[str, ...] = (
     "systemd",
     "systemd-sysv",
@@ -30,6 +31,7 @@ HOST_PACKAGES: tuple[str, ...] = (
     "python3",
     "python3-venv",
     "curl",
+    "redis-server",
     "ca-certificates",
 )
 

@@ -17,12 +17,12 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-# The demo service and its payments dependency; Redis (report jobs) is not on the hosts, so the
-# demo's load leaves the report route out.
+# The demo service, its payments dependency and its invoice-rendering RQ worker (redis-server is
+# in the host image).
 # async-timeout: redis wants it below Python 3.11.3; bookworm has 3.11.2 while this machine's venv
 # may be newer, so the resolver here would leave it out.
-DEMO_REQUIREMENTS: tuple[str, ...] = ("flask>=3", "requests>=2.31", "redis>=5", "async-timeout>=4.0.3")
-INSTRUMENTATION_EXTRAS = "flask,requests,redis"
+DEMO_REQUIREMENTS: tuple[str, ...] = ("flask>=3", "requests>=2.31", "redis>=5", "rq>=2.0", "async-timeout>=4.0.3")
+INSTRUMENTATION_EXTRAS = "flask,requests,redis,rq"
 EXAMPLES_ARCHIVE = "examples.tar.gz"
 
 
