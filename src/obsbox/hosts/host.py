@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from obsbox.hosts import image
+from obsbox.hosts.cgroups import clear_unit_cgroups
 from obsbox.hosts.fs import remove_tree
 
 STATE_ROOT = Path(os.environ.get("OBSBOX_HOST_STATE", "/var/tmp/obsbox-hosts"))
@@ -248,6 +249,8 @@ def boot_host(name: str = "obsbox-host", bridge: str | None = None) -> Host:
     tarball = image.ensure_rootfs_tarball()
     if bridge is not None:
         ensure_bridge(bridge)
+    if not _any_host_running():
+        clear_unit_cgroups()
     slot = _claim_slot()
     gateway, address = _addresses(slot) if bridge is None else bridge_addresses(slot)
     state_dir = STATE_ROOT / f"{name}-{slot}"
@@ -378,6 +381,13 @@ def stop_host(host: Host, timeout: float = 30.0) -> None:
         _remove_bridge_if_unused(host.bridge)
     if host.state_dir.exists():
         remove_tree(host.state_dir)
+    if not _any_host_running():
+        clear_unit_cgroups()
+
+
+def _any_host_running() -> bool:
+    """Whether a host of this machine still has its veth (each host holds one while it runs)."""
+    return any(name.startswith("obx") for name in os.listdir("/sys/class/net"))
 
 
 @contextmanager
