@@ -34,6 +34,9 @@ WORKER_JOB = "invoicing-worker"
 REQUESTS = 300
 # The report jobs the load enqueues that the worker must have finished before queries run.
 MIN_JOBS = 10
+RQ_JOB = "invoicing-demo-rq"
+LAUNCHER = str(Path(sys.executable).parent / "obsbox-instrument")
+RQ = str(Path(sys.executable).parent / "rq")
 # Dashboards fed by a web service and its job worker (not by exporters or recording rules).
 SERVICE_DASHBOARDS = (service_overview, api_versions, tenants, jobs)
 LIVE_QUERIES = [
@@ -61,14 +64,17 @@ def live_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work: Path = tmp_path_factory.mktemp("live-demo")
     (work / "prom-multiproc").mkdir()
     (work / "worker-multiproc").mkdir()
+    (work / "rq-multiproc").mkdir()
     faults = {"rules": [{"route": "*", "tenant": "*", "error_rate": 0.1}], "jobs": {"fail_rate": 0.2}}
     (work / "faults.json").write_text(json.dumps(faults))
-    port, metrics_port, worker_port, redis_port, prom_port = (free_port() for _ in range(5))
+    port, metrics_port, worker_port, redis_port, prom_port, rq_port = (free_port() for _ in range(6))
     config = {
         "global": {"scrape_interval": "500ms", "scrape_timeout": "400ms"},
         "scrape_configs": [
             {"job_name": JOB, "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]},
             {"job_name": WORKER_JOB, "static_configs": [{"targets": [f"127.0.0.1:{worker_port}"]}]},
+            # Invoice renders run as RQ jobs (the zero-code path): queue lag, broker and failed registry.
+            {"job_name": RQ_JOB, "static_configs": [{"targets": [f"127.0.0.1:{rq_port}"]}]},
         ],
     }
     (work / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
@@ -99,8 +105,19 @@ def live_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 work / "worker.log",
             ).start()
             processes.append(worker)
+            rq_env = {
+                **env,
+                "OTEL_SERVICE_NAME": RQ_JOB,
+                "OBSBOX_PROMETHEUS_PORT": str(rq_port),
+                "PROMETHEUS_MULTIPROC_DIR": str(work / "rq-multiproc"),
+                "OBSBOX_JOBS_QUEUE_INTERVAL": "1",
+            }
+            rq_argv = [LAUNCHER, RQ, "worker", "--url", f"redis://127.0.0.1:{redis_port}/0", "invoices"]
+            rq_worker = ManagedProcess("rq-worker", rq_argv, rq_env, work / "rq-worker.log").start()
+            processes.append(rq_worker)
             demo.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
             worker.wait_http(f"http://127.0.0.1:{worker_port}/metrics", timeout=60)
+            rq_worker.wait_http(f"http://127.0.0.1:{rq_port}/metrics", timeout=60)
             prom = ManagedProcess(
                 "prometheus",
                 [
@@ -122,7 +139,7 @@ def live_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 duration_s=60,
                 rps=150,
                 tenants=5,
-                routes="v1_list:3,v1_get:3,v2_list:2,v2_report:2",
+                routes="v1_list:3,v1_get:3,v2_list:2,v2_report:2,v2_render:1",
                 concurrency=4,
                 seed=7,
             )
@@ -136,6 +153,25 @@ def live_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             assert wait_until(
                 lambda: bool(r := _query(url, finished)) and float(r[0]["value"][1]) >= MIN_JOBS, timeout=60
             ), f"the worker never finished {MIN_JOBS} jobs:\n{worker.output()[-2000:]}"
+            rendered = f'sum(obsbox_job_queue_lag_seconds_count{{job="{RQ_JOB}"}})'
+            assert wait_until(
+                lambda: bool(r := _query(url, rendered)) and float(r[0]["value"][1]) >= 1
+                and bool(_query(url, "obsbox_job_failed_registry")) and bool(_query(url, "obsbox_job_broker_up")),
+                timeout=60,
+            ), f"the RQ worker never reported its jobs and queue:\n{rq_worker.output()[-2000:]}"
+            # Renders spread over several scrapes, so rate() over the lag histogram sees it grow
+            # (the first sample of a series that appears with a job already counted shows none).
+            for i in range(8):
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/v2/invoices/late-{i}/render", method="POST", headers={"X-Tenant-ID": "acme"}
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    assert response.status == 202
+                time.sleep(0.5)
+            growing = f'sum(increase(obsbox_job_queue_lag_seconds_count{{job="{RQ_JOB}"}}[1m]))'
+            assert wait_until(
+                lambda: bool(r := _query(url, growing)) and float(r[0]["value"][1]) > 0, timeout=30
+            ), f"Prometheus never saw the lag histogram grow:\n{rq_worker.output()[-2000:]}"
             # ...and one more scrape after that, so the newest two samples both hold the full count.
             settled = time.time()
             assert wait_until(
