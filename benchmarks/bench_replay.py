@@ -177,6 +177,14 @@ def _series_text(labels: dict[str, str]) -> str:
     return f"{labels['__name__']}{{{inner}}}"
 
 
+def _own_peak_rss_mib() -> float:
+    """This process's peak RSS (VmHWM): getrusage's ru_maxrss survives execve on Linux, so it
+    would report the launching process's size when that was larger."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        line = next(row for row in status if row.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
 def _children_max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -256,7 +264,7 @@ def _run_obsbox(rules: str, corpus: str) -> None:
     t = time.perf_counter()
     report = run_replay([rules], corpus, progress=lambda stage, fraction: stages.append((stage, time.perf_counter() - t)))
     total = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = _own_peak_rss_mib()
     prom = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     timeline = " ".join(f"{stage}@{at:.1f}s" for stage, at in stages)
     s = report.scores.summary

@@ -75,10 +75,14 @@ RULES = {
 
 RUNNER = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     from obsbox.replay.runner import run_replay
     def peak_mib():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across execve, so a process
+        # started from a big pytest would report pytest's size instead of its own.
+        with open("/proc/self/status", encoding="ascii") as status:
+            line = next(l for l in status if l.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
     stages = []
     def progress(stage, fraction):
         # The peak so far at each stage the engine names: a failure says where memory grew.
