@@ -12,22 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.engines import PEER_SUITES
+from tests.processes import processes_mentioning
 
 PEER_FILE = PEER_SUITES / "etcd" / "test.yaml"
-
-
-def _processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.skipif(not PEER_FILE.exists(), reason="shared/peer-suites is not on this machine")
@@ -47,10 +34,10 @@ def test_ctrl_c_stops_prometheus_and_removes_temporary_data(tmp_path: Path) -> N
     )
     try:
         deadline = time.monotonic() + 60
-        while not _processes_mentioning(str(tmpdir)) and time.monotonic() < deadline:
+        while not processes_mentioning(str(tmpdir)) and time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.02)
-        assert _processes_mentioning(str(tmpdir)), "Prometheus never started"
+        assert processes_mentioning(str(tmpdir)), "Prometheus never started"
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -59,7 +46,7 @@ def test_ctrl_c_stops_prometheus_and_removes_temporary_data(tmp_path: Path) -> N
             proc.wait()
     assert proc.returncode == 130, err.decode()
     deadline = time.monotonic() + 10
-    while _processes_mentioning(str(tmpdir)) and time.monotonic() < deadline:
+    while processes_mentioning(str(tmpdir)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _processes_mentioning(str(tmpdir)) == []
+    assert processes_mentioning(str(tmpdir)) == []
     assert list(tmpdir.iterdir()) == []

@@ -13,23 +13,9 @@ from replay_process import obsbox_command
 
 from obsbox.replay.model import Series
 from obsbox.replay.openmetrics import write_series
+from tests.processes import processes_mentioning
 
 T0 = 1_795_165_200
-
-
-def _processes_mentioning(text: str, binary: str = "") -> list[int]:
-    """Processes (other than this one) whose command line mentions text, run from ``binary`` if given."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline and int(entry.name) != os.getpid() and cmdline.split(" ")[0].endswith(binary):
-            pids.append(int(entry.name))
-    return pids
 
 
 def _big_corpus(directory: Path) -> None:
@@ -60,7 +46,7 @@ def test_sigint_stops_processes_and_removes_temporary_data(busy: str, replay_rul
     try:
         deadline = time.monotonic() + 120
         # Wait until the replay's promtool or Prometheus (working on data under our TMPDIR) runs.
-        while not _processes_mentioning(f"{replay_tmpdir}/", f"/{busy}") and process.poll() is None:
+        while not processes_mentioning(f"{replay_tmpdir}/", f"/{busy}") and process.poll() is None:
             assert time.monotonic() < deadline, f"{busy} never started"
             time.sleep(0.01)
         assert process.poll() is None, process.communicate()
@@ -74,6 +60,6 @@ def test_sigint_stops_processes_and_removes_temporary_data(busy: str, replay_rul
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("error: interrupted"), stderr
     assert "Traceback" not in stderr
-    assert _processes_mentioning(str(replay_tmpdir)) == []
+    assert processes_mentioning(str(replay_tmpdir)) == []
     assert list(replay_tmpdir.iterdir()) == []
     assert not report.exists()
