@@ -428,7 +428,12 @@ class ReplaySession:
             try:
                 fast.backfill.start(self.workdir)
             except BackfillError as exc:
+                fast.backfill.cancel()
                 raise EngineError(str(exc)) from None
+            except BaseException:
+                # Ctrl-C between the halves' promtool runs: the one already started must not outlive us.
+                fast.backfill.cancel()
+                raise
         try:
             # Checked while promtool runs: input series named like a rule's output are dropped,
             # which only the strict path does.

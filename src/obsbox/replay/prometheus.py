@@ -28,6 +28,7 @@ import requests
 
 from obsbox.binaries import locate
 from obsbox.formats import format_duration_ms
+from obsbox.replay.children import spawn
 from obsbox.replay.model import STALE_NAN_BITS, Series, is_stale
 
 # query_range refuses a range of more than 11,000 steps ((end - start) / step > 11000), so 11,000
@@ -178,7 +179,7 @@ class PrometheusServer:
                 "--query.timeout=10m",
             ]
             with open(self.log_path, "ab") as log:
-                self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                self.process = spawn(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
             if self._wait_ready():
                 return
             self.stop()

@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from obsbox.replay.blockcache import BlockCache, key_of
+from obsbox.replay.children import spawn
 from obsbox.replay.model import Series, is_stale
 from obsbox.replay.openmetrics import format_series_name, iter_lines, normalise
 from obsbox.replay.prometheus import find_binary
@@ -165,7 +166,7 @@ def start_backfill(source: Path, out_dir: Path, work_dir: Path, *, block: str | 
     promtool = find_binary("promtool")
     if promtool is None:
         raise BackfillError("no promtool binary found (install Debian's prometheus package)")
-    return subprocess.Popen(
+    return spawn(
         [
             promtool,
             "tsdb",
