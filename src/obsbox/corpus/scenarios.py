@@ -147,8 +147,7 @@ def _during(
 
 @incident(
     "30% of all requests to invoicing-demo fail with 503 for 20 minutes.",
-    seed=101, hours=7.5, at=6 * HOUR, lasting=20 * MIN,
-    fire=[_fires("SloAvailabilityBurnRateFast", "10m", job=JOB)],
+    seed=101, hours=7.5, at=6 * HOUR, lasting=20 * MIN, fire=[_fires("SloAvailabilityBurnRateFast", "10m", job=JOB)],
 )
 def http_5xx_spike(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     _service(b, rng, _during(w, Traffic(BASE_RPS, 0.30, error_status="503"), Traffic(BASE_RPS, error_status="503")))
@@ -157,8 +156,7 @@ def http_5xx_spike(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
 @incident(
     "Every request to GET /v1/invoices/<invoice_id> (30% of the traffic) fails with 500 for 30 minutes; "
     "the list route keeps working.",
-    seed=102, hours=7.5, at=6 * HOUR, lasting=30 * MIN,
-    fire=[_fires("SloAvailabilityBurnRateFast", "10m", job=JOB)],
+    seed=102, hours=7.5, at=6 * HOUR, lasting=30 * MIN, fire=[_fires("SloAvailabilityBurnRateFast", "10m", job=JOB)],
 )
 def route_partial_outage(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     _service(b, rng, _steady(BASE_RPS * 0.7), route="/v1/invoices")
@@ -180,8 +178,7 @@ def slow_burn(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
 @incident(
     "A slow database query: 35% of requests take longer than the 0.5 s threshold for 30 minutes; no errors. "
     "At 35x the 1% latency budget the 1h window passes 14.4x after about 25 minutes.",
-    seed=104, hours=7.5, at=6 * HOUR, lasting=30 * MIN,
-    fire=[_fires("SloLatencyBurnRateFast", "30m", job=JOB)],
+    seed=104, hours=7.5, at=6 * HOUR, lasting=30 * MIN, fire=[_fires("SloLatencyBurnRateFast", "30m", job=JOB)],
 )
 def latency_degradation(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     slow = _during(w, Traffic(BASE_RPS, over_threshold=0.35, over_1s=0.10))
@@ -195,8 +192,7 @@ def latency_degradation(b: SeriesBuilder, rng: random.Random, w: Window) -> None
     "0.5 s threshold for two hours; no errors. At 10x the 1% latency budget neither the 1h tier (14.4x) nor "
     "the 6h tier (6x over six hours, after about 3.6 hours) pages; the 2h tier (5.4x) does after about 65 "
     "minutes.",
-    seed=113, hours=26 + 2.5, at=26 * HOUR, lasting=2 * HOUR,
-    fire=[_fires("SloLatencyBurnRateFast", "75m", job=JOB)],
+    seed=113, hours=26 + 2.5, at=26 * HOUR, lasting=2 * HOUR, fire=[_fires("SloLatencyBurnRateFast", "75m", job=JOB)],
 )
 def latency_plateau(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     slow = _during(w, Traffic(BASE_RPS, over_threshold=0.10, over_1s=0.02))
@@ -255,8 +251,7 @@ def _jobs(
 @incident(
     "The report workers get stuck on a slow export: they finish almost nothing for an hour while jobs "
     "keep arriving, and the oldest waiting job ages by a second every second.",
-    seed=106, hours=4, at=2 * HOUR, lasting=HOUR,
-    fire=[_fires("JobQueueBacklogGrowing", "30m", queue="reports")],
+    seed=106, hours=4, at=2 * HOUR, lasting=HOUR, fire=[_fires("JobQueueBacklogGrowing", "30m", queue="reports")],
 )
 def queue_backlog(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     def age(t: int) -> float:
@@ -271,8 +266,7 @@ def queue_backlog(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
 
 @incident(
     "An expired API key of the PDF renderer: 60% of render_report jobs fail for 30 minutes.",
-    seed=107, hours=3, at=2 * HOUR, lasting=30 * MIN,
-    fire=[_fires("JobFailureRatioHigh", "10m", queue="reports")],
+    seed=107, hours=3, at=2 * HOUR, lasting=30 * MIN, fire=[_fires("JobFailureRatioHigh", "10m", queue="reports")],
 )
 def job_failure_storm(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     _jobs(b, rng, lambda t: (0.6, 0.05, 1.0) if _in(t, *w) else (0.005, 0.01, 1.0))
@@ -282,8 +276,7 @@ def job_failure_storm(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
 @incident(
     "A corrupt record in tenant initech's account (2% of traffic) makes half of its requests fail with 500 "
     "for an hour; every other tenant is fine.",
-    seed=108, hours=7.5, at=6 * HOUR, lasting=HOUR,
-    fire=[_fires("TenantErrorRatioOutlier", "25m", tenant_id="initech")],
+    seed=108, hours=7.5, at=6 * HOUR, lasting=HOUR, fire=[_fires("TenantErrorRatioOutlier", "25m", tenant_id="initech")],
 )
 def tenant_broken(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     _service(b, rng, _during(w, Traffic(BASE_RPS, 0.5), tenant="initech"))
@@ -335,8 +328,7 @@ def _up(b: SeriesBuilder, job: str, instance: str, value: Callable[[int], float 
 
 @incident(
     "Host app-2 loses power for 30 minutes: node_exporter and the invoicing-demo instance on it stop answering.",
-    seed=110, hours=3, at=2 * HOUR, lasting=30 * MIN,
-    fire=[_fires("HostDown", "5m", host="app-2")],
+    seed=110, hours=3, at=2 * HOUR, lasting=30 * MIN, fire=[_fires("HostDown", "5m", host="app-2")],
 )
 def host_down(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     def up(t: int) -> float:
@@ -374,8 +366,7 @@ def _collector(
 @incident(
     "Tempo's disk is full: the collector's otlp/tempo exporter fails to send a quarter of the spans for 45 "
     "minutes and drops them after its retries.",
-    seed=111, hours=3, at=2 * HOUR, lasting=45 * MIN,
-    fire=[_fires("OtelcolDroppingData", "15m")],
+    seed=111, hours=3, at=2 * HOUR, lasting=45 * MIN, fire=[_fires("OtelcolDroppingData", "15m")],
 )
 def collector_dropping(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     _collector(b, rng, lambda t: 0.25 if _in(t, *w) else 0.0)
@@ -386,8 +377,7 @@ def collector_dropping(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     "reports queue for 30 minutes and its metrics vanish with the process. A recording cannot carry "
     "Prometheus' staleness markers, so the last sample stays visible for the 5-minute lookback before the "
     "5-minute `for:` starts: about 10 minutes to fire here, about 5 in production.",
-    seed=112, hours=3, at=2 * HOUR, lasting=30 * MIN,
-    fire=[_fires("JobWorkersGone", "12m", queue="reports")],
+    seed=112, hours=3, at=2 * HOUR, lasting=30 * MIN, fire=[_fires("JobWorkersGone", "12m", queue="reports")],
 )
 def workers_gone(b: SeriesBuilder, rng: random.Random, w: Window) -> None:
     def workers(t: int) -> float | None:
