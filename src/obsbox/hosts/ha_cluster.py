@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from obsbox.deploy.ha import GROUPS, ROLES, ha_inventory
 from obsbox.hosts.converge import ConvergeResult, parse_totals
 from obsbox.hosts.host import BRIDGE_NET, Host, throwaway_hosts
 from obsbox.hosts.mirror import archive_name, release_dir, serve_mirror
+from obsbox.hosts.serve import serving
 from obsbox.hosts.stack import FAST_ALERTING, INSTALLABLE, StackPlan
 from obsbox.hosts.webhook import Inbox, webhook_receiver
 
@@ -109,15 +110,8 @@ def serve_drill_target(address: str) -> Iterator[tuple[str, DrillTarget]]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
             pass
 
-    server = ThreadingHTTPServer((address, 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="drill-target", daemon=True)
-    thread.start()
-    try:
-        yield f"{address}:{server.server_address[1]}", target
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(address, 0, Handler, "drill-target") as port:
+        yield f"{address}:{port}", target
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from obsbox.hosts import image
 from obsbox.hosts.cgroups import clear_unit_cgroups
@@ -294,36 +295,43 @@ def boot_host(name: str = "obsbox-host", bridge: str | None = None) -> Host:
         raise
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _each_in_thread(
+    work: Callable[[T], R], items: Sequence[T], thread_name: Callable[[T], str]
+) -> tuple[list[R], list[BaseException]]:
+    """work(item) for every item at once, a thread each (booting and stopping are mostly waiting):
+    the results of the calls that returned, in item order, and what the others raised."""
+    results: dict[int, R] = {}
+    errors: list[BaseException] = []
+
+    def one(index: int, item: T) -> None:
+        try:
+            results[index] = work(item)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller once every item is handled
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i, item), name=thread_name(item)) for i, item in enumerate(items)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [results[i] for i in sorted(results)], errors
+
+
 def boot_hosts(names: list[str], bridge: str = BRIDGE) -> list[Host]:
     """Boot several hosts on one bridge at once (booting is mostly waiting); all or none.
 
     Slots are claimed one after another (a veth name is the lock), so the threads never race.
     """
     ensure_bridge(bridge)
-    hosts: list[Host] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def one(name: str) -> None:
-        try:
-            booted = boot_host(name, bridge)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others are stopped
-            with lock:
-                errors.append(exc)
-            return
-        with lock:
-            hosts.append(booted)
-
-    threads = [threading.Thread(target=one, args=(name,), name=f"boot-{name}") for name in names]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    hosts, errors = _each_in_thread(lambda name: boot_host(name, bridge), names, lambda name: f"boot-{name}")
     if errors:
         stop_hosts(hosts)
         raise errors[0]
-    by_name = {h.name: h for h in hosts}
-    return [by_name[name] for name in names]
+    return hosts
 
 
 def _wire_network(host: Host) -> None:
@@ -412,19 +420,7 @@ def throwaway_hosts(names: list[str], bridge: str = BRIDGE) -> Iterator[list[Hos
 
 def stop_hosts(hosts: list[Host]) -> None:
     """Stop hosts in parallel: removing a rootfs is mostly waiting on the disk."""
-    errors: list[BaseException] = []
-
-    def one(host: Host) -> None:
-        try:
-            stop_host(host)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, once every host is handled
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one, args=(host,), name=f"stop-{host.name}") for host in hosts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = _each_in_thread(stop_host, hosts, lambda host: f"stop-{host.name}")
     if errors:
         raise errors[0]
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 from obsbox.binaries.build import build_all, release_paths
 from obsbox.binaries.catalog import catalog
+from obsbox.hosts.serve import serving
 
 MIRROR_DIR = Path(os.environ.get("OBSBOX_MIRROR_DIR", "/var/cache/obsbox/mirror"))
 
@@ -66,12 +66,5 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @contextmanager
 def serve_mirror(root: Path, address: str, port: int = 0) -> Iterator[str]:
     """Serve `root` over HTTP on `address` (a veth end, never 0.0.0.0); yield the base URL."""
-    server = ThreadingHTTPServer((address, port), partial(_QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, name=f"mirror-{address}", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{address}:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(address, port, partial(_QuietHandler, directory=str(root)), f"mirror-{address}") as bound:
+        yield f"http://{address}:{bound}"

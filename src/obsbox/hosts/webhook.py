@@ -11,8 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from obsbox.hosts.serve import serving
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -68,12 +70,5 @@ def _handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
 def webhook_receiver(address: str, port: int = 0) -> Iterator[tuple[str, Inbox]]:
     """Listen on address:port (a veth end); yield (base URL, inbox)."""
     inbox = Inbox()
-    server = ThreadingHTTPServer((address, port), _handler(inbox))
-    thread = threading.Thread(target=server.serve_forever, name=f"webhook-{address}", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{address}:{server.server_address[1]}", inbox
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(address, port, _handler(inbox), f"webhook-{address}") as bound:
+        yield f"http://{address}:{bound}", inbox

@@ -336,32 +336,38 @@ def sli_selector(slo: ServiceSlo) -> str:
     return f'job="{slo.job}"{route_exclusion(slo.sli_exclude_routes)}'
 
 
+def _rate(by: str, metric: str, matchers: str, window: str) -> str:
+    """The per-second rate of `metric` over `window`, aggregated `by` (e.g. "sum by (job)")."""
+    return f"{by} (rate({metric}{{{matchers}}}[{window}]))"
+
+
+def _error_ratio(by: str, sel: str, window: str) -> str:
+    """The 5xx share of the requests matching `sel` over `window`, aggregated `by`."""
+    total = _rate(by, _COUNT, sel, window)
+    errors = _rate(by, _COUNT, f'{sel},{LABEL_HTTP_STATUS}=~"5.."', window)
+    # A window with requests but no 5xx series yet has a ratio of 0, not no ratio.
+    return f"({errors} or {total} * 0) / {total}"
+
+
+def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"record": name, "expr": expr, "labels": labels}
+
+
 def _recording_rules(slo: ServiceSlo) -> list[dict[str, Any]]:
     sel = sli_selector(slo)
     # The static job label repeats what the expression yields; it makes the per-service rules
     # distinct to `promtool check rules`, which flags same-name rules with equal static labels.
     labels = {"job": slo.job}
+    by = "sum by (job)"
+    fast_sel = f"{sel},{le_matcher(slo.latency_threshold_seconds)}"
     rules: list[dict[str, Any]] = []
     for w in WINDOWS:
-        total = f"sum by (job) (rate({_COUNT}{{{sel}}}[{w}]))"
-        rules.append({"record": f"job:http_server_requests:rate{w}", "expr": total, "labels": labels})
-        errors = f'sum by (job) (rate({_COUNT}{{{sel},{LABEL_HTTP_STATUS}=~"5.."}}[{w}]))'
-        # A window with requests but no 5xx series yet has a ratio of 0, not no ratio.
-        rules.append(
-            {
-                "record": f"job:http_server_request_errors:ratio_rate{w}",
-                "expr": f"({errors} or {total} * 0) / {total}",
-                "labels": labels,
-            }
-        )
-        fast = f"sum by (job) (rate({_BUCKET}{{{sel},{le_matcher(slo.latency_threshold_seconds)}}}[{w}]))"
-        rules.append(
-            {
-                "record": f"job:http_server_request_slow:ratio_rate{w}",
-                "expr": f"1 - ({fast} / {total})",
-                "labels": labels,
-            }
-        )
+        total, fast = _rate(by, _COUNT, sel, w), _rate(by, _BUCKET, fast_sel, w)
+        rules += [
+            _record(f"job:http_server_requests:rate{w}", total, labels),
+            _record(f"job:http_server_request_errors:ratio_rate{w}", _error_ratio(by, sel, w), labels),
+            _record(f"job:http_server_request_slow:ratio_rate{w}", f"1 - ({fast} / {total})", labels),
+        ]
     return rules
 
 
@@ -430,23 +436,9 @@ def _route_rules(slo: ServiceSlo) -> list[dict[str, Any]]:
     sel = sli_selector(slo)
     labels = {"job": slo.job}
     by = f"sum by (job, {LABEL_HTTP_ROUTE})"
-    rules: list[dict[str, Any]] = [
-        {
-            "record": f"job_route:http_server_requests:rate{ROUTE_LONG}",
-            "expr": f"{by} (rate({_COUNT}{{{sel}}}[{ROUTE_LONG}]))",
-            "labels": labels,
-        }
-    ]
+    rules = [_record(f"job_route:http_server_requests:rate{ROUTE_LONG}", _rate(by, _COUNT, sel, ROUTE_LONG), labels)]
     for w in (ROUTE_SHORT, ROUTE_LONG):
-        total = f"{by} (rate({_COUNT}{{{sel}}}[{w}]))"
-        errors = f'{by} (rate({_COUNT}{{{sel},{LABEL_HTTP_STATUS}=~"5.."}}[{w}]))'
-        rules.append(
-            {
-                "record": f"job_route:http_server_request_errors:ratio_rate{w}",
-                "expr": f"({errors} or {total} * 0) / {total}",
-                "labels": labels,
-            }
-        )
+        rules.append(_record(f"job_route:http_server_request_errors:ratio_rate{w}", _error_ratio(by, sel, w), labels))
     return rules
 
 
