@@ -28,6 +28,9 @@ BlockCacheOption = Annotated[
         "else replay-blocks under OBSBOX_CACHE_DIR); off: no cache.",
     ),
 ]
+IncidentsOption = Annotated[
+    Path, typer.Option("--incidents", metavar="DIR", help="Directory of recordings (manifests + OpenMetrics).")
+]
 PrometheusOption = Annotated[
     Path | None,
     typer.Option(

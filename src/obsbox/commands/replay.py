@@ -19,6 +19,7 @@ from rich.table import Table
 
 from obsbox.commands._engine import (
     BlockCacheOption,
+    IncidentsOption,
     PrometheusOption,
     check_out_dirs,
     input_errors,
@@ -111,7 +112,7 @@ class _ProgressAdapter:
 
 def replay(
     rules: Annotated[list[Path], typer.Option("--rules", metavar="PATH", help="Rule file or directory of rule files; more paths may follow it, or repeat it.")],
-    incidents: Annotated[Path, typer.Option("--incidents", metavar="DIR", help="Directory of recordings (manifests + OpenMetrics).")],
+    incidents: IncidentsOption,
     json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the JSON report here.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Write the HTML report here.")] = None,
     score_by: Annotated[
@@ -225,13 +226,8 @@ def import_nab(
     metric: Annotated[str, typer.Option("--metric", metavar="NAME", help="Metric name for the series.")] = "nab_value",
     alert: Annotated[str | None, typer.Option("--expect-alert", metavar="ALERTNAME", help="Alert that must fire (default: any critical).")] = None,
     severity: Annotated[str, typer.Option("--expect-severity", metavar="SEVERITY", help="Severity that must fire when no alert is named.")] = "critical",
-    within: Annotated[
-        str | None,
-        typer.Option("--within", metavar="DURATION", help="How soon after a window's start it must fire (default: within the window)."),
-    ] = None,
-    repair: Annotated[
-        bool, typer.Option("--repair", help="Sort rows by time and keep the first of repeated timestamps, listing each change.")
-    ] = False,
+    within: Annotated[str | None, typer.Option("--within", metavar="DURATION", help="How soon after a window's start it must fire (default: within the window).")] = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Sort rows by time and keep the first of repeated timestamps, listing each change.")] = False,
 ) -> None:
     """A NAB data file and its labelled anomaly windows as recordings: one incident per window
     (fire inside it), or one noise recording. Warns of gaps and of samples sparser than the 5m lookback."""

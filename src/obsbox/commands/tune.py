@@ -17,6 +17,7 @@ from rich.table import Table
 
 from obsbox.commands._engine import (
     BlockCacheOption,
+    IncidentsOption,
     PrometheusOption,
     check_out_dirs,
     input_errors,
@@ -42,39 +43,11 @@ def _table(title: str, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> Ta
 
 
 def tune(
-    alert: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--alert",
-            metavar="NAME",
-            help="An alerting rule to tune (repeatable; an SLO alert's parameters live in --slos).",
-        ),
-    ] = None,
-    group: Annotated[
-        str | None,
-        typer.Option("--group", metavar="NAME", help="Tune every alerting rule of this rule group (slo-<job>: the SLO alerts)."),
-    ] = None,
-    rules: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--rules",
-            metavar="PATH",
-            help="Rule file or directory holding the rules and the recording rules they read (repeatable). "
-            "Default: alert_rules.",
-        ),
-    ] = None,
-    incidents: Annotated[
-        Path,
-        typer.Option("--incidents", metavar="DIR", help="Directory of recordings (manifests + OpenMetrics)."),
-    ] = Path("alert_rules/incidents"),
-    slos: Annotated[
-        Path,
-        typer.Option(
-            "--slos",
-            metavar="FILE",
-            help="The SLO file SLO alerts are rendered from (slo.rules.yaml beside it is rendered again).",
-        ),
-    ] = Path("alert_rules/slos.yaml"),
+    alert: Annotated[list[str] | None, typer.Option("--alert", metavar="NAME", help="An alerting rule to tune (repeatable; an SLO alert's parameters live in --slos).")] = None,
+    group: Annotated[str | None, typer.Option("--group", metavar="NAME", help="Tune every alerting rule of this rule group (slo-<job>: the SLO alerts).")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", metavar="PATH", help="Rule file or directory holding the rules and the recording rules they read (repeatable). Default: alert_rules.")] = None,
+    incidents: IncidentsOption = Path("alert_rules/incidents"),
+    slos: Annotated[Path, typer.Option("--slos", metavar="FILE", help="The SLO file SLO alerts are rendered from (slo.rules.yaml beside it is rendered again).")] = Path("alert_rules/slos.yaml"),
     sweep: Annotated[
         list[str] | None,
         typer.Option(
@@ -85,24 +58,11 @@ def tune(
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the tune / held-out split.")] = 13,
-    holdout: Annotated[
-        bool,
-        typer.Option("--holdout/--no-holdout", help="Also tune on one part of the corpus and score on the other."),
-    ] = True,
-    apply: Annotated[
-        bool, typer.Option("--apply", help="Write the recommended change to the rule files or slos.yaml (atomically).")
-    ] = False,
-    html_out: Annotated[
-        Path | None,
-        typer.Option("--html", metavar="FILE", help="Write the HTML report (with the Pareto plot) here."),
-    ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", metavar="FILE", help="Write every variant's scores as JSON here.")
-    ] = None,
-    list_params: Annotated[
-        bool,
-        typer.Option("--list-params", help="Print the rules' parameters and their default grids, and exit."),
-    ] = False,
+    holdout: Annotated[bool, typer.Option("--holdout/--no-holdout", help="Also tune on one part of the corpus and score on the other.")] = True,
+    apply: Annotated[bool, typer.Option("--apply", help="Write the recommended change to the rule files or slos.yaml (atomically).")] = False,
+    html_out: Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Write the HTML report (with the Pareto plot) here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write every variant's scores as JSON here.")] = None,
+    list_params: Annotated[bool, typer.Option("--list-params", help="Print the rules' parameters and their default grids, and exit.")] = False,
     block_cache: BlockCacheOption = None,
     prometheus: PrometheusOption = None,
 ) -> None:
