@@ -23,15 +23,15 @@ SWEEP = ("factor=0.5,0.75,1,1.25,1.5", "for=0s,1m,2m,4m,5m", "min_requests_per_h
 
 
 def main() -> None:
-    from obsbox.tune.run import run_tune
+    from obsbox.tune.run import run_tune_many
 
     with tempfile.TemporaryDirectory(prefix="obsbox-bench-tune-") as tmp:
         previous = os.environ.get(BLOCK_CACHE_ENV)
         os.environ[BLOCK_CACHE_ENV] = str(Path(tmp) / "block-cache")
         try:
             t = time.perf_counter()
-            result = run_tune(
-                "SloAvailabilityBurnRateFast",
+            (result,), _ = run_tune_many(
+                ["SloAvailabilityBurnRateFast"],
                 [ROOT / "alert_rules"],
                 ROOT / "alert_rules" / "incidents",
                 slos_path=ROOT / "alert_rules" / "slos.yaml",

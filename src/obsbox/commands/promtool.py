@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from obsbox.commands._engine import PrometheusOption, select_engine
+from obsbox.commands._engine import PrometheusOption, check_out_dirs, run_errors, select_engine
 from obsbox.commands._exit import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_EVALUATED, fail
 
 
@@ -99,9 +99,8 @@ def export_promtool(
     if recording is None:
         raise fail("--recording is required (a manifest or an OpenMetrics file)")
     select_engine(prometheus)
-    if not out.resolve().parent.is_dir():
-        raise fail(f"{out}: its directory does not exist")
-    try:
+    check_out_dirs(out)
+    with run_errors((OpenMetricsError, EngineError, ExportError), unnamed=recording):
         if recording.suffix in (".yaml", ".yml"):
             from obsbox.replay.recording import RecordingError, load_recording
 
@@ -117,12 +116,6 @@ def export_promtool(
             name = recording.stem
         evaluation = evaluate(rules, series, start_ms, end_ms)
         write_export(rules, [ExportCase(evaluation, series, name)], out)
-    except KeyboardInterrupt:
-        raise fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
-    except (OpenMetricsError, EngineError, ExportError) as exc:
-        raise fail(str(exc)) from None
-    except OSError as exc:
-        raise fail(f"{getattr(exc, 'filename', None) or recording}: {exc.strerror or exc}") from None
     Console(highlight=False, soft_wrap=True).print(f"wrote {out}; check it with: promtool test rules {out}", markup=False)
 
 

@@ -7,44 +7,28 @@ after a complete replay, and atomically.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from obsbox.commands._engine import BlockCacheOption, PrometheusOption, select_engine
-from obsbox.commands._exit import EXIT_FAILED, EXIT_INTERRUPTED, fail
+from obsbox.commands._engine import (
+    BlockCacheOption,
+    IncidentsOption,
+    PrometheusOption,
+    check_out_dirs,
+    input_errors,
+    run_errors,
+    scratch_tmpdir,
+    use_engine,
+)
+from obsbox.commands._exit import EXIT_FAILED, fail
 from obsbox.commands._progress import LineProgress
-
-
-def _input_errors() -> tuple[type[BaseException], ...]:
-    from obsbox.replay.openmetrics import OpenMetricsError
-    from obsbox.replay.recording import RecordingError
-    from obsbox.replay.runner import ReplayInputError
-
-    errors: list[type[BaseException]] = [OpenMetricsError, RecordingError, ReplayInputError]
-    try:
-        from obsbox.replay.engine import EngineError
-
-        errors.append(EngineError)
-    except ImportError:  # the engine is optional for `import`
-        pass
-    try:
-        from obsbox.replay.prometheus import PrometheusError
-
-        errors.append(PrometheusError)
-    except ImportError:
-        pass
-    return tuple(errors)
 
 
 def print_scores(console: Console, report: Any) -> None:
@@ -126,29 +110,9 @@ class _ProgressAdapter:
         self.progress.update(self.task, completed=round(100 * fraction), description=str(stage))
 
 
-@contextmanager
-def _scratch_tmpdir() -> Iterator[None]:
-    """A private TMPDIR for child processes, removed afterwards.
-
-    ``promtool tsdb create-blocks-from`` keeps its head block in $TMPDIR and leaves it there
-    when it is killed (as on Ctrl-C); the replay must leave nothing behind.
-    """
-    scratch = tempfile.mkdtemp(prefix="obsbox-replay-scratch-")
-    previous = os.environ.get("TMPDIR")
-    os.environ["TMPDIR"] = scratch
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("TMPDIR", None)
-        else:
-            os.environ["TMPDIR"] = previous
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
 def replay(
     rules: Annotated[list[Path], typer.Option("--rules", metavar="PATH", help="Rule file or directory of rule files; more paths may follow it, or repeat it.")],
-    incidents: Annotated[Path, typer.Option("--incidents", metavar="DIR", help="Directory of recordings (manifests + OpenMetrics).")],
+    incidents: IncidentsOption,
     json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the JSON report here.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Write the HTML report here.")] = None,
     score_by: Annotated[
@@ -173,27 +137,18 @@ def replay(
     """Replay recorded incidents and noise through alert rules and score the rules."""
     rules = [*rules, *(more_rules or [])]
     from obsbox.formats import write_atomically
-    from obsbox.replay.engine_info import engine_info
     from obsbox.replay.report_html import load_plotly_js, render_html
     from obsbox.replay.report_json import render_json
     from obsbox.replay.runner import run_replay
 
-    select_engine(prometheus)
-    engine = engine_info()
-    if block_cache is not None:
-        from obsbox.replay.blockcache import BLOCK_CACHE_ENV
-
-        os.environ[BLOCK_CACHE_ENV] = block_cache
+    engine = use_engine(prometheus, block_cache)
 
     # Piped into a file or a log (CI, make demo), rich would cut the tables at 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=180)
-    errors = _input_errors()
     if score_by not in ("name", "severity", "labels"):
         raise fail(f"--score-by must be name, severity or labels, not {score_by!r}")
-    for out in (json_out, html_out):
-        if out is not None and not out.resolve().parent.is_dir():
-            raise fail(f"{out}: its directory does not exist")
-    try:
+    check_out_dirs(json_out, html_out)
+    with run_errors(input_errors()):
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -204,7 +159,7 @@ def replay(
             # Off a terminal (CI, a pipe, a log) a live bar only leaves a blank line before any
             # error; on a terminal it is transient and erased.
             disable=not sys.stderr.isatty(),
-        ) as bar, _scratch_tmpdir():
+        ) as bar, scratch_tmpdir():
             progress = _ProgressAdapter(bar) if sys.stderr.isatty() else LineProgress("replay")
             report = run_replay(rules, incidents, progress=progress, score_by=score_by)
         json_text = render_json(report.scores, engine=engine) if json_out is not None else None
@@ -217,15 +172,8 @@ def replay(
             write_atomically(json_out, json_text)
         if html_out is not None and html_text is not None:
             write_atomically(html_out, html_text)
-    except KeyboardInterrupt:
-        raise fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
-    except errors as exc:
-        raise fail(str(exc)) from None
-    except OSError as exc:
-        raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
     print_scores(console, report)
-    if engine is not None:
-        console.print(engine.banner + (f" (warning: {engine.warning})" if engine.warning else ""), markup=False)
+    console.print(engine.banner + (f" (warning: {engine.warning})" if engine.warning else ""), markup=False)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -233,6 +181,26 @@ def replay(
 import_app = typer.Typer(
     help="Turn other formats into recordings (manifest + OpenMetrics).", no_args_is_help=True, rich_markup_mode=None
 )
+
+
+class _Imported(Protocol):
+    @property
+    def manifests(self) -> Sequence[Path]: ...
+
+
+_I = TypeVar("_I", bound=_Imported)
+
+
+def _run_import(do: Callable[[], _I]) -> _I:
+    """Run an importer: bad input as one line on stderr (exit 2), else the manifests written on stdout."""
+    errors: tuple[type[BaseException], ...] = (*input_errors(), ValueError)
+    try:
+        result = do()
+    except errors as exc:
+        raise fail(str(exc)) from None
+    for path in result.manifests:
+        print(path)
+    return result
 
 
 @import_app.command("promtool")
@@ -245,14 +213,7 @@ def import_promtool(
     manifests written, then a summary naming, per test, what a recording cannot carry."""
     from obsbox.importers.promtool import import_test_file
 
-    try:
-        summary = import_test_file(test_file, out)
-    except _input_errors() as exc:
-        raise fail(str(exc)) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    for path in summary.manifests:
-        print(path)
+    summary = _run_import(lambda: import_test_file(test_file, out))
     for line in summary.lines():
         print(line, file=sys.stderr)
 
@@ -265,28 +226,15 @@ def import_nab(
     metric: Annotated[str, typer.Option("--metric", metavar="NAME", help="Metric name for the series.")] = "nab_value",
     alert: Annotated[str | None, typer.Option("--expect-alert", metavar="ALERTNAME", help="Alert that must fire (default: any critical).")] = None,
     severity: Annotated[str, typer.Option("--expect-severity", metavar="SEVERITY", help="Severity that must fire when no alert is named.")] = "critical",
-    within: Annotated[
-        str | None,
-        typer.Option("--within", metavar="DURATION", help="How soon after a window's start it must fire (default: within the window)."),
-    ] = None,
-    repair: Annotated[
-        bool, typer.Option("--repair", help="Sort rows by time and keep the first of repeated timestamps, listing each change.")
-    ] = False,
+    within: Annotated[str | None, typer.Option("--within", metavar="DURATION", help="How soon after a window's start it must fire (default: within the window).")] = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Sort rows by time and keep the first of repeated timestamps, listing each change.")] = False,
 ) -> None:
     """A NAB data file and its labelled anomaly windows as recordings: one incident per window
     (fire inside it), or one noise recording. Warns of gaps and of samples sparser than the 5m lookback."""
     from obsbox.importers.nab import NabOptions, import_nab_file
 
-    try:
-        result = import_nab_file(
-            csv_file, windows, out, NabOptions(metric=metric, alert=alert, severity=severity, within=within), repair=repair
-        )
-    except _input_errors() as exc:
-        raise fail(str(exc)) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    for path in result.manifests:
-        print(path)
+    options = NabOptions(metric=metric, alert=alert, severity=severity, within=within)
+    result = _run_import(lambda: import_nab_file(csv_file, windows, out, options, repair=repair))
     for line in result.repairs:
         print(f"repaired: {line}", file=sys.stderr)
     for line in result.warnings:

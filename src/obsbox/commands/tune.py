@@ -7,7 +7,6 @@ change atomically; reports are written only after a complete run.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,8 +15,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from obsbox.commands._engine import BlockCacheOption, PrometheusOption, select_engine
-from obsbox.commands._exit import EXIT_INTERRUPTED, fail
+from obsbox.commands._engine import (
+    BlockCacheOption,
+    IncidentsOption,
+    PrometheusOption,
+    check_out_dirs,
+    input_errors,
+    os_error_message,
+    run_errors,
+    scratch_tmpdir,
+    use_engine,
+)
+from obsbox.commands._exit import fail
 from obsbox.commands._progress import LineProgress
 
 if TYPE_CHECKING:
@@ -34,39 +43,11 @@ def _table(title: str, head: tuple[str, ...], rows: list[tuple[str, ...]]) -> Ta
 
 
 def tune(
-    alert: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--alert",
-            metavar="NAME",
-            help="An alerting rule to tune (repeatable; an SLO alert's parameters live in --slos).",
-        ),
-    ] = None,
-    group: Annotated[
-        str | None,
-        typer.Option("--group", metavar="NAME", help="Tune every alerting rule of this rule group (slo-<job>: the SLO alerts)."),
-    ] = None,
-    rules: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--rules",
-            metavar="PATH",
-            help="Rule file or directory holding the rules and the recording rules they read (repeatable). "
-            "Default: alert_rules.",
-        ),
-    ] = None,
-    incidents: Annotated[
-        Path,
-        typer.Option("--incidents", metavar="DIR", help="Directory of recordings (manifests + OpenMetrics)."),
-    ] = Path("alert_rules/incidents"),
-    slos: Annotated[
-        Path,
-        typer.Option(
-            "--slos",
-            metavar="FILE",
-            help="The SLO file SLO alerts are rendered from (slo.rules.yaml beside it is rendered again).",
-        ),
-    ] = Path("alert_rules/slos.yaml"),
+    alert: Annotated[list[str] | None, typer.Option("--alert", metavar="NAME", help="An alerting rule to tune (repeatable; an SLO alert's parameters live in --slos).")] = None,
+    group: Annotated[str | None, typer.Option("--group", metavar="NAME", help="Tune every alerting rule of this rule group (slo-<job>: the SLO alerts).")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", metavar="PATH", help="Rule file or directory holding the rules and the recording rules they read (repeatable). Default: alert_rules.")] = None,
+    incidents: IncidentsOption = Path("alert_rules/incidents"),
+    slos: Annotated[Path, typer.Option("--slos", metavar="FILE", help="The SLO file SLO alerts are rendered from (slo.rules.yaml beside it is rendered again).")] = Path("alert_rules/slos.yaml"),
     sweep: Annotated[
         list[str] | None,
         typer.Option(
@@ -77,24 +58,11 @@ def tune(
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the tune / held-out split.")] = 13,
-    holdout: Annotated[
-        bool,
-        typer.Option("--holdout/--no-holdout", help="Also tune on one part of the corpus and score on the other."),
-    ] = True,
-    apply: Annotated[
-        bool, typer.Option("--apply", help="Write the recommended change to the rule files or slos.yaml (atomically).")
-    ] = False,
-    html_out: Annotated[
-        Path | None,
-        typer.Option("--html", metavar="FILE", help="Write the HTML report (with the Pareto plot) here."),
-    ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", metavar="FILE", help="Write every variant's scores as JSON here.")
-    ] = None,
-    list_params: Annotated[
-        bool,
-        typer.Option("--list-params", help="Print the rules' parameters and their default grids, and exit."),
-    ] = False,
+    holdout: Annotated[bool, typer.Option("--holdout/--no-holdout", help="Also tune on one part of the corpus and score on the other.")] = True,
+    apply: Annotated[bool, typer.Option("--apply", help="Write the recommended change to the rule files or slos.yaml (atomically).")] = False,
+    html_out: Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Write the HTML report (with the Pareto plot) here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write every variant's scores as JSON here.")] = None,
+    list_params: Annotated[bool, typer.Option("--list-params", help="Print the rules' parameters and their default grids, and exit.")] = False,
     block_cache: BlockCacheOption = None,
     prometheus: PrometheusOption = None,
 ) -> None:
@@ -103,7 +71,6 @@ def tune(
     variant and its diff."""
     import json
 
-    from obsbox.commands.replay import _input_errors, _scratch_tmpdir
     from obsbox.formats import write_atomically
     from obsbox.tune import edit, report
     from obsbox.tune.run import load_target, resolve_alerts, run_tune_many
@@ -112,7 +79,7 @@ def tune(
 
     rule_paths = list(rules or [Path("alert_rules")])
     console = Console() if sys.stdout.isatty() else Console(width=200)
-    errors: tuple[type[BaseException], ...] = (*_input_errors(), TuneError)
+    errors: tuple[type[BaseException], ...] = (*input_errors(), TuneError)
     try:
         alerts = resolve_alerts(alert or [], group, rule_paths, slos)
         if list_params:
@@ -127,17 +94,11 @@ def tune(
             return
     except errors as exc:
         raise fail(str(exc)) from None
-    for out in (json_out, html_out):
-        if out is not None and not out.resolve().parent.is_dir():
-            raise fail(f"{out}: its directory does not exist")
-    select_engine(prometheus)
-    if block_cache is not None:
-        from obsbox.replay.blockcache import BLOCK_CACHE_ENV
-
-        os.environ[BLOCK_CACHE_ENV] = block_cache
+    check_out_dirs(json_out, html_out)
+    use_engine(prometheus, block_cache)
     progress = None if sys.stderr.isatty() else LineProgress("tune")
-    try:
-        with _scratch_tmpdir():
+    with run_errors(errors):
+        with scratch_tmpdir():
             results, changes = run_tune_many(
                 alerts,
                 rule_paths,
@@ -154,12 +115,6 @@ def tune(
             write_atomically(html_out, report.render_html(results, changes, plotly_js=load_plotly_js()))
         if json_out is not None:
             write_atomically(json_out, json.dumps(report.to_json_many(results, changes), indent=2, sort_keys=True) + "\n")
-    except KeyboardInterrupt:
-        raise fail("interrupted; temporary data removed and Prometheus stopped", EXIT_INTERRUPTED) from None
-    except errors as exc:
-        raise fail(str(exc)) from None
-    except OSError as exc:
-        raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
 
     # The time goes to stderr: the same inputs give the same stdout.
     total = sum(len(r.variants) for r in results)
@@ -177,7 +132,7 @@ def tune(
         try:
             edit.apply_changes(changes)
         except OSError as exc:
-            raise fail(f"{getattr(exc, 'filename', None) or '?'}: {exc.strerror or exc}") from None
+            raise fail(os_error_message(exc)) from None
         console.print(f"applied to {', '.join(str(c.path) for c in changes)}", markup=False, highlight=False)
 
 

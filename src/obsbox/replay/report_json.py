@@ -14,27 +14,23 @@ SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
 
+def attrs(obj: object, *names: str) -> dict[str, Any]:
+    """The named attributes of ``obj`` as JSON fields of the same names, in that order."""
+    return {name: getattr(obj, name) for name in names}
+
+
 def _stat(stat: Stat) -> dict[str, float | None]:
     return {"median": stat.median, "max": stat.max}
 
 
 def _rule(rule: RuleScore) -> dict[str, Any]:
     return {
-        "alert": rule.alert,
-        "group": rule.group,
+        **attrs(rule, "alert", "group"),
         "file": rule.source_file,
-        "severity": rule.severity,
-        "windows": rule.windows,
-        "caught": rule.caught,
-        "recall": rule.recall,
-        "precision": rule.precision,
+        **attrs(rule, "severity", "windows", "caught", "recall", "precision"),
         "detection_time_s": _stat(rule.detection_s),
         "reset_time_s": _stat(rule.reset_s),
-        "episodes": rule.episodes,
-        "relevant_episodes": rule.relevant_episodes,
-        "noise_episodes": rule.noise_episodes,
-        "no_data_windows": rule.no_data_windows,
-        "has_data": rule.has_data,
+        **attrs(rule, "episodes", "relevant_episodes", "noise_episodes", "no_data_windows", "has_data"),
     }
 
 
@@ -72,10 +68,7 @@ def _episode(e: Episode) -> dict[str, Any]:
 
 def _recording(r: RecordingResult) -> dict[str, Any]:
     return {
-        "name": r.name,
-        "kind": r.kind,
-        "source": r.source,
-        "description": r.description,
+        **attrs(r, "name", "kind", "source", "description"),
         "start": format_time(r.start_ms),
         "end": format_time(r.end_ms),
         "passed": r.passed,
@@ -92,14 +85,7 @@ def to_document(scores: Scores, engine: EngineInfo | None = None) -> dict[str, A
         "schema_version": SCHEMA_VERSION,
         "engine": engine.as_dict() if engine is not None else None,
         "summary": {
-            "recall": s.recall,
-            "precision": s.precision,
-            "noise_pages": s.noise_pages,
-            "missed": s.missed,
-            "windows": s.windows,
-            "caught": s.caught,
-            "episodes": s.episodes,
-            "relevant_episodes": s.relevant_episodes,
+            **attrs(s, "recall", "precision", "noise_pages", "missed", "windows", "caught", "episodes", "relevant_episodes"),
             "detection_time_s": _stat(s.detection_s),
             "reset_time_s": _stat(s.reset_s),
             "recordings": s.recordings,

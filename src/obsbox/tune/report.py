@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from obsbox.replay.report_html import fmt_seconds
+from obsbox.replay.report_json import attrs
 from obsbox.tune.edit import FileChange
 from obsbox.tune.run import PartResult, TuneResult
 from obsbox.tune.scores import RECOMMENDATION_RULE, VariantScore
@@ -199,11 +200,7 @@ def render_html(results: Sequence[TuneResult], changes: Sequence[FileChange], *,
 
 def _score_json(s: VariantScore) -> dict[str, Any]:
     return {
-        "windows": s.windows,
-        "caught": s.caught,
-        "recall": s.recall,
-        "noise_episodes": s.noise_episodes,
-        "noise_per_week": s.noise_per_week,
+        **attrs(s, "windows", "caught", "recall", "noise_episodes", "noise_per_week"),
         "detection_median_s": s.detection_s.median,
         "detection_max_s": s.detection_s.max,
         "reset_median_s": s.reset_s.median,

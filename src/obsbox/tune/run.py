@@ -179,24 +179,6 @@ def resolve_alerts(alerts: Sequence[str], group: str | None, rule_paths: Sequenc
     return out
 
 
-def run_tune(
-    alert: str,
-    rule_paths: Sequence[Path],
-    incidents_dir: Path,
-    *,
-    slos_path: Path | None = None,
-    sweep: Sequence[str] = (),
-    seed: int = DEFAULT_SEED,
-    holdout: bool = True,
-    progress: Callable[[str, float], None] | None = None,
-) -> TuneResult:
-    """Tune one alert (see ``run_tune_many``)."""
-    results, _ = run_tune_many(
-        [alert], rule_paths, incidents_dir, slos_path=slos_path, sweep=sweep, seed=seed, holdout=holdout, progress=progress
-    )
-    return results[0]
-
-
 def _merge_docs(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """One rule file from several: groups of the same name joined, each rule once."""
     groups: dict[str, dict[str, Any]] = {}

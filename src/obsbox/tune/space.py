@@ -265,29 +265,16 @@ def rule_target(alert: str, groups: Sequence[RuleGroup]) -> RuleTarget:
         raise TuneError(f"no alerting rule named {alert!r} in the rule files")
     first = found[0][0]
     literals = comparison_literals(first.expr)
-    params: list[Param] = []
-    for k, lit in enumerate(literals):
-        params.append(
-            Param(
-                f"t{k + 1}", lit.text, threshold_grid(lit), f"the number compared with ({lit.op} {lit.text})"
-            )
-        )
-    params.append(
-        Param(
-            "for",
-            format_duration(first.for_ms / 1000),
-            for_grid(first.for_ms / 1000),
-            "pending time before firing",
-        )
+    params = [
+        Param(f"t{k + 1}", lit.text, threshold_grid(lit), f"the number compared with ({lit.op} {lit.text})")
+        for k, lit in enumerate(literals)
+    ]
+    durations = (
+        ("for", first.for_ms, for_grid, "pending time before firing"),
+        ("keep_firing_for", first.keep_firing_for_ms, keep_firing_grid, "how long an alert keeps firing after its condition clears"),
     )
-    params.append(
-        Param(
-            "keep_firing_for",
-            format_duration(first.keep_firing_for_ms / 1000),
-            keep_firing_grid(first.keep_firing_for_ms / 1000),
-            "how long an alert keeps firing after its condition clears",
-        )
-    )
+    for name, ms, grid, what in durations:
+        params.append(Param(name, format_duration(ms / 1000), grid(ms / 1000), what))
     return RuleTarget(alert, tuple(found), tuple(params), tuple(literals))
 
 
