@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from .patches import is_wrapped, unwrap_methods, wrap_methods
 from .wsgi import ROUTE_KEY, ObsboxWSGIMiddleware
 
 
@@ -31,7 +32,7 @@ def patch_django() -> bool:
         from django.core.handlers.wsgi import WSGIHandler
     except ImportError:
         return False
-    if getattr(WSGIHandler, "_obsbox_patched", False):
+    if is_wrapped(WSGIHandler, "__call__"):
         return True
     from .asgi import observe
 
@@ -63,14 +64,9 @@ def patch_django() -> bool:
             pass
         return match
 
-    for cls, name, new, old in (
-        (WSGIHandler, "__call__", wsgi, wsgi_call),
-        (ASGIHandler, "__call__", asgi, asgi_call),
-        (BaseHandler, "resolve_request", resolve_request, resolve),
-    ):
-        new._obsbox_original = old  # type: ignore[attr-defined,union-attr]
-        setattr(cls, name, new)
-    WSGIHandler._obsbox_patched = True  # type: ignore[attr-defined]
+    wrap_methods(WSGIHandler, {"__call__": wsgi})
+    wrap_methods(ASGIHandler, {"__call__": asgi})
+    wrap_methods(BaseHandler, {"resolve_request": resolve_request})
     return True
 
 
@@ -82,8 +78,6 @@ def unpatch_django() -> None:
         from django.core.handlers.wsgi import WSGIHandler
     except ImportError:
         return
-    for cls, name in ((WSGIHandler, "__call__"), (ASGIHandler, "__call__"), (BaseHandler, "resolve_request")):
-        original = getattr(cls.__dict__.get(name), "_obsbox_original", None)
-        if original is not None:
-            setattr(cls, name, original)
-    WSGIHandler._obsbox_patched = False  # type: ignore[attr-defined]
+    unwrap_methods(WSGIHandler, "__call__")
+    unwrap_methods(ASGIHandler, "__call__")
+    unwrap_methods(BaseHandler, "resolve_request")

@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 import weakref
-from typing import Any
+from typing import Any, Literal
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -83,7 +83,7 @@ def _prometheus_metric(spec: c.MetricSpec, registry: CollectorRegistry | None) -
             spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=registry
         )
     if spec.instrument is c.Instrument.GAUGE:
-        mode = "livesum" if spec.otel_name in _LIVESUM_GAUGES else "mostrecent"
+        mode: Literal["livesum", "mostrecent"] = "livesum" if spec.otel_name in _LIVESUM_GAUGES else "mostrecent"
         return prometheus_client.Gauge(
             spec.prometheus_name, spec.description, spec.labels, registry=registry, multiprocess_mode=mode
         )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 _log = logging.getLogger("obsbox_instrumentation")
 
@@ -88,3 +89,23 @@ def unpatch_all() -> None:
             _call(patch.undo)
         except Exception:
             _log.debug("obsbox: undoing hook %s failed", patch.name, exc_info=True)
+
+
+def wrap_methods(owner: Any, wrappers: Mapping[str, Any]) -> None:
+    """Put each wrapper in place of ``owner``'s method of that name, remembering the original
+    for :func:`unwrap_methods`."""
+    for name, wrapper in wrappers.items():
+        wrapper._obsbox_original = owner.__dict__[name]
+        setattr(owner, name, wrapper)
+
+
+def is_wrapped(owner: Any, name: str) -> bool:
+    return hasattr(owner.__dict__.get(name), "_obsbox_original")
+
+
+def unwrap_methods(owner: Any, *names: str) -> None:
+    """Put back what :func:`wrap_methods` replaced (a no-op for a method it did not replace)."""
+    for name in names:
+        original = getattr(owner.__dict__.get(name), "_obsbox_original", None)
+        if original is not None:
+            setattr(owner, name, original)

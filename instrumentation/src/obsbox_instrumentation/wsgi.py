@@ -26,6 +26,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import runtime as rt
 from .apiversion import api_version
 from .contract import ATTR_API_VERSION, ATTR_TENANT, BAGGAGE_TENANT
+from .patches import is_wrapped, unwrap_methods, wrap_methods
 from .tenant import clean_tenant, current_tenant, header_to_environ_key
 
 ROUTE_KEY = "obsbox.route"
@@ -290,7 +291,7 @@ def patch_flask() -> bool:
         import flask
     except ImportError:
         return False
-    if getattr(flask.Flask, "_obsbox_patched", False):
+    if is_wrapped(flask.Flask, "__call__"):
         return True
     original_init = flask.Flask.__init__
     original_call = flask.Flask.__call__
@@ -306,11 +307,7 @@ def patch_flask() -> bool:
                 instrument_flask(self)
         return original_call(self, environ, start_response)
 
-    __init__._obsbox_original = original_init  # type: ignore[attr-defined]
-    __call__._obsbox_original = original_call  # type: ignore[attr-defined]
-    flask.Flask.__init__ = __init__  # type: ignore[method-assign]
-    flask.Flask.__call__ = __call__  # type: ignore[method-assign]
-    flask.Flask._obsbox_patched = True  # type: ignore[attr-defined]
+    wrap_methods(flask.Flask, {"__init__": __init__, "__call__": __call__})
     return True
 
 
@@ -320,8 +317,4 @@ def unpatch_flask() -> None:
         import flask
     except ImportError:
         return
-    for name in ("__init__", "__call__"):
-        original = getattr(flask.Flask.__dict__.get(name), "_obsbox_original", None)
-        if original is not None:
-            setattr(flask.Flask, name, original)
-    flask.Flask._obsbox_patched = False  # type: ignore[attr-defined]
+    unwrap_methods(flask.Flask, "__init__", "__call__")
