@@ -19,7 +19,7 @@ from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, _SUPPRESS_
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime as rt
-from .patches import is_wrapped, unwrap_methods, wrap_methods
+from .patches import Wrappers, unwrap_library, wrap_library
 from .wsgi import KNOWN_METHODS
 
 
@@ -97,68 +97,49 @@ class _ClientCall:
             _end(self.state, self.status, exc)
 
 
-def _send(original: Any, session: Any, request: Any, url_of: Callable[[Any], Any], /, **kwargs: Any) -> Any:
-    """Call ``original(session, request, **kwargs)`` inside a client span (requests and sync httpx)."""
-    with _ClientCall(request, url_of) as call:
-        response = original(session, request, **kwargs)
-        call.status = response.status_code
-        return response
+def _sync_send(url_of: Callable[[Any], Any]) -> Wrappers:
+    """``send`` of requests' Session and httpx's Client, inside a client span."""
+
+    def make(cls: Any) -> dict[str, Any]:
+        original = cls.send
+
+        def send(self: Any, request: Any, **kwargs: Any) -> Any:
+            with _ClientCall(request, url_of) as call:
+                response = original(self, request, **kwargs)
+                call.status = response.status_code
+                return response
+
+        return {"send": send}
+
+    return make
+
+
+def _async_send(cls: Any) -> dict[str, Any]:
+    """``send`` of httpx's AsyncClient, inside a client span."""
+    original = cls.send
+
+    async def send(self: Any, request: Any, **kwargs: Any) -> Any:
+        with _ClientCall(request, _httpx_url) as call:
+            response = await original(self, request, **kwargs)
+            call.status = response.status_code
+            return response
+
+    return {"send": send}
 
 
 def patch_httpx() -> bool:
     """Instrument httpx.Client and httpx.AsyncClient; False when httpx is not installed."""
-    try:
-        import httpx
-    except ImportError:
-        return False
-    if is_wrapped(httpx.Client, "send"):
-        return True
-    sync_original = httpx.Client.send
-    async_original = httpx.AsyncClient.send
-
-    def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        return _send(sync_original, self, request, _httpx_url, **kwargs)
-
-    async def async_send(self: Any, request: Any, **kwargs: Any) -> Any:
-        with _ClientCall(request, _httpx_url) as call:
-            response = await async_original(self, request, **kwargs)
-            call.status = response.status_code
-            return response
-
-    wrap_methods(httpx.Client, {"send": send})
-    wrap_methods(httpx.AsyncClient, {"send": async_send})
-    return True
+    return wrap_library({"httpx:Client": _sync_send(_httpx_url), "httpx:AsyncClient": _async_send})
 
 
 def unpatch_httpx() -> None:
-    try:
-        import httpx
-    except ImportError:
-        return
-    unwrap_methods(httpx.Client, "send")
-    unwrap_methods(httpx.AsyncClient, "send")
+    unwrap_library("httpx:Client", "httpx:AsyncClient")
 
 
 def patch_requests() -> bool:
     """Instrument every ``requests`` Session; False when requests is not installed."""
-    try:
-        import requests
-    except ImportError:
-        return False
-    if is_wrapped(requests.Session, "send"):
-        return True
-    original = requests.Session.send
-
-    def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        return _send(original, self, request, _requests_url, **kwargs)
-
-    wrap_methods(requests.Session, {"send": send})
-    return True
+    return wrap_library({"requests:Session": _sync_send(_requests_url)})
 
 
 def unpatch_requests() -> None:
-    try:
-        import requests
-    except ImportError:
-        return
-    unwrap_methods(requests.Session, "send")
+    unwrap_library("requests:Session")
