@@ -256,34 +256,25 @@ class Recorder:
             self._defer(hist, seconds, {"queue": queue, "job_name": job_name})
 
     def failed_registry(self, queue: str, count: float) -> None:
-        if self.pull:
-            self._child(self._p[c.JOB_FAILED_REGISTRY.otel_name], (queue,)).set(count)
-        gauge = self._o.get(c.JOB_FAILED_REGISTRY.otel_name)
-        if gauge is not None:
-            gauge.set(count, {"queue": queue})
+        self._set_queue_gauge(c.JOB_FAILED_REGISTRY, queue, count)
 
     def broker_up(self, queue: str, up: bool) -> None:
-        if self.pull:
-            self._child(self._p[c.JOB_BROKER_UP.otel_name], (queue,)).set(1.0 if up else 0.0)
-        gauge = self._o.get(c.JOB_BROKER_UP.otel_name)
-        if gauge is not None:
-            gauge.set(1 if up else 0, {"queue": queue})
+        self._set_queue_gauge(c.JOB_BROKER_UP, queue, 1 if up else 0)
 
     def queue_stats(self, queue: str, depth: float, oldest_age_s: float) -> None:
-        if self.pull:
-            self._child(self._p[c.JOB_QUEUE_DEPTH.otel_name], (queue,)).set(depth)
-            self._child(self._p[c.JOB_QUEUE_OLDEST_AGE.otel_name], (queue,)).set(oldest_age_s)
-        for spec, value in ((c.JOB_QUEUE_DEPTH, depth), (c.JOB_QUEUE_OLDEST_AGE, oldest_age_s)):
-            gauge = self._o.get(spec.otel_name)
-            if gauge is not None:
-                gauge.set(value, {"queue": queue})
+        self._set_queue_gauge(c.JOB_QUEUE_DEPTH, queue, depth)
+        self._set_queue_gauge(c.JOB_QUEUE_OLDEST_AGE, queue, oldest_age_s)
 
     def workers(self, queue: str, count: float) -> None:
+        self._set_queue_gauge(c.JOB_WORKERS, queue, count)
+
+    def _set_queue_gauge(self, spec: c.MetricSpec, queue: str, value: float) -> None:
+        """Set a gauge labelled by queue alone on both paths."""
         if self.pull:
-            self._child(self._p[c.JOB_WORKERS.otel_name], (queue,)).set(count)
-        gauge = self._o.get(c.JOB_WORKERS.otel_name)
+            self._child(self._p[spec.otel_name], (queue,)).set(value)
+        gauge = self._o.get(spec.otel_name)
         if gauge is not None:
-            gauge.set(count, {"queue": queue})
+            gauge.set(value, {"queue": queue})
 
     # --- DropSink (self-metrics) ----------------------------------------------------------
 

@@ -115,6 +115,10 @@ def _wrapped(owner: Any) -> dict[str, Any]:
     }
 
 
+def is_wrapped(owner: Any) -> bool:
+    return bool(_wrapped(owner))
+
+
 def unwrap_methods(owner: Any) -> None:
     """Put back every method of ``owner`` that :func:`wrap_methods` replaced."""
     for name, original in _wrapped(owner).items():
@@ -136,7 +140,7 @@ def wrap_library(hooks: Mapping[str, Wrappers]) -> bool:
     if classes is None:
         return False
     for owner, make in zip(classes, hooks.values()):
-        if not _wrapped(owner):
+        if not is_wrapped(owner):
             wrap_methods(owner, make(owner))
     return True
 
