@@ -4,6 +4,9 @@ configure() applies every registered patch whose library is installed and not di
 :func:`unpatch_all` undoes them all (tests, and obsbox_instrumentation.testing.reset()). Each
 patch names the upstream instrumentations it replaces, so neither configure() nor
 opentelemetry-instrument loads those as well. The hooks import their library only when applied.
+
+The hooks replace library methods through :func:`wrap_methods` (or :func:`wrap_library`), which
+keeps each original on its wrapper, so one :func:`unwrap_methods` undoes any of them.
 """
 
 from __future__ import annotations
@@ -90,7 +93,6 @@ def unpatch_all() -> None:
             _call(patch.undo)
         except Exception:
             _log.debug("obsbox: undoing hook %s failed", patch.name, exc_info=True)
-
 
 
 # A function giving a class's wrappers, by method name, from the class (whose methods they wrap).
