@@ -22,8 +22,9 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from . import importhook, jobs, queues
 from . import runtime as rt
@@ -35,8 +36,10 @@ from .contract import (
     OUTCOME_SUCCESS,
     OUTCOME_TIMEOUT,
 )
+from .patches import is_wrapped, unwrap_methods, wrap_methods
 
 _log = logging.getLogger(__name__)
+_Handler = TypeVar("_Handler", bound=Callable[..., None])
 CARRIER_KEYS = ("traceparent", "tracestate", "baggage")
 DEFAULT_QUEUE = "celery"
 CHILD_FLUSH_TIMEOUT_S = 5.0
@@ -44,7 +47,20 @@ CHILD_FLUSH_TIMEOUT_S = 5.0
 _producer_spans: dict[str, Any] = {}
 _active: dict[str, jobs.ActiveJob] = {}
 _installed: list[tuple[Any, Any]] = []
-_patched: list[tuple[Any, str, Any]] = []
+# The classes whose methods are wrapped.
+_patched: list[Any] = []
+# (name in celery.signals, handler), registered by @_on where each handler is defined.
+_HANDLERS: list[tuple[str, Callable[..., None]]] = []
+
+
+def _on(signal_name: str) -> Callable[[_Handler], _Handler]:
+    """Connect the decorated function to ``celery.signals.<signal_name>`` once Celery is imported."""
+
+    def register(handler: _Handler) -> _Handler:
+        _HANDLERS.append((signal_name, handler))
+        return handler
+
+    return register
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -125,6 +141,7 @@ def _watch(queue: str, url: str | None, consumer: bool) -> None:
 # --- producer -------------------------------------------------------------------------------
 
 
+@_on("before_task_publish")
 def _before_publish(sender: Any = None, headers: Any = None, routing_key: Any = None, **_: Any) -> None:
     if rt.get() is None or not isinstance(headers, dict):
         return
@@ -142,6 +159,7 @@ def _before_publish(sender: Any = None, headers: Any = None, routing_key: Any = 
         _log.debug("obsbox: celery publish hook failed", exc_info=True)
 
 
+@_on("after_task_publish")
 def _after_publish(headers: Any = None, **_: Any) -> None:
     if not isinstance(headers, dict):
         return
@@ -154,6 +172,7 @@ def _after_publish(headers: Any = None, **_: Any) -> None:
 # --- consumer (the process running the task) -----------------------------------------------
 
 
+@_on("task_prerun")
 def _prerun(task_id: Any = None, task: Any = None, **_: Any) -> None:
     if rt.get() is None or task is None:
         return
@@ -178,6 +197,7 @@ def _killed_by_main(exception: Any) -> bool:
     )
 
 
+@_on("task_failure")
 def _failure(task_id: Any = None, exception: Any = None, **_: Any) -> None:
     job = _active.get(str(task_id))
     if job is None:
@@ -195,6 +215,7 @@ def _failure(task_id: Any = None, exception: Any = None, **_: Any) -> None:
             job.span.record_exception(exception)
 
 
+@_on("task_retry")
 def _retry(request: Any = None, **_: Any) -> None:
     job = _active.get(str(_get(request, "id")))
     if job is not None:
@@ -204,6 +225,7 @@ def _retry(request: Any = None, **_: Any) -> None:
 STATE_OUTCOME = {"SUCCESS": OUTCOME_SUCCESS, "RETRY": OUTCOME_RETRY, "REVOKED": OUTCOME_REVOKED, "IGNORED": OUTCOME_SUCCESS}
 
 
+@_on("task_postrun")
 def _postrun(task_id: Any = None, state: Any = None, retval: Any = None, **_: Any) -> None:
     job = _active.pop(str(task_id), None)
     if job is None:
@@ -239,6 +261,7 @@ def _report_from_main(request: Any, outcome: str, error: str) -> None:
         )
 
 
+@_on("task_revoked")
 def _revoked(request: Any = None, sender: Any = None, **_: Any) -> None:
     """Runs in the main process: a task revoked before it ran, or terminated while running."""
     if rt.get() is None or request is None:
@@ -254,7 +277,7 @@ def _patch_request() -> None:
     from celery.exceptions import WorkerLostError
     from celery.worker.request import Request
 
-    if getattr(Request, "_obsbox_patched", False):
+    if is_wrapped(Request):
         return
     on_timeout, on_failure = Request.on_timeout, Request.on_failure
 
@@ -277,12 +300,11 @@ def _patch_request() -> None:
             _report_from_main(self, OUTCOME_ABANDONED, "the pool process running the task exited")
         return on_failure(self, exc_info, *args, **kwargs)
 
-    Request.on_timeout = patched_on_timeout  # type: ignore[method-assign]
-    Request.on_failure = patched_on_failure  # type: ignore[method-assign]
-    Request._obsbox_patched = True  # type: ignore[attr-defined]
-    _patched.extend([(Request, "on_timeout", on_timeout), (Request, "on_failure", on_failure)])
+    wrap_methods(Request, {"on_timeout": patched_on_timeout, "on_failure": patched_on_failure})
+    _patched.append(Request)
 
 
+@_on("worker_init")
 def _worker_init(**_: Any) -> None:
     with contextlib.suppress(Exception):
         _patch_request()
@@ -292,6 +314,7 @@ def _worker_init(**_: Any) -> None:
         jobs.suppress_library_internals()
 
 
+@_on("worker_ready")
 def _worker_ready(sender: Any = None, **_: Any) -> None:
     if rt.get() is None or sender is None:
         return
@@ -308,15 +331,18 @@ def _worker_ready(sender: Any = None, **_: Any) -> None:
         _log.debug("obsbox: celery worker_ready hook failed", exc_info=True)
 
 
+@_on("worker_shutdown")
 def _worker_shutdown(**_: Any) -> None:
     queues.leave()
 
 
+@_on("worker_process_init")
 def _child_init(**_: Any) -> None:
     # A pool child: its parent reads the queues and beats for it.
     queues.suppress_in_this_process()
 
 
+@_on("worker_process_shutdown")
 def _child_shutdown(**_: Any) -> None:
     """In the pool child, before billiard's os._exit: export the spans and metrics it holds."""
     jobs.flush_process(CHILD_FLUSH_TIMEOUT_S)
@@ -324,10 +350,7 @@ def _child_shutdown(**_: Any) -> None:
 
 def install() -> bool:
     """Connect obsbox to Celery's signals once Celery is imported; False when it is not installed."""
-    if not importhook.is_installed("celery"):
-        return False
-    importhook.when_imported("celery", _connect)
-    return True
+    return importhook.on_import("celery", _connect)
 
 
 def _connect() -> None:
@@ -335,20 +358,8 @@ def _connect() -> None:
 
     if _installed:
         return
-    for signal, handler in (
-        (signals.before_task_publish, _before_publish),
-        (signals.after_task_publish, _after_publish),
-        (signals.task_prerun, _prerun),
-        (signals.task_failure, _failure),
-        (signals.task_retry, _retry),
-        (signals.task_postrun, _postrun),
-        (signals.task_revoked, _revoked),
-        (signals.worker_init, _worker_init),
-        (signals.worker_ready, _worker_ready),
-        (signals.worker_shutdown, _worker_shutdown),
-        (signals.worker_process_init, _child_init),
-        (signals.worker_process_shutdown, _child_shutdown),
-    ):
+    for signal_name, handler in _HANDLERS:
+        signal = getattr(signals, signal_name)
         signal.connect(handler, weak=False)
         _installed.append((signal, handler))
 
@@ -361,10 +372,7 @@ def uninstall() -> None:
         with contextlib.suppress(Exception):
             signal.disconnect(handler)
     while _patched:
-        owner, name, original = _patched.pop()
-        setattr(owner, name, original)
-        with contextlib.suppress(AttributeError):
-            delattr(owner, "_obsbox_patched")
+        unwrap_methods(_patched.pop())
     _producer_spans.clear()
     _active.clear()
     _producer_watched.clear()

@@ -99,110 +99,66 @@ JOB_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 1
 # changes the list) and the SLO rules drop them again for services instrumented otherwise.
 SLI_EXCLUDED_ROUTES: tuple[str, ...] = ("/healthz", "/livez", "/readyz", "/health", "/metrics")
 
-HTTP_SERVER_REQUEST_DURATION = MetricSpec(
-    otel_name="http.server.request.duration",
-    prometheus_name="http_server_request_duration_seconds",
-    instrument=Instrument.HISTOGRAM,
-    unit="s",
-    description="Duration of HTTP server requests (stable semantic conventions).",
-    labels=(LABEL_HTTP_ROUTE, LABEL_HTTP_METHOD, LABEL_HTTP_STATUS, LABEL_API_VERSION, LABEL_TENANT),
-    buckets=HTTP_DURATION_BUCKETS,
-)
+_SECONDS = "s"
+_QUEUE_ONLY = (LABEL_QUEUE,)
 
-HTTP_CLIENT_REQUEST_DURATION = MetricSpec(
-    otel_name="http.client.request.duration",
-    prometheus_name="http_client_request_duration_seconds",
-    instrument=Instrument.HISTOGRAM,
-    unit="s",
-    description="Duration of outgoing HTTP requests to dependencies; status 0 means no response (timeout, refused).",
-    labels=(LABEL_SERVER_ADDRESS, LABEL_HTTP_METHOD, LABEL_HTTP_STATUS),
-    buckets=HTTP_DURATION_BUCKETS,
-)
 
-JOB_DURATION = MetricSpec(
-    otel_name="obsbox.job.duration",
-    prometheus_name="obsbox_job_duration_seconds",
-    instrument=Instrument.HISTOGRAM,
-    unit="s",
-    description=(
-        "Duration of background jobs by queue, job name and outcome "
-        "(success, failure, retry, revoked, timeout, abandoned)."
-    ),
-    labels=(LABEL_QUEUE, LABEL_JOB_NAME, LABEL_OUTCOME),
-    buckets=JOB_DURATION_BUCKETS,
-)
+def _metric(
+    otel_name: str, instrument: Instrument, unit: str, labels: tuple[str, ...], description: str,
+    buckets: tuple[float, ...] = (),
+) -> MetricSpec:
+    """A metric whose Prometheus name follows from the rules above, so it is never spelled twice."""
+    prometheus_name = otel_name.replace(".", "_")
+    if unit == _SECONDS:
+        prometheus_name += "_seconds"
+    if instrument is Instrument.COUNTER:
+        prometheus_name += "_total"
+    return MetricSpec(otel_name, prometheus_name, instrument, unit, description, labels, buckets)
 
-JOB_QUEUE_LAG = MetricSpec(
-    otel_name="obsbox.job.queue.lag",
-    prometheus_name="obsbox_job_queue_lag_seconds",
-    instrument=Instrument.HISTOGRAM,
-    unit="s",
-    description="Time a job waited in the queue before it started (start minus enqueue or ETA).",
-    labels=(LABEL_QUEUE, LABEL_JOB_NAME),
-    buckets=JOB_LAG_BUCKETS,
-)
 
-JOB_QUEUE_DEPTH = MetricSpec(
-    otel_name="obsbox.job.queue.depth",
-    prometheus_name="obsbox_job_queue_depth",
-    instrument=Instrument.GAUGE,
-    unit="{job}",
-    description="Jobs waiting in the queue.",
-    labels=(LABEL_QUEUE,),
+# OpenTelemetry name, instrument, unit, labels, then the description (and histogram buckets).
+HTTP_SERVER_REQUEST_DURATION = _metric(
+    "http.server.request.duration", Instrument.HISTOGRAM, _SECONDS,
+    (LABEL_HTTP_ROUTE, LABEL_HTTP_METHOD, LABEL_HTTP_STATUS, LABEL_API_VERSION, LABEL_TENANT),
+    "Duration of HTTP server requests (stable semantic conventions).", HTTP_DURATION_BUCKETS,
 )
-
-JOB_QUEUE_OLDEST_AGE = MetricSpec(
-    otel_name="obsbox.job.queue.oldest_age",
-    prometheus_name="obsbox_job_queue_oldest_age_seconds",
-    instrument=Instrument.GAUGE,
-    unit="s",
-    description="Age of the oldest job waiting in the queue (0 when the queue is empty).",
-    labels=(LABEL_QUEUE,),
+HTTP_CLIENT_REQUEST_DURATION = _metric(
+    "http.client.request.duration", Instrument.HISTOGRAM, _SECONDS, (LABEL_SERVER_ADDRESS, LABEL_HTTP_METHOD, LABEL_HTTP_STATUS),
+    "Duration of outgoing HTTP requests to dependencies; status 0 means no response (timeout, refused).",
+    HTTP_DURATION_BUCKETS,
 )
-
-JOB_WORKERS = MetricSpec(
-    otel_name="obsbox.job.workers",
-    prometheus_name="obsbox_job_workers",
-    instrument=Instrument.GAUGE,
-    unit="{worker}",
-    description="Worker processes alive and consuming the queue.",
-    labels=(LABEL_QUEUE,),
+JOB_DURATION = _metric(
+    "obsbox.job.duration", Instrument.HISTOGRAM, _SECONDS, (LABEL_QUEUE, LABEL_JOB_NAME, LABEL_OUTCOME),
+    "Duration of background jobs by queue, job name and outcome (success, failure, retry, revoked, timeout, abandoned).",
+    JOB_DURATION_BUCKETS,
 )
-
-JOB_FAILED_REGISTRY = MetricSpec(
-    otel_name="obsbox.job.failed_registry",
-    prometheus_name="obsbox_job_failed_registry",
-    instrument=Instrument.GAUGE,
-    unit="{job}",
-    description="Jobs held in the library's store of failed jobs (RQ's FailedJobRegistry), read from the broker.",
-    labels=(LABEL_QUEUE,),
+JOB_QUEUE_LAG = _metric(
+    "obsbox.job.queue.lag", Instrument.HISTOGRAM, _SECONDS, (LABEL_QUEUE, LABEL_JOB_NAME),
+    "Time a job waited in the queue before it started (start minus enqueue or ETA).", JOB_LAG_BUCKETS,
 )
-
-JOB_BROKER_UP = MetricSpec(
-    otel_name="obsbox.job.broker.up",
-    prometheus_name="obsbox_job_broker_up",
-    instrument=Instrument.GAUGE,
-    unit="{up}",
-    description="1 when the last read of the queue's broker succeeded, 0 when the broker did not answer.",
-    labels=(LABEL_QUEUE,),
+JOB_QUEUE_DEPTH = _metric("obsbox.job.queue.depth", Instrument.GAUGE, "{job}", _QUEUE_ONLY, "Jobs waiting in the queue.")
+JOB_QUEUE_OLDEST_AGE = _metric(
+    "obsbox.job.queue.oldest_age", Instrument.GAUGE, _SECONDS, _QUEUE_ONLY,
+    "Age of the oldest job waiting in the queue (0 when the queue is empty).",
 )
-
-TELEMETRY_DROPPED = MetricSpec(
-    otel_name="obsbox.telemetry.dropped",
-    prometheus_name="obsbox_telemetry_dropped_total",
-    instrument=Instrument.COUNTER,
-    unit="{item}",
-    description="Spans, log records or metric points dropped by obsbox's bounded export queues.",
-    labels=(LABEL_SIGNAL, LABEL_REASON),
+JOB_WORKERS = _metric(
+    "obsbox.job.workers", Instrument.GAUGE, "{worker}", _QUEUE_ONLY, "Worker processes alive and consuming the queue."
 )
-
-TELEMETRY_EXPORT_FAILURES = MetricSpec(
-    otel_name="obsbox.telemetry.export.failures",
-    prometheus_name="obsbox_telemetry_export_failures_total",
-    instrument=Instrument.COUNTER,
-    unit="{export}",
-    description="Export calls to the collector that failed or timed out.",
-    labels=(LABEL_SIGNAL,),
+JOB_FAILED_REGISTRY = _metric(
+    "obsbox.job.failed_registry", Instrument.GAUGE, "{job}", _QUEUE_ONLY,
+    "Jobs held in the library's store of failed jobs (RQ's FailedJobRegistry), read from the broker.",
+)
+JOB_BROKER_UP = _metric(
+    "obsbox.job.broker.up", Instrument.GAUGE, "{up}", _QUEUE_ONLY,
+    "1 when the last read of the queue's broker succeeded, 0 when the broker did not answer.",
+)
+TELEMETRY_DROPPED = _metric(
+    "obsbox.telemetry.dropped", Instrument.COUNTER, "{item}", (LABEL_SIGNAL, LABEL_REASON),
+    "Spans, log records or metric points dropped by obsbox's bounded export queues.",
+)
+TELEMETRY_EXPORT_FAILURES = _metric(
+    "obsbox.telemetry.export.failures", Instrument.COUNTER, "{export}", (LABEL_SIGNAL,),
+    "Export calls to the collector that failed or timed out.",
 )
 
 METRICS: tuple[MetricSpec, ...] = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from .patches import unwrap_library, wrap_library
 from .wsgi import ROUTE_KEY, ObsboxWSGIMiddleware
 
 
@@ -23,21 +24,18 @@ def _route(match: Any) -> str | None:
     return route if route.startswith("/") else "/" + route
 
 
+_WSGI_HANDLER = "django.core.handlers.wsgi:WSGIHandler"
+_ASGI_HANDLER = "django.core.handlers.asgi:ASGIHandler"
+_BASE_HANDLER = "django.core.handlers.base:BaseHandler"
+
+
 def patch_django() -> bool:
     """Instrument every Django WSGI/ASGI application; False if Django is absent."""
-    try:
-        from django.core.handlers.asgi import ASGIHandler
-        from django.core.handlers.base import BaseHandler
-        from django.core.handlers.wsgi import WSGIHandler
-    except ImportError:
-        return False
-    if getattr(WSGIHandler, "_obsbox_patched", False):
-        return True
-    from .asgi import observe
+    return wrap_library({_WSGI_HANDLER: _wsgi_wrappers, _ASGI_HANDLER: _asgi_wrappers, _BASE_HANDLER: _resolve_wrappers})
 
-    wsgi_call = WSGIHandler.__call__
-    asgi_call = ASGIHandler.__call__
-    resolve = BaseHandler.resolve_request
+
+def _wsgi_wrappers(handler_cls: Any) -> dict[str, Any]:
+    wsgi_call = handler_cls.__call__
 
     def wsgi(self: Any, environ: Any, start_response: Any) -> Any:
         middleware = self.__dict__.get("_obsbox_middleware")
@@ -45,8 +43,22 @@ def patch_django() -> bool:
             middleware = self._obsbox_middleware = ObsboxWSGIMiddleware(functools.partial(wsgi_call, self))
         return middleware(environ, start_response)
 
+    return {"__call__": wsgi}
+
+
+def _asgi_wrappers(handler_cls: Any) -> dict[str, Any]:
+    from .asgi import observe
+
+    asgi_call = handler_cls.__call__
+
     async def asgi(self: Any, scope: Any, receive: Any, send: Any) -> None:
         await observe(functools.partial(asgi_call, self), scope, receive, send)
+
+    return {"__call__": asgi}
+
+
+def _resolve_wrappers(handler_cls: Any) -> dict[str, Any]:
+    resolve = handler_cls.resolve_request
 
     def resolve_request(self: Any, request: Any) -> Any:
         match = resolve(self, request)
@@ -63,27 +75,9 @@ def patch_django() -> bool:
             pass
         return match
 
-    for cls, name, new, old in (
-        (WSGIHandler, "__call__", wsgi, wsgi_call),
-        (ASGIHandler, "__call__", asgi, asgi_call),
-        (BaseHandler, "resolve_request", resolve_request, resolve),
-    ):
-        new._obsbox_original = old  # type: ignore[attr-defined,union-attr]
-        setattr(cls, name, new)
-    WSGIHandler._obsbox_patched = True  # type: ignore[attr-defined]
-    return True
+    return {"resolve_request": resolve_request}
 
 
 def unpatch_django() -> None:
     """Undo :func:`patch_django` (tests)."""
-    try:
-        from django.core.handlers.asgi import ASGIHandler
-        from django.core.handlers.base import BaseHandler
-        from django.core.handlers.wsgi import WSGIHandler
-    except ImportError:
-        return
-    for cls, name in ((WSGIHandler, "__call__"), (ASGIHandler, "__call__"), (BaseHandler, "resolve_request")):
-        original = getattr(cls.__dict__.get(name), "_obsbox_original", None)
-        if original is not None:
-            setattr(cls, name, original)
-    WSGIHandler._obsbox_patched = False  # type: ignore[attr-defined]
+    unwrap_library(_WSGI_HANDLER, _ASGI_HANDLER, _BASE_HANDLER)

@@ -7,7 +7,8 @@ variable, never a silent fall-back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 
 class SettingsError(ValueError):
@@ -35,26 +36,26 @@ def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    value = env_str(env, name)
-    if value is None:
-        return default
-    try:
-        parsed = int(value)
-    except ValueError:
-        raise SettingsError(f"{name}={value!r}: expected an integer") from None
-    if parsed < minimum:
-        raise SettingsError(f"{name}={value!r}: must be >= {minimum}")
-    return parsed
+    return _env_number(env, name, default, minimum, int, "an integer")
 
 
 def env_float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    return _env_number(env, name, default, minimum, float, "a number")
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _env_number(
+    env: Mapping[str, str], name: str, default: _Number, minimum: _Number, parse: Callable[[str], _Number], expected: str
+) -> _Number:
     value = env_str(env, name)
     if value is None:
         return default
     try:
-        parsed = float(value)
+        parsed = parse(value)
     except ValueError:
-        raise SettingsError(f"{name}={value!r}: expected a number") from None
+        raise SettingsError(f"{name}={value!r}: expected {expected}") from None
     if parsed < minimum:
         raise SettingsError(f"{name}={value!r}: must be >= {minimum}")
     return parsed

@@ -8,6 +8,7 @@ every exporter in its bounded, never-blocking pipeline (export.py).
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from collections.abc import Callable, Mapping
@@ -127,9 +128,10 @@ def exporter_factory(choice: ExporterChoice) -> Callable[[], Any] | None:
     if choice.kind == "none":
         return None
     if choice.kind == "console":
-        return _console_factory(choice.signal)
+        console_class = _exporter_class("console", choice.signal)
+        return lambda: console_class(out=sys.stderr)
     kwargs: dict[str, Any] = {} if choice.timeout_s is None else {"timeout": choice.timeout_s}
-    exporter_class = _grpc_class(choice.signal) if choice.protocol == "grpc" else _http_class(choice.signal)
+    exporter_class = _exporter_class("grpc" if choice.protocol == "grpc" else "http", choice.signal)
     return lambda: exporter_class(**kwargs)
 
 
@@ -139,49 +141,26 @@ def metric_preferences(choice: ExporterChoice) -> Any | None:
     if choice.kind != "otlp":
         return None
     try:
-        return _http_class(METRICS)()
+        return _exporter_class("http", METRICS)()
     except Exception:
         return None
 
 
-def _http_class(signal: str) -> Any:
-    if signal == TRACES:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter
-    if signal == METRICS:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-
-        return OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-
-    return OTLPLogExporter
-
-
-def _grpc_class(signal: str) -> Any:
-    # Present: choose_exporter refused grpc without the [grpc] extra.
-    if signal == TRACES:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter
-    if signal == METRICS:
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-
-        return OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-
-    return OTLPLogExporter
+# The exporter class per (transport, signal), imported only when chosen. The gRPC package is
+# present whenever it is chosen: choose_exporter refused grpc without the [grpc] extra.
+_EXPORTER_CLASSES = {
+    ("http", TRACES): "opentelemetry.exporter.otlp.proto.http.trace_exporter:OTLPSpanExporter",
+    ("http", METRICS): "opentelemetry.exporter.otlp.proto.http.metric_exporter:OTLPMetricExporter",
+    ("http", LOGS): "opentelemetry.exporter.otlp.proto.http._log_exporter:OTLPLogExporter",
+    ("grpc", TRACES): "opentelemetry.exporter.otlp.proto.grpc.trace_exporter:OTLPSpanExporter",
+    ("grpc", METRICS): "opentelemetry.exporter.otlp.proto.grpc.metric_exporter:OTLPMetricExporter",
+    ("grpc", LOGS): "opentelemetry.exporter.otlp.proto.grpc._log_exporter:OTLPLogExporter",
+    ("console", TRACES): "opentelemetry.sdk.trace.export:ConsoleSpanExporter",
+    ("console", METRICS): "opentelemetry.sdk.metrics.export:ConsoleMetricExporter",
+    ("console", LOGS): "opentelemetry.sdk._logs.export:ConsoleLogExporter",
+}
 
 
-def _console_factory(signal: str) -> Callable[[], Any]:
-    if signal == TRACES:
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-        return lambda: ConsoleSpanExporter(out=sys.stderr)
-    if signal == METRICS:
-        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-
-        return lambda: ConsoleMetricExporter(out=sys.stderr)
-    from opentelemetry.sdk._logs.export import ConsoleLogExporter
-
-    return lambda: ConsoleLogExporter(out=sys.stderr)
+def _exporter_class(transport: str, signal: str) -> Any:
+    module, name = _EXPORTER_CLASSES[(transport, signal)].split(":")
+    return getattr(importlib.import_module(module), name)

@@ -19,6 +19,7 @@ from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY, _SUPPRESS_
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from . import runtime as rt
+from .patches import Wrappers, unwrap_library, wrap_library
 from .wsgi import KNOWN_METHODS
 
 
@@ -78,98 +79,67 @@ def _safe_begin(request: Any, url_of: Callable[[Any], Any]) -> tuple[Any, Any, A
         return None
 
 
-def _send(original: Any, session: Any, request: Any, url_of: Callable[[Any], Any], /, **kwargs: Any) -> Any:
-    """Call ``original(session, request, **kwargs)`` inside a client span (requests and sync httpx)."""
-    state = _safe_begin(request, url_of)
-    if state is None:
-        return original(session, request, **kwargs)
-    status = 0
-    error: BaseException | None = None
-    try:
-        response = original(session, request, **kwargs)
-        status = response.status_code
-        return response
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        _end(state, status, error)
+class _ClientCall:
+    """The client span around one send: ``with _ClientCall(request, url_of) as call:`` then set
+    ``call.status`` from the response. A no-op when not instrumenting; never raises its own errors."""
+
+    __slots__ = ("state", "status")
+
+    def __init__(self, request: Any, url_of: Callable[[Any], Any]) -> None:
+        self.state = _safe_begin(request, url_of)
+        self.status = 0
+
+    def __enter__(self) -> _ClientCall:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self.state is not None:
+            _end(self.state, self.status, exc)
+
+
+def _sync_send(url_of: Callable[[Any], Any]) -> Wrappers:
+    """``send`` of requests' Session and httpx's Client, inside a client span."""
+
+    def make(cls: Any) -> dict[str, Any]:
+        original = cls.send
+
+        def send(self: Any, request: Any, **kwargs: Any) -> Any:
+            with _ClientCall(request, url_of) as call:
+                response = original(self, request, **kwargs)
+                call.status = response.status_code
+                return response
+
+        return {"send": send}
+
+    return make
+
+
+def _async_send(cls: Any) -> dict[str, Any]:
+    """``send`` of httpx's AsyncClient, inside a client span."""
+    original = cls.send
+
+    async def send(self: Any, request: Any, **kwargs: Any) -> Any:
+        with _ClientCall(request, _httpx_url) as call:
+            response = await original(self, request, **kwargs)
+            call.status = response.status_code
+            return response
+
+    return {"send": send}
 
 
 def patch_httpx() -> bool:
     """Instrument httpx.Client and httpx.AsyncClient; False when httpx is not installed."""
-    try:
-        import httpx
-    except ImportError:
-        return False
-    if getattr(httpx.Client.send, "_obsbox", False):
-        return True
-    sync_original = httpx.Client.send
-    async_original = httpx.AsyncClient.send
-
-    def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        return _send(sync_original, self, request, _httpx_url, **kwargs)
-
-    async def async_send(self: Any, request: Any, **kwargs: Any) -> Any:
-        state = _safe_begin(request, _httpx_url)
-        if state is None:
-            return await async_original(self, request, **kwargs)
-        status, error = 0, None
-        try:
-            response = await async_original(self, request, **kwargs)
-            status = response.status_code
-            return response
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            _end(state, status, error)
-
-    for fn, original in ((send, sync_original), (async_send, async_original)):
-        fn_any: Any = fn
-        fn_any._obsbox = True
-        fn_any._obsbox_original = original
-    httpx.Client.send = send  # type: ignore[method-assign]
-    httpx.AsyncClient.send = async_send  # type: ignore[method-assign]
-    return True
+    return wrap_library({"httpx:Client": _sync_send(_httpx_url), "httpx:AsyncClient": _async_send})
 
 
 def unpatch_httpx() -> None:
-    try:
-        import httpx
-    except ImportError:
-        return
-    for cls in (httpx.Client, httpx.AsyncClient):
-        original = getattr(cls.send, "_obsbox_original", None)
-        if original is not None:
-            cls.send = original  # type: ignore[method-assign]
+    unwrap_library("httpx:Client", "httpx:AsyncClient")
 
 
 def patch_requests() -> bool:
     """Instrument every ``requests`` Session; False when requests is not installed."""
-    try:
-        import requests
-    except ImportError:
-        return False
-    session_cls = requests.Session
-    if getattr(session_cls.send, "_obsbox", False):
-        return True
-    original = session_cls.send
-
-    def send(self: Any, request: Any, **kwargs: Any) -> Any:
-        return _send(original, self, request, _requests_url, **kwargs)
-
-    send._obsbox = True  # type: ignore[attr-defined]
-    send._obsbox_original = original  # type: ignore[attr-defined]
-    session_cls.send = send  # type: ignore[method-assign]
-    return True
+    return wrap_library({"requests:Session": _sync_send(_requests_url)})
 
 
 def unpatch_requests() -> None:
-    try:
-        import requests
-    except ImportError:
-        return
-    original = getattr(requests.Session.send, "_obsbox_original", None)
-    if original is not None:
-        requests.Session.send = original  # type: ignore[method-assign]
+    unwrap_library("requests:Session")

@@ -41,6 +41,14 @@ def when_imported(name: str, callback: Callable[[], None]) -> None:
             sys.meta_path.insert(0, _Finder())
 
 
+def on_import(name: str, callback: Callable[[], None]) -> bool:
+    """:func:`when_imported`, when ``name`` is installed at all; False (nothing to do) when not."""
+    if not is_installed(name):
+        return False
+    when_imported(name, callback)
+    return True
+
+
 def cancel(name: str) -> None:
     with _lock:
         _pending.pop(name, None)

@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 import weakref
-from typing import Any
+from typing import Any, Literal
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -71,6 +71,45 @@ def otel_attribute_keys(spec: c.MetricSpec) -> set[str]:
     return {OTEL_ATTRIBUTE[label] for label in spec.labels}
 
 
+# Gauges whose value each live process contributes (summed over live processes); every other
+# gauge is the same number whoever reports it (read from the broker), so the latest report wins.
+_LIVESUM_GAUGES = frozenset({c.JOB_WORKERS.otel_name})
+
+
+def _prometheus_metric(spec: c.MetricSpec, registry: CollectorRegistry | None) -> Any:
+    """The prometheus_client metric for a contract metric (``registry`` None: multiprocess files)."""
+    if spec.instrument is c.Instrument.HISTOGRAM:
+        return prometheus_client.Histogram(
+            spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=registry
+        )
+    if spec.instrument is c.Instrument.GAUGE:
+        mode: Literal["livesum", "mostrecent"] = "livesum" if spec.otel_name in _LIVESUM_GAUGES else "mostrecent"
+        return prometheus_client.Gauge(
+            spec.prometheus_name, spec.description, spec.labels, registry=registry, multiprocess_mode=mode
+        )
+    if spec.instrument is c.Instrument.COUNTER:
+        # prometheus_client appends _total to a counter's name itself.
+        return prometheus_client.Counter(
+            spec.prometheus_name.removesuffix("_total"), spec.description, spec.labels, registry=registry
+        )
+    raise ValueError(f"{spec.otel_name}: no Prometheus pull metric for a {spec.instrument.value}")
+
+
+def _otel_instrument(meter: Any, spec: c.MetricSpec) -> Any:
+    """The OpenTelemetry SDK instrument for a contract metric (the push path)."""
+    if spec.instrument is c.Instrument.HISTOGRAM:
+        return meter.create_histogram(
+            spec.otel_name, unit=spec.unit, description=spec.description,
+            explicit_bucket_boundaries_advisory=list(spec.buckets),
+        )
+    create = {
+        c.Instrument.GAUGE: meter.create_gauge,
+        c.Instrument.COUNTER: meter.create_counter,
+        c.Instrument.UP_DOWN_COUNTER: meter.create_up_down_counter,
+    }[spec.instrument]
+    return create(spec.otel_name, unit=spec.unit, description=spec.description)
+
+
 def _reinit_after_fork(weak_recorder: Any) -> None:
     recorder = weak_recorder()
     if recorder is not None:
@@ -101,53 +140,8 @@ class Recorder:
         else:
             reg = self.registry
         ProcessCollector(registry=self.registry)
-        spec = c.HTTP_SERVER_REQUEST_DURATION
-        self._p_http_server = prometheus_client.Histogram(
-            spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg
-        )
-        spec = c.HTTP_CLIENT_REQUEST_DURATION
-        self._p_http_client = prometheus_client.Histogram(
-            spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg
-        )
-        spec = c.JOB_DURATION
-        self._p_job = prometheus_client.Histogram(
-            spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg
-        )
-        spec = c.JOB_QUEUE_LAG
-        self._p_lag = prometheus_client.Histogram(
-            spec.prometheus_name, spec.description, spec.labels, buckets=spec.buckets, registry=reg
-        )
-        # Queue stats are the same number whoever reports them: the latest report wins.
-        self._p_queue_depth = prometheus_client.Gauge(
-            c.JOB_QUEUE_DEPTH.prometheus_name, c.JOB_QUEUE_DEPTH.description, c.JOB_QUEUE_DEPTH.labels,
-            registry=reg, multiprocess_mode="mostrecent",
-        )
-        self._p_queue_age = prometheus_client.Gauge(
-            c.JOB_QUEUE_OLDEST_AGE.prometheus_name, c.JOB_QUEUE_OLDEST_AGE.description,
-            c.JOB_QUEUE_OLDEST_AGE.labels, registry=reg, multiprocess_mode="mostrecent",
-        )
-        # Each live worker process contributes its own count; dead processes drop out.
-        self._p_workers = prometheus_client.Gauge(
-            c.JOB_WORKERS.prometheus_name, c.JOB_WORKERS.description, c.JOB_WORKERS.labels,
-            registry=reg, multiprocess_mode="livesum",
-        )
-        # Read from the broker: the same number whoever reads it, the latest read wins.
-        self._p_failed_registry = prometheus_client.Gauge(
-            c.JOB_FAILED_REGISTRY.prometheus_name, c.JOB_FAILED_REGISTRY.description, c.JOB_FAILED_REGISTRY.labels,
-            registry=reg, multiprocess_mode="mostrecent",
-        )
-        self._p_broker_up = prometheus_client.Gauge(
-            c.JOB_BROKER_UP.prometheus_name, c.JOB_BROKER_UP.description, c.JOB_BROKER_UP.labels,
-            registry=reg, multiprocess_mode="mostrecent",
-        )
-        self._p_dropped = prometheus_client.Counter(
-            c.TELEMETRY_DROPPED.prometheus_name.removesuffix("_total"), c.TELEMETRY_DROPPED.description,
-            c.TELEMETRY_DROPPED.labels, registry=reg,
-        )
-        self._p_failures = prometheus_client.Counter(
-            c.TELEMETRY_EXPORT_FAILURES.prometheus_name.removesuffix("_total"),
-            c.TELEMETRY_EXPORT_FAILURES.description, c.TELEMETRY_EXPORT_FAILURES.labels, registry=reg,
-        )
+        # One prometheus_client metric per contract metric, keyed like the OpenTelemetry ones.
+        self._p: dict[str, Any] = {spec.otel_name: _prometheus_metric(spec, reg) for spec in c.METRICS}
         self._children: dict[tuple[Any, ...], Any] = {}
         self._o: dict[str, Any] = {}
         # OpenTelemetry SDK recordings are deferred to a drain thread: the SDK's per-call cost
@@ -164,17 +158,7 @@ class Recorder:
     def bind_meter_provider(self, meter_provider: Any) -> None:
         """Create the OpenTelemetry instruments (the push path)."""
         meter = meter_provider.get_meter(METER_NAME)
-        o: dict[str, Any] = {}
-        for spec in (c.HTTP_SERVER_REQUEST_DURATION, c.HTTP_CLIENT_REQUEST_DURATION, c.JOB_DURATION, c.JOB_QUEUE_LAG):
-            o[spec.otel_name] = meter.create_histogram(
-                spec.otel_name, unit=spec.unit, description=spec.description,
-                explicit_bucket_boundaries_advisory=list(spec.buckets),
-            )
-        for spec in (c.JOB_QUEUE_DEPTH, c.JOB_QUEUE_OLDEST_AGE, c.JOB_WORKERS, c.JOB_FAILED_REGISTRY, c.JOB_BROKER_UP):
-            o[spec.otel_name] = meter.create_gauge(spec.otel_name, unit=spec.unit, description=spec.description)
-        for spec in (c.TELEMETRY_DROPPED, c.TELEMETRY_EXPORT_FAILURES):
-            o[spec.otel_name] = meter.create_counter(spec.otel_name, unit=spec.unit, description=spec.description)
-        self._o = o
+        self._o = {spec.otel_name: _otel_instrument(meter, spec) for spec in c.METRICS}
         # Collection runs observable callbacks before reading sync instruments: this one applies
         # the deferred recordings so every export (and test reader) sees all of them.
         meter.create_observable_gauge("obsbox.internal.flush", callbacks=[self._flush_callback])
@@ -235,7 +219,7 @@ class Recorder:
         trace_id: str | None = None, ctx: Any = None,
     ) -> None:
         if self.pull:
-            child = self._child(self._p_http_server, (route, method, str(status), api_version, tenant))
+            child = self._child(self._p[c.HTTP_SERVER_REQUEST_DURATION.otel_name], (route, method, str(status), api_version, tenant))
             if self.exemplars and trace_id:
                 child.observe(seconds, {"trace_id": trace_id})
             else:
@@ -249,7 +233,7 @@ class Recorder:
 
     def http_client(self, server_address: str, method: str, status: int, seconds: float) -> None:
         if self.pull:
-            self._child(self._p_http_client, (server_address, method, str(status))).observe(seconds)
+            self._child(self._p[c.HTTP_CLIENT_REQUEST_DURATION.otel_name], (server_address, method, str(status))).observe(seconds)
         hist = self._o.get(c.HTTP_CLIENT_REQUEST_DURATION.otel_name)
         if hist is not None:
             self._defer(hist, seconds, {
@@ -259,47 +243,38 @@ class Recorder:
 
     def job(self, queue: str, job_name: str, outcome: str, seconds: float) -> None:
         if self.pull:
-            self._child(self._p_job, (queue, job_name, outcome)).observe(seconds)
+            self._child(self._p[c.JOB_DURATION.otel_name], (queue, job_name, outcome)).observe(seconds)
         hist = self._o.get(c.JOB_DURATION.otel_name)
         if hist is not None:
             self._defer(hist, seconds, {"queue": queue, "job_name": job_name, "outcome": outcome})
 
     def job_lag(self, queue: str, job_name: str, seconds: float) -> None:
         if self.pull:
-            self._child(self._p_lag, (queue, job_name)).observe(seconds)
+            self._child(self._p[c.JOB_QUEUE_LAG.otel_name], (queue, job_name)).observe(seconds)
         hist = self._o.get(c.JOB_QUEUE_LAG.otel_name)
         if hist is not None:
             self._defer(hist, seconds, {"queue": queue, "job_name": job_name})
 
     def failed_registry(self, queue: str, count: float) -> None:
-        if self.pull:
-            self._child(self._p_failed_registry, (queue,)).set(count)
-        gauge = self._o.get(c.JOB_FAILED_REGISTRY.otel_name)
-        if gauge is not None:
-            gauge.set(count, {"queue": queue})
+        self._set_queue_gauge(c.JOB_FAILED_REGISTRY, queue, count)
 
     def broker_up(self, queue: str, up: bool) -> None:
-        if self.pull:
-            self._child(self._p_broker_up, (queue,)).set(1.0 if up else 0.0)
-        gauge = self._o.get(c.JOB_BROKER_UP.otel_name)
-        if gauge is not None:
-            gauge.set(1 if up else 0, {"queue": queue})
+        self._set_queue_gauge(c.JOB_BROKER_UP, queue, 1 if up else 0)
 
     def queue_stats(self, queue: str, depth: float, oldest_age_s: float) -> None:
-        if self.pull:
-            self._child(self._p_queue_depth, (queue,)).set(depth)
-            self._child(self._p_queue_age, (queue,)).set(oldest_age_s)
-        for spec, value in ((c.JOB_QUEUE_DEPTH, depth), (c.JOB_QUEUE_OLDEST_AGE, oldest_age_s)):
-            gauge = self._o.get(spec.otel_name)
-            if gauge is not None:
-                gauge.set(value, {"queue": queue})
+        self._set_queue_gauge(c.JOB_QUEUE_DEPTH, queue, depth)
+        self._set_queue_gauge(c.JOB_QUEUE_OLDEST_AGE, queue, oldest_age_s)
 
     def workers(self, queue: str, count: float) -> None:
+        self._set_queue_gauge(c.JOB_WORKERS, queue, count)
+
+    def _set_queue_gauge(self, spec: c.MetricSpec, queue: str, value: float) -> None:
+        """Set a gauge labelled by queue alone on both paths."""
         if self.pull:
-            self._child(self._p_workers, (queue,)).set(count)
-        gauge = self._o.get(c.JOB_WORKERS.otel_name)
+            self._child(self._p[spec.otel_name], (queue,)).set(value)
+        gauge = self._o.get(spec.otel_name)
         if gauge is not None:
-            gauge.set(count, {"queue": queue})
+            gauge.set(value, {"queue": queue})
 
     # --- DropSink (self-metrics) ----------------------------------------------------------
 
@@ -307,14 +282,14 @@ class Recorder:
         if count <= 0:
             return
         if self.pull:
-            self._child(self._p_dropped, (signal, reason)).inc(count)
+            self._child(self._p[c.TELEMETRY_DROPPED.otel_name], (signal, reason)).inc(count)
         counter = self._o.get(c.TELEMETRY_DROPPED.otel_name)
         if counter is not None:
             counter.add(count, {"signal": signal, "reason": reason})
 
     def export_failed(self, signal: str) -> None:
         if self.pull:
-            self._child(self._p_failures, (signal,)).inc()
+            self._child(self._p[c.TELEMETRY_EXPORT_FAILURES.otel_name], (signal,)).inc()
         counter = self._o.get(c.TELEMETRY_EXPORT_FAILURES.otel_name)
         if counter is not None:
             counter.add(1, {"signal": signal})

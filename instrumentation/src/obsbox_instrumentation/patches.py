@@ -4,14 +4,19 @@ configure() applies every registered patch whose library is installed and not di
 :func:`unpatch_all` undoes them all (tests, and obsbox_instrumentation.testing.reset()). Each
 patch names the upstream instrumentations it replaces, so neither configure() nor
 opentelemetry-instrument loads those as well. The hooks import their library only when applied.
+
+The hooks replace library methods through :func:`wrap_methods` (or :func:`wrap_library`), which
+keeps each original on its wrapper, so one :func:`unwrap_methods` undoes any of them.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import FunctionType
+from typing import Any
 
 _log = logging.getLogger("obsbox_instrumentation")
 
@@ -88,3 +93,61 @@ def unpatch_all() -> None:
             _call(patch.undo)
         except Exception:
             _log.debug("obsbox: undoing hook %s failed", patch.name, exc_info=True)
+
+
+# A function giving a class's wrappers, by method name, from the class (whose methods they wrap).
+Wrappers = Callable[[Any], Mapping[str, Any]]
+
+
+def wrap_methods(owner: Any, wrappers: Mapping[str, Any]) -> None:
+    """Put each wrapper in place of ``owner``'s method of that name, remembering the original
+    for :func:`unwrap_methods`."""
+    for name, wrapper in wrappers.items():
+        wrapper._obsbox_original = owner.__dict__[name]
+        setattr(owner, name, wrapper)
+
+
+def _wrapped(owner: Any) -> dict[str, Any]:
+    """The originals of ``owner``'s methods :func:`wrap_methods` replaced, by name."""
+    # Only plain functions are asked: any other class attribute may compute its attributes.
+    return {
+        name: value._obsbox_original
+        for name, value in vars(owner).items()
+        if isinstance(value, FunctionType) and hasattr(value, "_obsbox_original")
+    }
+
+
+def is_wrapped(owner: Any) -> bool:
+    return bool(_wrapped(owner))
+
+
+def unwrap_methods(owner: Any) -> None:
+    """Put back every method of ``owner`` that :func:`wrap_methods` replaced."""
+    for name, original in _wrapped(owner).items():
+        setattr(owner, name, original)
+
+
+def _classes(paths: Iterable[str]) -> list[Any] | None:
+    """The classes named ``"module:Class"``; None when a module is not installed."""
+    try:
+        return [getattr(importlib.import_module(module), name) for module, name in (p.split(":") for p in paths)]
+    except ImportError:
+        return None
+
+
+def wrap_library(hooks: Mapping[str, Wrappers]) -> bool:
+    """Wrap methods of a library's classes, once: ``hooks`` maps ``"module:Class"`` to the function
+    giving that class's wrappers. False when the library is not installed."""
+    classes = _classes(hooks)
+    if classes is None:
+        return False
+    for owner, make in zip(classes, hooks.values()):
+        if not is_wrapped(owner):
+            wrap_methods(owner, make(owner))
+    return True
+
+
+def unwrap_library(*paths: str) -> None:
+    """Undo :func:`wrap_library` for the classes named ``"module:Class"`` (tests)."""
+    for owner in _classes(paths) or ():
+        unwrap_methods(owner)

@@ -28,12 +28,14 @@ from typing import Any
 from . import importhook, jobs, queues
 from . import runtime as rt
 from .contract import OUTCOME_ABANDONED, OUTCOME_FAILURE, OUTCOME_RETRY, OUTCOME_REVOKED, OUTCOME_TIMEOUT
+from .patches import unwrap_methods, wrap_methods
 
 _log = logging.getLogger(__name__)
 META_KEY = "obsbox_context"
 HORSE_FLUSH_TIMEOUT_S = 5.0
 
-_patched: list[tuple[Any, str, Any]] = []
+# The classes whose methods are wrapped.
+_patched: list[Any] = []
 
 
 class _Current(threading.local):
@@ -74,9 +76,9 @@ def _watch(queue: Any, consumer: bool) -> None:
 
 
 def _patch(owner: Any, name: str, make: Any) -> None:
-    original = owner.__dict__[name]
-    setattr(owner, name, make(original))
-    _patched.append((owner, name, original))
+    wrap_methods(owner, {name: make(owner.__dict__[name])})
+    if owner not in _patched:
+        _patched.append(owner)
 
 
 def _enqueue_job(original: Any) -> Any:
@@ -219,10 +221,7 @@ def _work(original: Any) -> Any:
 
 def install() -> bool:
     """Wrap RQ's enqueue, perform and failure paths once RQ is imported; False when it is not installed."""
-    if not importhook.is_installed("rq"):
-        return False
-    importhook.when_imported("rq", _apply)
-    return True
+    return importhook.on_import("rq", _apply)
 
 
 def _apply() -> None:
@@ -254,6 +253,5 @@ def _rq_version() -> str:
 def uninstall() -> None:
     importhook.cancel("rq")
     while _patched:
-        owner, name, original = _patched.pop()
-        setattr(owner, name, original)
+        unwrap_methods(_patched.pop())
     queues.unwatch_all()

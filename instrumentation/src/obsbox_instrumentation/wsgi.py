@@ -26,6 +26,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import runtime as rt
 from .apiversion import api_version
 from .contract import ATTR_API_VERSION, ATTR_TENANT, BAGGAGE_TENANT
+from .patches import unwrap_library, wrap_library
 from .tenant import clean_tenant, current_tenant, header_to_environ_key
 
 ROUTE_KEY = "obsbox.route"
@@ -286,14 +287,12 @@ def patch_flask() -> bool:
     Apps created from now on are instrumented when created; an app that already existed (the
     module built it before configure() ran) is instrumented on its first request.
     """
-    try:
-        import flask
-    except ImportError:
-        return False
-    if getattr(flask.Flask, "_obsbox_patched", False):
-        return True
-    original_init = flask.Flask.__init__
-    original_call = flask.Flask.__call__
+    return wrap_library({"flask:Flask": _flask_wrappers})
+
+
+def _flask_wrappers(flask_cls: Any) -> dict[str, Any]:
+    original_init = flask_cls.__init__
+    original_call = flask_cls.__call__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
@@ -306,22 +305,9 @@ def patch_flask() -> bool:
                 instrument_flask(self)
         return original_call(self, environ, start_response)
 
-    __init__._obsbox_original = original_init  # type: ignore[attr-defined]
-    __call__._obsbox_original = original_call  # type: ignore[attr-defined]
-    flask.Flask.__init__ = __init__  # type: ignore[method-assign]
-    flask.Flask.__call__ = __call__  # type: ignore[method-assign]
-    flask.Flask._obsbox_patched = True  # type: ignore[attr-defined]
-    return True
+    return {"__init__": __init__, "__call__": __call__}
 
 
 def unpatch_flask() -> None:
     """Undo :func:`patch_flask` (tests; apps already created stay instrumented)."""
-    try:
-        import flask
-    except ImportError:
-        return
-    for name in ("__init__", "__call__"):
-        original = getattr(flask.Flask.__dict__.get(name), "_obsbox_original", None)
-        if original is not None:
-            setattr(flask.Flask, name, original)
-    flask.Flask._obsbox_patched = False  # type: ignore[attr-defined]
+    unwrap_library("flask:Flask")
