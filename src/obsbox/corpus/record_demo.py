@@ -8,7 +8,7 @@ on loopback free ports; drives it with examples/loadgen.py (and a load balancer'
 injects the plan's fault (the demo's /admin/faults switches, restarts, crashes, stops) on a
 schedule, and exports what Prometheus stored with ``obsbox.recorder`` (the code behind ``obsbox
 record``). Runs in real time: each scenario takes its length in wall-clock minutes; several run
-side by side. docs/corpus.md lists the plans.
+side by side. recorded_plans.yaml beside it holds the plans; docs/corpus.md lists them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from obsbox.formats import format_time
 from obsbox.recorder import RecordRequest, fetch, manifest_skeleton
@@ -71,89 +73,24 @@ RESTART_DELAY_S = 5  # systemd's RestartSec= for the crash loop's supervisor
 CRASH_UPTIME_S = 25  # how long each start of a crash-looping instance lives
 
 
-def _fault(route: str, tenant: str, **effect: float) -> dict[str, Any]:
-    """The demo's fault switch (examples/demo_service/faults.py) with one rule: `effect` (error_rate
-    and status, or latency_ms) on `route` for `tenant`, "*" matching every one."""
-    return {"rules": [{"route": route, "tenant": tenant, **effect}]}
+PLANS_FILE = Path(__file__).with_name("recorded_plans.yaml")
 
 
-PLANS = {
-    "recorded-5xx-spike": Plan(
-        "incident",
-        "The real demo service under examples/loadgen.py: 40% of all requests answered 503 by the demo's "
-        "fault switch for 5 minutes, after 5 minutes of normal load.",
-        300, 300, 180, _fault("*", "*", error_rate=0.4, status=503),
-        expect_alert="SloAvailabilityBurnRateFast",
-    ),
-    "recorded-tenant-4xx": Plan(
-        "noise",
-        "The real demo service under examples/loadgen.py: for 5 minutes 90% of tenant-0001's requests are "
-        "answered 404 (a client polling deleted invoices); client errors must not page.",
-        300, 300, 180, _fault("*", "tenant-0001", error_rate=0.9, status=404),
-    ),
-    "recorded-restart": Plan(
-        "noise",
-        "The real demo service under examples/loadgen.py, restarted (gunicorn stopped and started again) "
-        "after 5 minutes: a few refused connections, a missed scrape or two, counters starting again from zero.",
-        300, 0, 480, action="restart",
-    ),
-    "recorded-crash-loop": Plan(
-        "incident",
-        f"Two instances of the real demo service behind a load balancer's health checks; after 4 minutes "
-        f"both crash (SIGKILL) about {CRASH_UPTIME_S} s after every start and their supervisor starts them "
-        f"again {RESTART_DELAY_S} s later, for 4 minutes: up flaps, counters reset at every start.",
-        240, 240, 180, action="crash_loop",
-        expect_alert="SloServiceCrashLooping", within="5m",
-        instances=2, health_checks=True,
-    ),
-    "recorded-all-instances-down": Plan(
-        "incident",
-        "Two instances of the real demo service; after 4 minutes both are stopped for 5 minutes (a bad "
-        "deploy): every scrape fails, the request metrics go stale, the load generator gets refused "
-        "connections. Nothing server-side counts an error.",
-        240, 300, 180, action="stop_all",
-        expect_alert="SloServiceDown", within="6m",
-        instances=2, health_checks=True,
-    ),
-    "recorded-latency-degradation": Plan(
-        "incident",
-        "Two instances of the real demo service; after 4 minutes GET /v2/invoices (about 11% of the "
-        "requests) takes 700 ms more on every call, for 14 minutes: a sustained degradation below the "
-        "1h tier's 14.4x. A recording this short has no hours of history, so the 6h and 2h windows hold "
-        "only its minutes and page within minutes; the generated latency-plateau carries the history.",
-        240, 840, 120, _fault("/v2/invoices", "*", latency_ms=700),
-        expect_alert="SloLatencyBurnRateFast", within="16m",
-        instances=2, routes="v1_list:5,v1_get:3,v2_list:1", health_checks=True,
-    ),
-    "recorded-route-error-burst": Plan(
-        "incident",
-        "Two instances of the real demo service; after 4 minutes 40% of the requests to GET /v2/invoices "
-        "(about 3% of the traffic) fail with 500 for 6 minutes: 1.2% of all requests, under the fast burn "
-        "tier's 1.44%, so only a per-route view sees it.",
-        240, 360, 180, _fault("/v2/invoices", "*", error_rate=0.4, status=500),
-        expect_alert="SloRouteErrorBurst", within="8m",
-        instances=2, routes="v1_list:20,v1_get:12,v2_list:1", health_checks=True,
-    ),
-    "recorded-quiet-night": Plan(
-        "noise",
-        "A quiet night: two instances of the real demo service, a load balancer's health checks every "
-        "second per instance (no tenant, about 2 ms each) and one tenant's requests at 0.15 per second "
-        "taking 300 ms as usual. Recorded with OBSBOX_SLI_EXCLUDE_ROUTES='' so the health checks are in "
-        "the metrics, as with instrumentation that predates the setting or a probe path not on its list: "
-        "the rules themselves must keep them out of the SLIs and the tenant comparisons.",
-        60, 1500, 0, _fault("/v1/invoices", "*", latency_ms=300),
-        instances=2, rps=0.15, tenants=1, routes="v1_list:1", health_checks=True,
-        env={"OBSBOX_SLI_EXCLUDE_ROUTES": ""},
-    ),
-    "recorded-rolling-deploy": Plan(
-        "noise",
-        "A rolling deploy of two instances of the real demo service behind health checks: each instance "
-        "is stopped (SIGTERM, graceful) and started again, 30 s apart; refused connections for a moment, "
-        "counters starting again from zero once per instance.",
-        240, 60, 300, action="rolling_restart",
-        instances=2, health_checks=True,
-    ),
-}
+def load_plans(path: Path = PLANS_FILE) -> dict[str, Plan]:
+    """The plans of a plans file (recorded_plans.yaml beside this module), by recording name."""
+    plans: dict[str, Plan] = {}
+    for name, row in yaml.safe_load(path.read_text(encoding="utf-8")).items():
+        fields = dict(row)
+        fault = fields.pop("fault", None)
+        fields["description"] = fields["description"].format(crash_uptime_s=CRASH_UPTIME_S, restart_delay_s=RESTART_DELAY_S)
+        try:
+            plans[name] = Plan(**fields, faults={"rules": [fault]} if fault else {})
+        except TypeError as exc:
+            raise ValueError(f"{path}: plan {name!r}: {exc}") from None
+    return plans
+
+
+PLANS = load_plans()
 
 
 def _post(url: str, body: dict[str, Any]) -> None:
