@@ -110,7 +110,7 @@ def layout_for(settings: StackSettings, component: str) -> Layout:
     else:
         root = install_root(settings, component)
         binaries = {
-            name: f"{root}/{path.format(arch=settings.arch, distribution=settings.otelcol.distribution)}"
+            name: f"{root}/{path.format(arch=settings.arch, distribution=settings.otelcol_distribution)}"
             for name, path in ARCHIVE_BINARIES[component].items()
         }
     return Layout(

@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from obsbox.deploy.layout import Layout, install_root, layout_for
 from obsbox.deploy.passwords import password_hash
-from obsbox.deploy.settings import BasicAuth, InventoryDataError, StackSettings, TlsFiles
+from obsbox.deploy.settings import (
+    OTELCOL_GATEWAY_TOKEN_ENV,
+    OTELCOL_TOKEN_CREDENTIAL,
+    BasicAuth,
+    StackSettings,
+    TlsFiles,
+)
 from obsbox.render.alertmanager import render_alertmanager_config
 from obsbox.render.grafana import (
     DashboardProviderSettings,
     DatasourceAuth,
     DatasourcesSettings,
-    GrafanaSettings,
     render_grafana_dashboard_provider,
     render_grafana_datasources,
     render_grafana_ini,
 )
-from obsbox.render.loki import LokiSettings, render_loki_config
+from obsbox.render.loki import render_loki_config
 from obsbox.render.otelcol import OtelcolSettings, render_otelcol_config
 from obsbox.render.prometheus import (
     BasicAuthClient,
@@ -38,7 +43,7 @@ from obsbox.render.prometheus import (
     render_web_config,
 )
 from obsbox.render.systemd import UnitSettings
-from obsbox.render.tempo import TempoSettings, render_tempo_config
+from obsbox.render.tempo import render_tempo_config
 from obsbox.rules.catalog import RULE_FILE_SUFFIXES, rule_files
 
 # Validator kinds; the command for each is built by validator_command().
@@ -50,7 +55,6 @@ CHECK_LOKI = "loki -verify-config"
 CHECK_TEMPO = "tempo -config.verify"
 CHECK_OTELCOL = "otelcol validate"
 
-_R = TypeVar("_R")
 GRAFANA_ADMIN_PASSWORD_FILE = "/etc/grafana/admin_password"
 GRAFANA_SECRET_KEY_FILE = "/etc/grafana/secret_key"
 OTELCOL_TOKEN_FILE = "/etc/otelcol/secrets/otlp_bearer_token"
@@ -59,11 +63,8 @@ GRAFANA_DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
 GRAFANA_ENV_FILE = "/etc/grafana/secrets/datasources.env"
 GRAFANA_PROMETHEUS_PASSWORD_ENV = "OBSBOX_PROMETHEUS_PASSWORD"
 GRAFANA_ALERTMANAGER_PASSWORD_ENV = "OBSBOX_ALERTMANAGER_PASSWORD"
-# An agent collector's token for its gateways, from a root-only EnvironmentFile.
+# An agent collector's token for its gateways (OTELCOL_GATEWAY_TOKEN_ENV), from a root-only EnvironmentFile.
 OTELCOL_ENV_FILE = "/etc/otelcol/secrets/gateway.env"
-OTELCOL_GATEWAY_TOKEN_ENV = "OBSBOX_OTLP_TOKEN"
-# The bearer token reaches the collector as a systemd credential (root-only file on the host).
-OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def _env_line(name: str, value: str) -> str:
 
 def _web_config(path: str, auth: BasicAuth | None, hashed: str, user: str, tls: TlsFiles | None = None) -> ConfigFile:
     users = ((auth.username, hashed),) if auth is not None else ()
-    web = WebConfigSettings(users=users, cert_file=tls.cert_file if tls else "", key_file=tls.key_file if tls else "")
+    web = WebConfigSettings(users=users, tls=tls)
     return _secret(path, render_web_config(web), user)
 
 
@@ -449,27 +450,27 @@ def _grafana_binary_plan(settings: StackSettings, component: str, config_text: s
 
 
 def loki_plan(settings: StackSettings) -> ComponentPlan:
-    return _grafana_binary_plan(settings, "loki", render_loki_config(loki_settings(settings)), CHECK_LOKI)
+    return _grafana_binary_plan(settings, "loki", render_loki_config(settings.loki), CHECK_LOKI)
 
 
 def tempo_plan(settings: StackSettings) -> ComponentPlan:
-    return _grafana_binary_plan(settings, "tempo", render_tempo_config(tempo_settings(settings)), CHECK_TEMPO)
+    return _grafana_binary_plan(settings, "tempo", render_tempo_config(settings.tempo), CHECK_TEMPO)
 
 
 def otelcol_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "otelcol")
-    otelcol = otelcol_settings(settings)
+    otelcol = settings.otelcol
     config = ConfigFile(f"{layout.config_dir}/config.yaml", render_otelcol_config(otelcol), "root", layout.user)
     groups = []
     credentials: tuple[tuple[str, str], ...] = ()
     environment_files: tuple[str, ...] = ()
-    if settings.otelcol.bearer_token:
+    if settings.otelcol_bearer_token:
         # Read by systemd as root and handed to the collector as a credential: root-only on disk.
-        token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol.bearer_token + "\n", "root", "root", "0600")
+        token = ConfigFile(OTELCOL_TOKEN_FILE, settings.otelcol_bearer_token + "\n", "root", "root", "0600")
         secrets = [token]
         if otelcol.gateway_token_env:
             # An agent sends the same token to its gateways as a plain header (see the renderer).
-            env = _env_line(OTELCOL_GATEWAY_TOKEN_ENV, settings.otelcol.bearer_token)
+            env = _env_line(OTELCOL_GATEWAY_TOKEN_ENV, settings.otelcol_bearer_token)
             secrets.append(ConfigFile(OTELCOL_ENV_FILE, env, "root", "root", "0600"))
             environment_files = (OTELCOL_ENV_FILE,)
         groups.append(FileGroup(tuple(secrets)))
@@ -486,10 +487,10 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
         reload_signal="HUP",
         credentials=credentials,
         environment_files=environment_files,
-        memory_max_mib=settings.otelcol.memory_max_mib,
+        memory_max_mib=otelcol.memory_max_mib,
         system_proc=True,
     )
-    ready = f"http://{_listen(settings, 'otelcol')}:{settings.otelcol.health_port}/"
+    ready = f"http://{_listen(settings, 'otelcol')}:{otelcol.health_port}/"
     return ComponentPlan("otelcol", layout, tuple(groups), unit, ready, extra_dirs=(otelcol.queue_dir,))
 
 
@@ -504,7 +505,7 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
     layout = layout_for(settings, "grafana")
     provisioning = f"{layout.config_dir}/provisioning"
     pa, aa = settings.prometheus_auth, settings.alertmanager_auth
-    from_store = settings.grafana.metrics_source == "victoriametrics"
+    from_store = settings.grafana_metrics_source == "victoriametrics"
     if from_store:
         # VictoriaMetrics has no login of its own (obsbox_allow_unauthenticated, IP filter).
         pa = None
@@ -528,7 +529,7 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
         tls_ca_file=settings.tls_ca_file,
     )
     configs = (
-        ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(grafana_settings(settings)), "root", layout.user),
+        ConfigFile(f"{layout.config_dir}/grafana.ini", render_grafana_ini(settings.grafana), "root", layout.user),
         ConfigFile(
             f"{provisioning}/datasources/obsbox.yaml", render_grafana_datasources(datasources), "root", layout.user
         ),
@@ -571,58 +572,9 @@ def grafana_plan(settings: StackSettings) -> ComponentPlan:
     )
 
 
-# --- renderer settings: built here only, from the component's checked inventory data ----------
-
-
-def _renderer(component: str, cls: type[_R], options: object, **extra: object) -> _R:
-    """The renderer's settings from the component's options (the fields the renderer has, by
-    name) and ``extra``; what the renderer refuses is an InventoryDataError naming the keys."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    kwargs = {f.name: getattr(options, f.name) for f in fields(options) if f.name in names}  # type: ignore[arg-type]
-    try:
-        return cls(**kwargs, **extra)
-    except ValueError as error:
-        raise InventoryDataError(f"{component}_*: {error}") from error
-
-
-def loki_settings(settings: StackSettings) -> LokiSettings:
-    return _renderer("loki", LokiSettings, settings.loki)
-
-
-def tempo_settings(settings: StackSettings) -> TempoSettings:
-    return _renderer("tempo", TempoSettings, settings.tempo)
-
-
 def otelcol_settings(settings: StackSettings) -> OtelcolSettings:
-    token_file = OTELCOL_TOKEN_CREDENTIAL if settings.otelcol.bearer_token else ""
-    # An agent sends the gateways the same token, read from its environment.
-    agent_token = settings.otelcol.role == "agent" and bool(settings.otelcol.bearer_token)
-    return _renderer(
-        "otelcol",
-        OtelcolSettings,
-        settings.otelcol,
-        bearer_token_file=token_file,
-        gateway_token_env=OTELCOL_GATEWAY_TOKEN_ENV if agent_token else "",
-    )
-
-
-def grafana_settings(settings: StackSettings) -> GrafanaSettings:
-    tls = settings.tls.get("grafana")
-    return _renderer(
-        "grafana",
-        GrafanaSettings,
-        settings.grafana,
-        listen_address=settings.install["grafana"].listen_address,
-        http_port=settings.ports["grafana"],
-        cert_file=tls.cert_file if tls else "",
-        cert_key=tls.key_file if tls else "",
-    )
-
-
-def check_renderable(settings: StackSettings) -> None:
-    """Build every component's renderer settings once: InventoryDataError for what a renderer refuses."""
-    for build in (loki_settings, tempo_settings, otelcol_settings, grafana_settings):
-        build(settings)
+    """The collector's renderer settings (built and checked with the rest of the settings)."""
+    return settings.otelcol
 
 
 def plan_for(settings: StackSettings, component: str, current_hash: str = "") -> ComponentPlan:

@@ -88,8 +88,8 @@ def release_for(settings: StackSettings, component: str) -> Release:
             0,
         ),
         "otelcol": (
-            f"{settings.otelcol.distribution}_{version}_linux_{arch}.tar.gz",
-            settings.otelcol.checksums_file or otelcol_checksums_name(version),
+            f"{settings.otelcol_distribution}_{version}_linux_{arch}.tar.gz",
+            settings.otelcol_checksums_file or otelcol_checksums_name(version),
             "tar",
             0,
         ),
@@ -111,7 +111,7 @@ def release_for(settings: StackSettings, component: str) -> Release:
 
 def _grafana_release(settings: StackSettings, resolved: tuple[str, str] | None) -> Release:
     install = settings.install["grafana"]
-    url, sha = settings.grafana.archive_url, install.archive_sha256
+    url, sha = settings.grafana_archive_url, install.archive_sha256
     if resolved is not None:
         url, sha = resolved
     if not url or not sha:
@@ -137,7 +137,7 @@ def resolve_grafana_release(
 ) -> Release:
     """Grafana's archive, from inventory pins or else from grafana.com's downloads API."""
     install = settings.install["grafana"]
-    if settings.grafana.archive_url or settings.artifact_base_url:
+    if settings.grafana_archive_url or settings.artifact_base_url:
         # A mirror cannot be asked for the build id: the pins are required there.
         return _grafana_release(settings, resolved=None)
     api = api_template.format(version=install.version, arch=settings.arch)

@@ -10,14 +10,19 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from obsbox.formats import is_duration, parse_duration
 from obsbox.render.alertmanager import AlertmanagerSettings, unrouted_receivers
+from obsbox.render.grafana import GrafanaSettings
+from obsbox.render.loki import LokiSettings
+from obsbox.render.otelcol import OtelcolSettings
+from obsbox.render.tempo import TempoSettings
+from obsbox.render.tls import TlsFiles
 
 COMPONENTS = ("node_exporter", "prometheus", "alertmanager", "victoriametrics", "loki", "tempo", "otelcol", "grafana")
 INSTALL_METHODS = ("archive", "package")
@@ -31,6 +36,10 @@ OTELCOL_ROLES = ("standalone", "agent")
 # Where Grafana's Prometheus datasource reads metrics: this stack's Prometheus, or the
 # long-term store both replicas of an HA pair write to (VictoriaMetrics' Prometheus API).
 GRAFANA_METRICS_SOURCES = ("prometheus", "victoriametrics")
+# The collector's bearer token reaches it as a systemd credential (a root-only file on the host
+# that the plan writes); an agent also sends it to its gateways from this environment variable.
+OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
+OTELCOL_GATEWAY_TOKEN_ENV = "OBSBOX_OTLP_TOKEN"
 
 # Default: the repository's own rules and built dashboards, found from a checkout or the cwd.
 _REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -263,14 +272,6 @@ class BasicAuth:
 
 
 @dataclass(frozen=True)
-class TlsFiles:
-    """A server certificate and its key, as paths on the host."""
-
-    cert_file: str
-    key_file: str
-
-
-@dataclass(frozen=True)
 class PrometheusOptions:
     """Prometheus's own inventory data, checked (prometheus_*)."""
 
@@ -313,65 +314,6 @@ class VictoriaMetricsOptions:
 
 
 @dataclass(frozen=True)
-class LokiOptions:
-    """Loki's inventory data (loki_*), checked; the plan builds its config from it."""
-
-    listen_address: str
-    http_port: int
-    grpc_port: int
-    retention_period: str
-
-
-@dataclass(frozen=True)
-class TempoOptions:
-    """Tempo's inventory data (tempo_*), checked; the plan builds its config from it."""
-
-    listen_address: str
-    http_port: int
-    grpc_port: int
-    otlp_grpc_port: int
-    retention: str
-
-
-@dataclass(frozen=True)
-class OtelcolOptions:
-    """The collector's inventory data (otelcol_*), checked; the plan builds its config from it."""
-
-    listen_address: str
-    otlp_grpc_port: int
-    otlp_http_port: int
-    health_port: int
-    telemetry_port: int
-    prometheus_exporter_port: int
-    # Where it sends traces and logs: the inventory's, or this host's Tempo and Loki.
-    tempo_otlp_endpoint: str
-    loki_otlp_url: str
-    memory_limit_percentage: int
-    memory_spike_limit_percentage: int
-    memory_max_mib: int
-    debug_endpoints: bool
-    # The token the services send; "" for none. It reaches the collector as a systemd credential.
-    bearer_token: str
-    checksums_file: str
-    distribution: str
-    # standalone (also a gateway) or agent; an agent's gateways (host:port, OTLP gRPC).
-    role: str = "standalone"
-    gateway_endpoints: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class GrafanaOptions:
-    """Grafana's inventory data (grafana_*), checked; the plan builds grafana.ini from it."""
-
-    admin_user: str
-    root_url: str
-    # A pinned archive URL (Grafana 12+ archive names carry a build id); "" to ask grafana.com.
-    archive_url: str
-    # Where its Prometheus datasource reads metrics: prometheus or victoriametrics.
-    metrics_source: str = "prometheus"
-
-
-@dataclass(frozen=True)
 class StackSettings:
     """Everything the deploy needs for one host, checked."""
 
@@ -400,12 +342,22 @@ class StackSettings:
     # The SLO period the retention was checked against (alert_rules/slos.yaml).
     slo_period: str
     alertmanager_retention: str
-    # Receivers and routing: the alertmanager_<field> keys are the fields of this renderer type.
+    # The renderers' own settings, checked: every component's config can be rendered. (The
+    # alertmanager_<field> keys are the fields of AlertmanagerSettings.)
     alertmanager: AlertmanagerSettings
-    loki: LokiOptions
-    tempo: TempoOptions
-    otelcol: OtelcolOptions
-    grafana: GrafanaOptions
+    loki: LokiSettings
+    tempo: TempoSettings
+    otelcol: OtelcolSettings
+    grafana: GrafanaSettings
+    # What the deploy needs beside the renderers' settings, named as their inventory keys.
+    # The token the services send the collector ("" for none), written to OTELCOL_TOKEN_CREDENTIAL.
+    otelcol_bearer_token: str
+    otelcol_distribution: str
+    otelcol_checksums_file: str
+    # A pinned archive URL (Grafana 12+ archive names carry a build id); "" to ask grafana.com.
+    grafana_archive_url: str
+    # Where Grafana's Prometheus datasource reads metrics: prometheus or victoriametrics.
+    grafana_metrics_source: str
     alertmanager_cluster: AlertmanagerClusterOptions = AlertmanagerClusterOptions()
     victoriametrics: VictoriaMetricsOptions = VictoriaMetricsOptions()
 
@@ -443,17 +395,23 @@ def _port(key: str, value: Any) -> int:
     return _int(key, value, 1, 65535)
 
 
-def _targets(key: str, value: Any) -> tuple[str, ...]:
+def _list(key: str, value: Any, what: str, item: Callable[[str, Any], str] = _str) -> tuple[str, ...]:
+    """A list of what (never a lone string), each value checked by item."""
     if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise InventoryDataError(f"{key}: expected a list of host:port strings, got {value!r}")
-    out = []
-    for item in value:
-        item = _str(key, item)
-        host, sep, port = item.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise InventoryDataError(f"{key}: {item!r} is not host:port")
-        out.append(item)
-    return tuple(out)
+        raise InventoryDataError(f"{key}: expected a list of {what}, got {value!r}")
+    return tuple(item(key, v) for v in value)
+
+
+def _host_port(key: str, value: Any) -> str:
+    text = _str(key, value)
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InventoryDataError(f"{key}: {text!r} is not host:port")
+    return text
+
+
+def _targets(key: str, value: Any) -> tuple[str, ...]:
+    return _list(key, value, "host:port strings", _host_port)
 
 
 _DISTRIBUTION = re.compile(r"^otelcol(-[a-z0-9]+)*$")
@@ -463,17 +421,12 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^[0-9A-Za-z.:\-\[\]]+$")
 
 
-def _urls(key: str, value: Any) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise InventoryDataError(f"{key}: expected a list of http(s) URLs, got {value!r}")
-    out = []
-    for item in value:
-        url = _str(key, item)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InventoryDataError(f"{key}: {url!r} is not an http(s) URL")
-        out.append(url)
-    return tuple(out)
+def _http_url(key: str, value: Any) -> str:
+    url = _str(key, value)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InventoryDataError(f"{key}: {url!r} is not an http(s) URL")
+    return url
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -606,7 +559,7 @@ def check_exposure(settings: StackSettings) -> None:
         "node_exporter": settings.node_exporter_auth is not None,
         "prometheus": settings.prometheus_auth is not None,
         "alertmanager": settings.alertmanager_auth is not None,
-        "otelcol": bool(settings.otelcol.bearer_token),
+        "otelcol": bool(settings.otelcol_bearer_token),
         "grafana": True,
         "victoriametrics": False,
         "loki": False,
@@ -733,6 +686,17 @@ def _basic_auth(data: Mapping[str, Any], component: str) -> BasicAuth | None:
     return BasicAuth(username=username, password=password, password_hash=hashed)
 
 
+_R = TypeVar("_R")
+
+
+def _renderer(component: str, cls: type[_R], **kwargs: Any) -> _R:
+    """A renderer's settings; what the renderer refuses is an InventoryDataError naming the component's keys."""
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise InventoryDataError(f"{component}_*: {error}") from error
+
+
 def _alertmanager_settings(data: Mapping[str, Any]) -> AlertmanagerSettings:
     kwargs: dict[str, Any] = {}
     for f in fields(AlertmanagerSettings):
@@ -741,10 +705,7 @@ def _alertmanager_settings(data: Mapping[str, Any]) -> AlertmanagerSettings:
         if value is None:
             continue
         kwargs[f.name] = tuple(value) if isinstance(value, list) else value
-    try:
-        return AlertmanagerSettings(**kwargs)
-    except (TypeError, ValueError) as error:
-        raise InventoryDataError(f"alertmanager_*: {error}") from error
+    return _renderer("alertmanager", AlertmanagerSettings, **kwargs)
 
 
 def _ports(data: Mapping[str, Any]) -> dict[str, int]:
@@ -806,7 +767,7 @@ def _prometheus(data: Mapping[str, Any], period: str, rules_dir: Path) -> Promet
         otelcol_metrics_targets=_targets(
             "prometheus_otelcol_metrics_targets", data["prometheus_otelcol_metrics_targets"]
         ),
-        remote_write_urls=_urls("prometheus_remote_write_urls", data["prometheus_remote_write_urls"]),
+        remote_write_urls=_list("prometheus_remote_write_urls", data["prometheus_remote_write_urls"], "http(s) URLs", _http_url),
         replica_label=_replica_label(data, external),
     )
 
@@ -870,39 +831,47 @@ def _victoriametrics(data: Mapping[str, Any], scrape_interval: str) -> VictoriaM
     )
 
 
-def _loki(data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int]) -> LokiOptions:
-    return LokiOptions(
-        listen_address=install["loki"].listen_address,
-        http_port=ports["loki"],
-        grpc_port=_port("loki_grpc_port", data["loki_grpc_port"]),
-        retention_period=_str("loki_retention_period", data["loki_retention_period"]),
+def _dskit_server(
+    component: str,
+    cls: type[_R],
+    data: Mapping[str, Any],
+    install: Mapping[str, InstallSettings],
+    ports: Mapping[str, int],
+    **settings: Any,
+) -> _R:
+    """Loki's or Tempo's settings: both are Grafana dskit servers, HTTP and gRPC on one listen address."""
+    return _renderer(
+        component,
+        cls,
+        listen_address=install[component].listen_address,
+        http_port=ports[component],
+        grpc_port=_port(f"{component}_grpc_port", data[f"{component}_grpc_port"]),
+        **settings,
     )
 
 
-def _tempo(data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int]) -> TempoOptions:
-    return TempoOptions(
-        listen_address=install["tempo"].listen_address,
-        http_port=ports["tempo"],
-        grpc_port=_port("tempo_grpc_port", data["tempo_grpc_port"]),
-        otlp_grpc_port=_port("tempo_otlp_grpc_port", data["tempo_otlp_grpc_port"]),
-        retention=_str("tempo_retention", data["tempo_retention"]),
-    )
+def _otelcol_token(data: Mapping[str, Any]) -> str:
+    token = _str("otelcol_otlp_bearer_token", data["otelcol_otlp_bearer_token"])
+    if token and not re.match(r"^[A-Za-z0-9._~+/=-]{16,}$", token):
+        raise InventoryDataError(
+            "otelcol_otlp_bearer_token: needs at least 16 characters of A-Za-z0-9._~+/=- (it is sent as an HTTP header)"
+        )
+    return token
 
 
 def _otelcol(
-    data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int], tempo: TempoOptions
-) -> OtelcolOptions:
+    data: Mapping[str, Any],
+    install: Mapping[str, InstallSettings],
+    ports: Mapping[str, int],
+    tempo: TempoSettings,
+    token: str,
+) -> OtelcolSettings:
     def port(name: str) -> int:
         return _port(f"otelcol_{name}", data[f"otelcol_{name}"])
 
     def percentage(name: str) -> int:
         return _int(f"otelcol_{name}", data[f"otelcol_{name}"], 1, 100)
 
-    token = _str("otelcol_otlp_bearer_token", data["otelcol_otlp_bearer_token"])
-    if token and not re.match(r"^[A-Za-z0-9._~+/=-]{16,}$", token):
-        raise InventoryDataError(
-            "otelcol_otlp_bearer_token: needs at least 16 characters of A-Za-z0-9._~+/=- (it is sent as an HTTP header)"
-        )
     tempo_host = install["tempo"].url.split("://", 1)[1].rsplit(":", 1)[0]
     role = _choice("otelcol_role", data["otelcol_role"], OTELCOL_ROLES)
     gateways = _targets("otelcol_gateway_endpoints", data["otelcol_gateway_endpoints"])
@@ -910,7 +879,9 @@ def _otelcol(
         raise InventoryDataError("otelcol_gateway_endpoints: empty, but otelcol_role is agent (an agent forwards to its gateways)")
     if role != "agent" and gateways:
         raise InventoryDataError(f"otelcol_gateway_endpoints: set, but otelcol_role is {role} (only an agent forwards to gateways)")
-    return OtelcolOptions(
+    return _renderer(
+        "otelcol",
+        OtelcolSettings,
         role=role,
         gateway_endpoints=gateways,
         listen_address=install["otelcol"].listen_address,
@@ -926,21 +897,34 @@ def _otelcol(
         memory_spike_limit_percentage=percentage("memory_spike_limit_percentage"),
         memory_max_mib=_int("otelcol_memory_max_mib", data["otelcol_memory_max_mib"], 64, 1 << 20),
         debug_endpoints=_bool("otelcol_debug_endpoints", data["otelcol_debug_endpoints"]),
-        bearer_token=token,
-        checksums_file=_str("otelcol_checksums_file", data["otelcol_checksums_file"]),
-        distribution=_match(
-            "otelcol_distribution",
-            data["otelcol_distribution"],
-            _DISTRIBUTION,
-            "a collector distribution name like otelcol-contrib or otelcol-obsbox",
-        ),
+        bearer_token_file=OTELCOL_TOKEN_CREDENTIAL if token else "",
+        # An agent sends its gateways the same token, read from its environment.
+        gateway_token_env=OTELCOL_GATEWAY_TOKEN_ENV if token and role == "agent" else "",
     )
 
 
-def _grafana(data: Mapping[str, Any], install: Mapping[str, InstallSettings]) -> GrafanaOptions:
+def _grafana(
+    data: Mapping[str, Any], install: Mapping[str, InstallSettings], ports: Mapping[str, int], tls: TlsFiles | None
+) -> GrafanaSettings:
+    return _renderer(
+        "grafana",
+        GrafanaSettings,
+        listen_address=install["grafana"].listen_address,
+        http_port=ports["grafana"],
+        admin_user=_str("grafana_admin_user", data["grafana_admin_user"]),
+        root_url=_str("grafana_root_url", data["grafana_root_url"]),
+        tls=tls,
+    )
+
+
+def _grafana_archive_url(data: Mapping[str, Any], install: Mapping[str, InstallSettings]) -> str:
     archive_url = _str("grafana_archive_url", data["grafana_archive_url"])
     if archive_url and not install["grafana"].archive_sha256:
         raise InventoryDataError("grafana_archive_url: set without grafana_archive_sha256 (needed to verify it)")
+    return archive_url
+
+
+def _grafana_metrics_source(data: Mapping[str, Any], install: Mapping[str, InstallSettings]) -> str:
     metrics_source = _choice("grafana_metrics_source", data["grafana_metrics_source"], GRAFANA_METRICS_SOURCES)
     if metrics_source == "victoriametrics" and install["grafana"].enabled:
         vm = install["victoriametrics"]
@@ -949,12 +933,7 @@ def _grafana(data: Mapping[str, Any], install: Mapping[str, InstallSettings]) ->
                 "victoriametrics_url: grafana_metrics_source is victoriametrics, but no VictoriaMetrics runs on "
                 "this host and victoriametrics_url does not say where one runs"
             )
-    return GrafanaOptions(
-        admin_user=_str("grafana_admin_user", data["grafana_admin_user"]),
-        root_url=_str("grafana_root_url", data["grafana_root_url"]),
-        archive_url=archive_url,
-        metrics_source=metrics_source,
-    )
+    return metrics_source
 
 
 def _dirs(data: Mapping[str, Any]) -> tuple[Path, Path]:
@@ -994,17 +973,23 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
     arch = _str("obsbox_arch", data["obsbox_arch"])
     if arch not in ("amd64", "arm64", "armv7", "ppc64le", "s390x"):
         raise InventoryDataError(f"obsbox_arch: {arch!r} is not amd64/arm64/armv7/ppc64le/s390x")
-    allow = data["obsbox_ip_address_allow"]
-    if isinstance(allow, str) or not isinstance(allow, list | tuple):
-        raise InventoryDataError(f"obsbox_ip_address_allow: expected a list of CIDRs, got {allow!r}")
 
     ports = _ports(data)
     tls = {c: t for c in ("prometheus", "alertmanager", "grafana") if (t := _tls(data, c)) is not None}
     install = {c: _install(data, c, bind, ports[c], "https" if c in tls else "http") for c in COMPONENTS}
     rules_dir, dashboards_dir = _dirs(data)
     period = slo_period(rules_dir)
-    tempo = _tempo(data, install, ports)
+    tempo = _dskit_server(
+        "tempo",
+        TempoSettings,
+        data,
+        install,
+        ports,
+        otlp_grpc_port=_port("tempo_otlp_grpc_port", data["tempo_otlp_grpc_port"]),
+        retention=_str("tempo_retention", data["tempo_retention"]),
+    )
     prometheus = _prometheus(data, period, rules_dir)
+    otelcol_token = _otelcol_token(data)
     settings = StackSettings(
         bind_address=bind,
         arch=arch,
@@ -1013,7 +998,7 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
         cache_dir=_str("obsbox_cache_dir", data["obsbox_cache_dir"]).rstrip("/"),
         bin_dir=_str("obsbox_bin_dir", data["obsbox_bin_dir"]).rstrip("/"),
         ready_timeout=_int("obsbox_ready_timeout", data["obsbox_ready_timeout"], 1, 3600),
-        ip_address_allow=tuple(_str("obsbox_ip_address_allow", a) for a in allow),
+        ip_address_allow=_list("obsbox_ip_address_allow", data["obsbox_ip_address_allow"], "CIDRs"),
         rules_dir=rules_dir,
         dashboards_dir=dashboards_dir,
         install=install,
@@ -1029,18 +1014,30 @@ def settings_from_host_data(raw: Mapping[str, Any], host_name: str = "") -> Stac
         slo_period=period,
         alertmanager_retention=_duration("alertmanager_retention", data["alertmanager_retention"], "a duration like 120h"),
         alertmanager=_alertmanager_settings(data),
-        loki=_loki(data, install, ports),
+        loki=_dskit_server(
+            "loki",
+            LokiSettings,
+            data,
+            install,
+            ports,
+            retention_period=_str("loki_retention_period", data["loki_retention_period"]),
+        ),
         tempo=tempo,
-        otelcol=_otelcol(data, install, ports, tempo),
-        grafana=_grafana(data, install),
+        otelcol=_otelcol(data, install, ports, tempo, otelcol_token),
+        grafana=_grafana(data, install, ports, tls.get("grafana")),
+        otelcol_bearer_token=otelcol_token,
+        otelcol_distribution=_match(
+            "otelcol_distribution",
+            data["otelcol_distribution"],
+            _DISTRIBUTION,
+            "a collector distribution name like otelcol-contrib or otelcol-obsbox",
+        ),
+        otelcol_checksums_file=_str("otelcol_checksums_file", data["otelcol_checksums_file"]),
+        grafana_archive_url=_grafana_archive_url(data, install),
+        grafana_metrics_source=_grafana_metrics_source(data, install),
         alertmanager_cluster=_alertmanager_cluster(data, install["alertmanager"], ports["alertmanager"]),
         victoriametrics=_victoriametrics(data, prometheus.scrape_interval),
     )
-    # The plan builds every renderer's settings; whatever a renderer refuses is refused here,
-    # before anything is planned on a host.
-    from obsbox.deploy.plan import check_renderable
-
-    check_renderable(settings)
     check_receivers(settings, _bool("alertmanager_allow_no_receivers", data["alertmanager_allow_no_receivers"]))
     check_exposure(settings)
     return settings
@@ -1055,7 +1052,7 @@ def grafana_pins_missing(settings: StackSettings) -> str:
     install = settings.install["grafana"]
     if not install.enabled or install.method == "package":
         return ""
-    if settings.grafana.archive_url and install.archive_sha256:
+    if settings.grafana_archive_url and install.archive_sha256:
         return ""
     api = (
         f"https://grafana.com/api/downloads/grafana/versions/{install.version}/packages/{settings.arch}/linux"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
+from obsbox.render.tls import TlsFiles
 
 # Datasource uids are fixed so that dashboards and the correlations below can name them.
 UID_PROMETHEUS = "prometheus"
@@ -26,15 +27,12 @@ class GrafanaSettings:
     # Signs and encrypts Grafana's stored secrets; generated on the host, read the same way.
     secret_key_file: str = "/run/credentials/grafana.service/secret_key"
     root_url: str = ""
-    # HTTPS: certificate and key files on the host (both or neither).
-    cert_file: str = ""
-    cert_key: str = ""
+    # HTTPS: certificate and key files on the host; None serves plain HTTP.
+    tls: TlsFiles | None = None
 
     def __post_init__(self) -> None:
         if not self.admin_user or self.admin_user.strip() != self.admin_user:
             raise ValueError(f"grafana admin_user {self.admin_user!r} is empty or has spaces")
-        if bool(self.cert_file) != bool(self.cert_key):
-            raise ValueError("grafana cert_file and cert_key go together (both or neither)")
 
 
 def _ini(sections: dict[str, dict[str, str]]) -> str:
@@ -50,8 +48,8 @@ def render_grafana_ini(settings: GrafanaSettings) -> str:
     """Render grafana.ini."""
     s = settings
     server = {"http_addr": s.listen_address, "http_port": str(s.http_port)}
-    if s.cert_file:
-        server.update({"protocol": "https", "cert_file": s.cert_file, "cert_key": s.cert_key})
+    if s.tls is not None:
+        server.update({"protocol": "https", "cert_file": s.tls.cert_file, "cert_key": s.tls.key_file})
     if s.root_url:
         server["root_url"] = s.root_url
     return _ini(

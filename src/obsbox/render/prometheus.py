@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
+from obsbox.render.tls import TlsFiles
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,7 @@ class WebConfigSettings:
     """Users allowed in by basic auth, as (name, bcrypt hash) pairs, and optional TLS files."""
 
     users: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-    cert_file: str = ""
-    key_file: str = ""
+    tls: TlsFiles | None = None
 
     def __post_init__(self) -> None:
         for name, hashed in self.users:
@@ -175,17 +175,15 @@ class WebConfigSettings:
                 raise ValueError("basic auth user with an empty name")
             if not hashed.startswith(("$2a$", "$2b$", "$2y$")):
                 raise ValueError(f"basic auth user {name!r}: password is not a bcrypt hash")
-        if bool(self.cert_file) != bool(self.key_file):
-            raise ValueError("web config TLS needs both cert_file and key_file")
 
 
 def render_web_config(settings: WebConfigSettings) -> str:
     """Render the exporter-toolkit web config shared by Prometheus, Alertmanager and node_exporter."""
     config: dict[str, Any] = {}
-    if settings.cert_file:
+    if settings.tls is not None:
         config["tls_server_config"] = {
-            "cert_file": settings.cert_file,
-            "key_file": settings.key_file,
+            "cert_file": settings.tls.cert_file,
+            "key_file": settings.tls.key_file,
             "min_version": "TLS12",
         }
     if settings.users:
