@@ -31,6 +31,7 @@ from obsbox.hosts.stack import (
     stack_data,
 )
 from obsbox.hosts.webhook import webhook_receiver
+from obsbox.render import ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = REPO_ROOT / ".demo"
@@ -217,7 +218,7 @@ def up() -> int:
     say(f"  Prometheus    http://{host.address}:{PORTS['prometheus']}/alerts")
     say(f"  Alertmanager  http://{host.address}:{PORTS['alertmanager']}/#/alerts")
     say(f"  node_exporter http://{host.address}:{PORTS['node_exporter']}/metrics")
-    say(f"  collector     http://{host.address}:8889/metrics (service metrics that arrived over OTLP)")
+    say(f"  collector     http://{host.address}:{ports.OTELCOL_PROMETHEUS_EXPORTER}/metrics (service metrics that arrived over OTLP)")
     say(f"  RQ worker     {demo_app.WORKER_JOB}: its /metrics on the host's 127.0.0.1:{demo_app.WORKER_METRICS_PORT}")
     say(f"  ssh           {ssh_command_line(host)}")
     if REPORT.exists():

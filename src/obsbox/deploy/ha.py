@@ -19,6 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from obsbox.render import ports
+from obsbox.render.listen import host_port
+
 REPLICAS = ("prom-a", "prom-b")
 STORE = "store"
 GATEWAYS = ("gw-a", "gw-b")
@@ -47,12 +50,8 @@ _ENABLED = {
 }
 
 
-def _hostport(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
 def _url(address: str, port: int) -> str:
-    return f"http://{_hostport(address, port)}"
+    return f"http://{host_port(address, port)}"
 
 
 def ha_inventory(
@@ -73,23 +72,23 @@ def ha_inventory(
     agents = {AGENT: addresses[AGENT], **(extra_agents or {})}
     all_addresses = [addresses[r] for r in ROLES if r != AGENT] + list(agents.values())
     store = addresses[STORE]
-    peers = [_hostport(addresses[r], 9094) for r in ALERTMANAGER_HOSTS]
+    peers = [host_port(addresses[r], ports.ALERTMANAGER_CLUSTER) for r in ALERTMANAGER_HOSTS]
     everywhere: dict[str, Any] = {
         # Where each service runs, for the hosts that do not run it.
-        "alertmanager_url": _url(store, 9093),
-        "victoriametrics_url": _url(store, 8428),
-        "loki_url": _url(store, 3100),
-        "tempo_url": _url(store, 3200),
-        "grafana_url": _url(store, 3000),
+        "alertmanager_url": _url(store, ports.ALERTMANAGER),
+        "victoriametrics_url": _url(store, ports.VICTORIAMETRICS),
+        "loki_url": _url(store, ports.LOKI_HTTP),
+        "tempo_url": _url(store, ports.TEMPO_HTTP),
+        "grafana_url": _url(store, ports.GRAFANA),
         # Both replicas scrape exactly the same targets.
-        "prometheus_prometheus_targets": [_hostport(addresses[r], 9090) for r in REPLICAS],
-        "prometheus_node_exporter_targets": [_hostport(a, 9100) for a in all_addresses],
+        "prometheus_prometheus_targets": [host_port(addresses[r], ports.PROMETHEUS) for r in REPLICAS],
+        "prometheus_node_exporter_targets": [host_port(a, ports.NODE_EXPORTER) for a in all_addresses],
         # Every replica sends its alerts to every peer (and scrapes them).
-        "prometheus_alertmanager_targets": [_hostport(addresses[r], 9093) for r in ALERTMANAGER_HOSTS],
-        "prometheus_otelcol_targets": [_hostport(addresses[r], 8888) for r in GATEWAYS]
-        + [_hostport(a, 8888) for a in agents.values()],
-        "prometheus_otelcol_metrics_targets": [_hostport(addresses[r], 8889) for r in GATEWAYS],
-        "prometheus_remote_write_urls": [f"{_url(store, 8428)}/api/v1/write"],
+        "prometheus_alertmanager_targets": [host_port(addresses[r], ports.ALERTMANAGER) for r in ALERTMANAGER_HOSTS],
+        "prometheus_otelcol_targets": [host_port(addresses[r], ports.OTELCOL_TELEMETRY) for r in GATEWAYS]
+        + [host_port(a, ports.OTELCOL_TELEMETRY) for a in agents.values()],
+        "prometheus_otelcol_metrics_targets": [host_port(addresses[r], ports.OTELCOL_PROMETHEUS_EXPORTER) for r in GATEWAYS],
+        "prometheus_remote_write_urls": [f"{_url(store, ports.VICTORIAMETRICS)}/api/v1/write"],
         "prometheus_replica_label": REPLICA_LABEL,
         "grafana_metrics_source": "victoriametrics",
         # Loki, Tempo and VictoriaMetrics have no login of their own: reachable from the
@@ -103,17 +102,17 @@ def ha_inventory(
         data = {**everywhere, "obsbox_bind_address": address}
         data.update({f"{c}_enabled": c in enabled for c in _COMPONENTS})
         if "prometheus" in enabled:
-            data["prometheus_url"] = _url(address, 9090)
+            data["prometheus_url"] = _url(address, ports.PROMETHEUS)
             data["prometheus_external_labels"] = {
                 CLUSTER_LABEL: cluster,
                 REPLICA_LABEL: role.rsplit("-", 1)[1],
             }
         if "alertmanager" in enabled:
-            data["alertmanager_url"] = _url(address, 9093)
-            data["alertmanager_cluster_peers"] = [p for p in peers if p != _hostport(address, 9094)]
+            data["alertmanager_url"] = _url(address, ports.ALERTMANAGER)
+            data["alertmanager_cluster_peers"] = [p for p in peers if p != host_port(address, ports.ALERTMANAGER_CLUSTER)]
         if role not in _ENABLED:
             data["otelcol_role"] = "agent"
-            data["otelcol_gateway_endpoints"] = [_hostport(addresses[r], 4317) for r in GATEWAYS]
+            data["otelcol_gateway_endpoints"] = [host_port(addresses[r], ports.OTELCOL_OTLP_GRPC) for r in GATEWAYS]
         return address, data
 
     groups: dict[str, list[tuple[str, dict[str, Any]]]] = {

@@ -17,7 +17,7 @@ from obsbox.deploy.layout import Layout, install_root, layout_for
 from obsbox.deploy.passwords import password_hash
 from obsbox.deploy.settings import (
     OTELCOL_GATEWAY_TOKEN_ENV,
-    OTELCOL_TOKEN_CREDENTIAL,
+    OTELCOL_TOKEN_CREDENTIAL_NAME,
     BasicAuth,
     StackSettings,
     TlsFiles,
@@ -31,6 +31,7 @@ from obsbox.render.grafana import (
     render_grafana_datasources,
     render_grafana_ini,
 )
+from obsbox.render.listen import host_port
 from obsbox.render.loki import render_loki_config
 from obsbox.render.otelcol import OtelcolSettings, render_otelcol_config
 from obsbox.render.prometheus import (
@@ -334,8 +335,7 @@ def _otelcol_exporter_targets(settings: StackSettings) -> tuple[str, ...]:
         # An agent has no prometheus exporter: its gateways do (prometheus_otelcol_metrics_targets).
         return ()
     exporter_host = urlsplit(f"//{_targets(settings, 'otelcol')[0]}").hostname or "127.0.0.1"
-    exporter_host = f"[{exporter_host}]" if ":" in exporter_host else exporter_host
-    return (f"{exporter_host}:{settings.otelcol.prometheus_exporter_port}",)
+    return (host_port(exporter_host, settings.otelcol.prometheus_exporter_port),)
 
 
 def prometheus_plan(settings: StackSettings, current_hash: str = "") -> ComponentPlan:
@@ -474,7 +474,7 @@ def otelcol_plan(settings: StackSettings) -> ComponentPlan:
             secrets.append(ConfigFile(OTELCOL_ENV_FILE, env, "root", "root", "0600"))
             environment_files = (OTELCOL_ENV_FILE,)
         groups.append(FileGroup(tuple(secrets)))
-        credentials = ((OTELCOL_TOKEN_CREDENTIAL.rsplit("/", 1)[1], OTELCOL_TOKEN_FILE),)
+        credentials = ((OTELCOL_TOKEN_CREDENTIAL_NAME, OTELCOL_TOKEN_FILE),)
     groups.append(FileGroup((config,), CHECK_OTELCOL))
     exec_start = (layout.binary, f"--config={config.path}")
     # memory_limiter may read the machine's memory from /proc/meminfo: under ProcSubset=pid the

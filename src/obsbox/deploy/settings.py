@@ -17,10 +17,13 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from obsbox.formats import is_duration, parse_duration
+from obsbox.render import ports
 from obsbox.render.alertmanager import AlertmanagerSettings, unrouted_receivers
 from obsbox.render.grafana import GrafanaSettings
+from obsbox.render.listen import host_port
 from obsbox.render.loki import LokiSettings
 from obsbox.render.otelcol import OtelcolSettings
+from obsbox.render.systemd import credential_path
 from obsbox.render.tempo import TempoSettings
 from obsbox.render.tls import TlsFiles
 
@@ -38,7 +41,8 @@ OTELCOL_ROLES = ("standalone", "agent")
 GRAFANA_METRICS_SOURCES = ("prometheus", "victoriametrics")
 # The collector's bearer token reaches it as a systemd credential (a root-only file on the host
 # that the plan writes); an agent also sends it to its gateways from this environment variable.
-OTELCOL_TOKEN_CREDENTIAL = "/run/credentials/otelcol.service/otlp_bearer_token"
+OTELCOL_TOKEN_CREDENTIAL_NAME = "otlp_bearer_token"
+OTELCOL_TOKEN_CREDENTIAL = credential_path("otelcol", OTELCOL_TOKEN_CREDENTIAL_NAME)
 OTELCOL_GATEWAY_TOKEN_ENV = "OBSBOX_OTLP_TOKEN"
 
 # Default: the repository's own rules and built dashboards, found from a checkout or the cwd.
@@ -85,7 +89,7 @@ def _install_defaults(component: str, version: str, method: str = "archive") -> 
 
 NODE_EXPORTER_DEFAULTS: dict[str, Any] = {
     **_install_defaults("node_exporter", "1.9.1"),
-    "node_exporter_port": 9100,
+    "node_exporter_port": ports.NODE_EXPORTER,
     "node_exporter_basic_auth_username": "obsbox",
     "node_exporter_basic_auth_password": "",
     "node_exporter_basic_auth_password_hash": "",
@@ -93,7 +97,7 @@ NODE_EXPORTER_DEFAULTS: dict[str, Any] = {
 
 PROMETHEUS_DEFAULTS: dict[str, Any] = {
     **_install_defaults("prometheus", "3.5.0"),
-    "prometheus_port": 9090,
+    "prometheus_port": ports.PROMETHEUS,
     # Empty: the SLO period of <rules dir>/slos.yaml plus RETENTION_MARGIN, so the SLO dashboard's
     # whole-period panels and the slowest burn window always have data. Shorter is refused.
     "prometheus_retention_time": "",
@@ -139,7 +143,7 @@ PROMETHEUS_DEFAULTS: dict[str, Any] = {
 
 ALERTMANAGER_DEFAULTS: dict[str, Any] = {
     **_install_defaults("alertmanager", "0.28.1"),
-    "alertmanager_port": 9093,
+    "alertmanager_port": ports.ALERTMANAGER,
     "alertmanager_retention": "120h",
     "alertmanager_basic_auth_username": "obsbox",
     "alertmanager_basic_auth_password": "",
@@ -154,7 +158,7 @@ ALERTMANAGER_DEFAULTS: dict[str, Any] = {
     # The gossip port listens on the Alertmanager's own listen address only, never on all
     # interfaces; gossip has no authentication, so peers need obsbox_ip_address_allow.
     "alertmanager_cluster_peers": [],
-    "alertmanager_cluster_port": 9094,
+    "alertmanager_cluster_port": ports.ALERTMANAGER_CLUSTER,
     # Every field of obsbox.render.alertmanager.AlertmanagerSettings, as alertmanager_<field>.
     **{f"alertmanager_{f.name}": None for f in fields(AlertmanagerSettings)},
 }
@@ -163,7 +167,7 @@ VICTORIAMETRICS_DEFAULTS: dict[str, Any] = {
     # Off unless an inventory turns it on (the HA layout's long-term store).
     **_install_defaults("victoriametrics", "1.151.0"),
     "victoriametrics_enabled": False,
-    "victoriametrics_port": 8428,
+    "victoriametrics_port": ports.VICTORIAMETRICS,
     # -retentionPeriod: a number of months, or a duration with h/d/w/y (1y, 400d).
     "victoriametrics_retention_period": "1y",
     # -dedup.minScrapeInterval: one sample per series per interval is kept, so an HA pair of
@@ -174,26 +178,26 @@ VICTORIAMETRICS_DEFAULTS: dict[str, Any] = {
 
 LOKI_DEFAULTS: dict[str, Any] = {
     **_install_defaults("loki", "3.5.3"),
-    "loki_port": 3100,
-    "loki_grpc_port": 9096,
+    "loki_port": ports.LOKI_HTTP,
+    "loki_grpc_port": ports.LOKI_GRPC,
     "loki_retention_period": "744h",
 }
 
 TEMPO_DEFAULTS: dict[str, Any] = {
     **_install_defaults("tempo", "2.8.2"),
-    "tempo_port": 3200,
-    "tempo_grpc_port": 9097,
-    "tempo_otlp_grpc_port": 4417,
+    "tempo_port": ports.TEMPO_HTTP,
+    "tempo_grpc_port": ports.TEMPO_GRPC,
+    "tempo_otlp_grpc_port": ports.TEMPO_OTLP_GRPC,
     "tempo_retention": "336h",
 }
 
 OTELCOL_DEFAULTS: dict[str, Any] = {
     **_install_defaults("otelcol", "0.161.0"),
-    "otelcol_otlp_grpc_port": 4317,
-    "otelcol_otlp_http_port": 4318,
-    "otelcol_health_port": 13133,
-    "otelcol_telemetry_port": 8888,
-    "otelcol_prometheus_exporter_port": 8889,
+    "otelcol_otlp_grpc_port": ports.OTELCOL_OTLP_GRPC,
+    "otelcol_otlp_http_port": ports.OTELCOL_OTLP_HTTP,
+    "otelcol_health_port": ports.OTELCOL_HEALTH,
+    "otelcol_telemetry_port": ports.OTELCOL_TELEMETRY,
+    "otelcol_prometheus_exporter_port": ports.OTELCOL_PROMETHEUS_EXPORTER,
     "otelcol_memory_limit_percentage": 80,
     "otelcol_memory_spike_limit_percentage": 20,
     # The unit's MemoryMax; the memory_limiter's limits are the percentages above of it.
@@ -219,7 +223,7 @@ OTELCOL_DEFAULTS: dict[str, Any] = {
 
 GRAFANA_DEFAULTS: dict[str, Any] = {
     **_install_defaults("grafana", "12.1.1"),
-    "grafana_port": 3000,
+    "grafana_port": ports.GRAFANA,
     "grafana_admin_user": "admin",
     "grafana_root_url": "",
     # prometheus or victoriametrics (see GRAFANA_METRICS_SOURCES).
@@ -297,7 +301,7 @@ class PrometheusOptions:
 class AlertmanagerClusterOptions:
     """Gossip between Alertmanager peers (alertmanager_cluster_*); no peers: a single instance."""
 
-    port: int = 9094
+    port: int = ports.ALERTMANAGER_CLUSTER
     peers: tuple[str, ...] = ()
 
     @property
@@ -805,7 +809,7 @@ def _alertmanager_cluster(data: Mapping[str, Any], install: InstallSettings, por
             f"alertmanager_listen_address: {listen!r} would open the gossip port on every interface; "
             "set the peer's internal address (obsbox_bind_address or alertmanager_listen_address)"
         )
-    own = f"[{listen}]:{cluster_port}" if ":" in listen else f"{listen}:{cluster_port}"
+    own = host_port(listen, cluster_port)
     if own in peers:
         raise InventoryDataError(f"alertmanager_cluster_peers: {own} is this peer itself; list only the others")
     if not is_loopback(listen) and not data["obsbox_ip_address_allow"]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from obsbox.render import ports
 from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
+from obsbox.render.listen import LocalServer
+from obsbox.render.systemd import credential_path
 from obsbox.render.tls import TlsFiles
 
 # Datasource uids are fixed so that dashboards and the correlations below can name them.
@@ -16,16 +19,15 @@ UID_ALERTMANAGER = "alertmanager"
 
 
 @dataclass(frozen=True)
-class GrafanaSettings:
-    listen_address: str = "127.0.0.1"
-    http_port: int = 3000
+class GrafanaSettings(LocalServer):
+    http_port: int = ports.GRAFANA
     data_dir: str = "/var/lib/grafana"
     provisioning_dir: str = "/etc/grafana/provisioning"
     admin_user: str = "admin"
     # Read through $__file{}: the generated password is never in grafana.ini itself.
-    admin_password_file: str = "/run/credentials/grafana.service/admin_password"
+    admin_password_file: str = credential_path("grafana", "admin_password")
     # Signs and encrypts Grafana's stored secrets; generated on the host, read the same way.
-    secret_key_file: str = "/run/credentials/grafana.service/secret_key"
+    secret_key_file: str = credential_path("grafana", "secret_key")
     root_url: str = ""
     # HTTPS: certificate and key files on the host; None serves plain HTTP.
     tls: TlsFiles | None = None
@@ -94,10 +96,10 @@ class DatasourceAuth:
 
 @dataclass(frozen=True)
 class DatasourcesSettings:
-    prometheus_url: str = "http://127.0.0.1:9090"
-    loki_url: str = "http://127.0.0.1:3100"
-    tempo_url: str = "http://127.0.0.1:3200"
-    alertmanager_url: str = "http://127.0.0.1:9093"
+    prometheus_url: str = f"http://127.0.0.1:{ports.PROMETHEUS}"
+    loki_url: str = f"http://127.0.0.1:{ports.LOKI_HTTP}"
+    tempo_url: str = f"http://127.0.0.1:{ports.TEMPO_HTTP}"
+    alertmanager_url: str = f"http://127.0.0.1:{ports.ALERTMANAGER}"
     prometheus_auth: DatasourceAuth | None = None
     alertmanager_auth: DatasourceAuth | None = None
     # CA certificate file (on the host) for https datasource URLs signed by a private CA.

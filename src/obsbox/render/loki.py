@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from obsbox.formats import is_duration
+from obsbox.render import ports
 from obsbox.render._dskit import server_block
 from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
+from obsbox.render.listen import LocalServer
 
 # Tenant ids go to structured metadata; as a stream label each of hundreds of tenants would
 # multiply every stream (docs/architecture.md, Signal contract).
@@ -16,10 +18,9 @@ TENANT_ATTRIBUTES = ("tenant.id",)
 
 
 @dataclass(frozen=True)
-class LokiSettings:
-    listen_address: str = "127.0.0.1"
-    http_port: int = 3100
-    grpc_port: int = 9096
+class LokiSettings(LocalServer):
+    http_port: int = ports.LOKI_HTTP
+    grpc_port: int = ports.LOKI_GRPC
     data_dir: str = "/var/lib/loki"
     retention_period: str = "744h"
     schema_from: str = "2024-01-01"

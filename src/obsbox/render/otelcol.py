@@ -20,21 +20,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from obsbox.render import ports
 from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
+from obsbox.render.listen import LOOPBACK, LocalServer, host_port
 
 
 @dataclass(frozen=True)
-class OtelcolSettings:
-    listen_address: str = "127.0.0.1"
-    otlp_grpc_port: int = 4317
-    otlp_http_port: int = 4318
-    health_port: int = 13133
+class OtelcolSettings(LocalServer):
+    otlp_grpc_port: int = ports.OTELCOL_OTLP_GRPC
+    otlp_http_port: int = ports.OTELCOL_OTLP_HTTP
+    health_port: int = ports.OTELCOL_HEALTH
     # The collector's own metrics (otelcol_*), scraped by Prometheus as job "otelcol".
-    telemetry_port: int = 8888
+    telemetry_port: int = ports.OTELCOL_TELEMETRY
     # Service metrics that arrived over OTLP, scraped by Prometheus with honor_labels.
-    prometheus_exporter_port: int = 8889
-    tempo_otlp_endpoint: str = "127.0.0.1:4417"
-    loki_otlp_url: str = "http://127.0.0.1:3100/otlp"
+    prometheus_exporter_port: int = ports.OTELCOL_PROMETHEUS_EXPORTER
+    tempo_otlp_endpoint: str = f"127.0.0.1:{ports.TEMPO_OTLP_GRPC}"
+    loki_otlp_url: str = f"http://127.0.0.1:{ports.LOKI_HTTP}/otlp"
     # memory_limiter: limit and spike as percentages of memory_max_mib, the unit's MemoryMax.
     memory_limit_percentage: int = 80
     memory_spike_limit_percentage: int = 20
@@ -48,8 +49,8 @@ class OtelcolSettings:
     metric_expiration: str = "5m"
     # pprof and zpages stay off unless asked for, and then only on loopback.
     debug_endpoints: bool = False
-    pprof_port: int = 1777
-    zpages_port: int = 55679
+    pprof_port: int = ports.OTELCOL_PPROF
+    zpages_port: int = ports.OTELCOL_ZPAGES
     log_level: str = "info"
     # standalone (also a gateway) or agent: forward everything to gateway_endpoints (host:port).
     role: str = "standalone"
@@ -81,10 +82,6 @@ class OtelcolSettings:
             raise ValueError(f"collector ports collide: {ports}")
         if self.log_level not in ("debug", "info", "warn", "error"):
             raise ValueError(f"collector log_level {self.log_level!r} is not debug/info/warn/error")
-
-
-def _endpoint(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def memory_limits_mib(settings: OtelcolSettings) -> tuple[int, int]:
@@ -122,7 +119,7 @@ def render_otelcol_config(settings: OtelcolSettings) -> str:
     """Render the collector's config.yaml."""
     s = settings
     extensions: dict[str, Any] = {
-        "health_check": {"endpoint": _endpoint(s.listen_address, s.health_port)},
+        "health_check": {"endpoint": s.endpoint(s.health_port)},
         "file_storage": {"directory": s.queue_dir, "create_directory": True},
     }
     receiver_auth: dict[str, Any] = {}
@@ -132,16 +129,16 @@ def render_otelcol_config(settings: OtelcolSettings) -> str:
     limit_mib, spike_mib = memory_limits_mib(s)
     queue = {"enabled": True, "storage": "file_storage"}
     if s.debug_endpoints:
-        extensions["pprof"] = {"endpoint": _endpoint("127.0.0.1", s.pprof_port)}
-        extensions["zpages"] = {"endpoint": _endpoint("127.0.0.1", s.zpages_port)}
+        extensions["pprof"] = {"endpoint": host_port(LOOPBACK, s.pprof_port)}
+        extensions["zpages"] = {"endpoint": host_port(LOOPBACK, s.zpages_port)}
     pipeline_processors = ["memory_limiter", "batch"]
     config: dict[str, Any] = {
         "extensions": extensions,
         "receivers": {
             "otlp": {
                 "protocols": {
-                    "grpc": {"endpoint": _endpoint(s.listen_address, s.otlp_grpc_port), **receiver_auth},
-                    "http": {"endpoint": _endpoint(s.listen_address, s.otlp_http_port), **receiver_auth},
+                    "grpc": {"endpoint": s.endpoint(s.otlp_grpc_port), **receiver_auth},
+                    "http": {"endpoint": s.endpoint(s.otlp_http_port), **receiver_auth},
                 }
             }
         },
@@ -167,7 +164,7 @@ def render_otelcol_config(settings: OtelcolSettings) -> str:
             # structured metadata (see the Loki renderer), never as a stream label.
             "otlphttp/loki": {"endpoint": s.loki_otlp_url, "sending_queue": queue},
             "prometheus": {
-                "endpoint": _endpoint(s.listen_address, s.prometheus_exporter_port),
+                "endpoint": s.endpoint(s.prometheus_exporter_port),
                 # Exemplars (trace ids on histogram buckets) are only exposed in OpenMetrics.
                 "enable_open_metrics": True,
                 "metric_expiration": s.metric_expiration,

@@ -59,6 +59,12 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def credential_path(unit: str, name: str) -> str:
+    """Where the service of ``unit`` reads a credential its unit loads (LoadCredential=NAME:...):
+    systemd's $CREDENTIALS_DIRECTORY for that service."""
+    return f"/run/credentials/{unit}.service/{name}"
+
+
 def _exec_line(argv: tuple[str, ...]) -> str:
     # systemd splits ExecStart like a shell; quoting keeps arguments with spaces intact, and
     # "$" is doubled because systemd would otherwise expand it as a variable.

@@ -6,17 +6,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from obsbox.render import ports
 from obsbox.render._dskit import server_block
 from obsbox.render._yaml import MANAGED_HEADER, dump_yaml
+from obsbox.render.listen import LocalServer
 
 
 @dataclass(frozen=True)
-class TempoSettings:
-    listen_address: str = "127.0.0.1"
-    http_port: int = 3200
-    # 9095/9096 belong to Loki and 4317 to the collector when all run on one host.
-    grpc_port: int = 9097
-    otlp_grpc_port: int = 4417
+class TempoSettings(LocalServer):
+    http_port: int = ports.TEMPO_HTTP
+    grpc_port: int = ports.TEMPO_GRPC
+    otlp_grpc_port: int = ports.TEMPO_OTLP_GRPC
     data_dir: str = "/var/lib/tempo"
     retention: str = "336h"
 
@@ -38,7 +38,7 @@ def render_tempo_config(settings: TempoSettings) -> str:
         "memberlist": {"bind_addr": [s.listen_address]},
         "distributor": {
             "receivers": {
-                "otlp": {"protocols": {"grpc": {"endpoint": f"{s.listen_address}:{s.otlp_grpc_port}"}}}
+                "otlp": {"protocols": {"grpc": {"endpoint": s.endpoint(s.otlp_grpc_port)}}}
             }
         },
         "ingester": {"max_block_duration": "5m"},
