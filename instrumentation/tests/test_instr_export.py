@@ -125,6 +125,21 @@ def test_drops_reach_the_self_metric(configure_obsbox: Any) -> None:
     exporter.release.set()
 
 
+def test_a_flood_of_drops_is_counted_exactly_on_both_paths(configure_obsbox: Any) -> None:
+    """Drops from several threads at once are summed, not lost: the Prometheus page and the
+    OpenTelemetry counter both show every one (they are applied in bulk, off the caller's path)."""
+    configured = configure_obsbox()
+    recorder = configured.runtime.recorder
+    threads = [threading.Thread(target=lambda: [recorder.dropped("logs", "queue_full", 1) for _ in range(5000)]) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 'obsbox_telemetry_dropped_total{reason="queue_full",signal="logs"} 20000.0' in configured.exposition()
+    points = [p for p in configured.metric_points("obsbox.telemetry.dropped") if p.attributes.get("signal") == "logs"]
+    assert [p.value for p in points] == [20000]
+
+
 def test_export_failures_reach_the_self_metric(configure_obsbox: Any) -> None:
     """A failing span export increments obsbox_telemetry_export_failures_total{signal="traces"}."""
     configured = configure_obsbox()

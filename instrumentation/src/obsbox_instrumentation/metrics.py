@@ -116,6 +116,9 @@ def _reinit_after_fork(weak_recorder: Any) -> None:
         recorder._drain_lock = threading.Lock()
         recorder._wake = threading.Event()
         recorder._drainer_pid = 0
+        # The parent's unapplied drops are the parent's to count.
+        recorder._drops = {}
+        recorder._drops_lock = threading.Lock()
 
 
 class Recorder:
@@ -151,6 +154,9 @@ class Recorder:
         self._drain_lock = threading.Lock()
         self._wake = threading.Event()
         self._drainer_pid = 0
+        # Drop counts by (signal, reason) not yet applied (see dropped()).
+        self._drops: dict[tuple[str, str], int] = {}
+        self._drops_lock = threading.Lock()
         # A fork while the drain thread holds its lock would leave the child's copy locked.
         weak_self = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _reinit_after_fork(weak_self))
@@ -167,11 +173,12 @@ class Recorder:
         self.flush()
         return []
 
-    def _defer(self, instrument: Any, value: float, attributes: dict[str, Any], ctx: Any = None) -> None:
+    def _defer(self, record: Any, value: float, attributes: dict[str, Any], ctx: Any = None) -> None:
+        """Queue ``record(value, attributes, ctx)`` (an SDK instrument's record or add) for the drain thread."""
         if len(self._pending) >= MAX_PENDING:
             self.dropped("metrics", "queue_full", 1)
             return
-        self._pending.append((instrument, value, attributes, ctx))
+        self._pending.append((record, value, attributes, ctx))
         if self._drainer_pid != os.getpid():
             self._start_drainer()
         elif len(self._pending) >= DRAIN_BATCH:
@@ -190,16 +197,18 @@ class Recorder:
             self.flush()
 
     def flush(self) -> None:
-        """Apply every deferred recording to the SDK (also called before export and shutdown)."""
+        """Apply every deferred recording to the SDK and the drop counts to both paths (also
+        called before export, shutdown and every /metrics page)."""
         with self._drain_lock:
+            self._apply_drops()
             pending = self._pending
             while pending:
                 try:
-                    instrument, value, attributes, ctx = pending.popleft()
+                    record, value, attributes, ctx = pending.popleft()
                 except IndexError:
                     break
                 try:
-                    instrument.record(value, attributes, ctx)
+                    record(value, attributes, ctx)
                 except Exception:
                     _log.debug("obsbox: deferred metric recording failed", exc_info=True)
 
@@ -226,7 +235,7 @@ class Recorder:
                 child.observe(seconds)
         hist = self._o.get(c.HTTP_SERVER_REQUEST_DURATION.otel_name)
         if hist is not None:
-            self._defer(hist, seconds, {
+            self._defer(hist.record, seconds, {
                 "http.route": route, "http.request.method": method, "http.response.status_code": status,
                 c.ATTR_API_VERSION: api_version, c.ATTR_TENANT: tenant,
             }, ctx)
@@ -236,7 +245,7 @@ class Recorder:
             self._child(self._p[c.HTTP_CLIENT_REQUEST_DURATION.otel_name], (server_address, method, str(status))).observe(seconds)
         hist = self._o.get(c.HTTP_CLIENT_REQUEST_DURATION.otel_name)
         if hist is not None:
-            self._defer(hist, seconds, {
+            self._defer(hist.record, seconds, {
                 "server.address": server_address, "http.request.method": method,
                 "http.response.status_code": status,
             })
@@ -246,14 +255,14 @@ class Recorder:
             self._child(self._p[c.JOB_DURATION.otel_name], (queue, job_name, outcome)).observe(seconds)
         hist = self._o.get(c.JOB_DURATION.otel_name)
         if hist is not None:
-            self._defer(hist, seconds, {"queue": queue, "job_name": job_name, "outcome": outcome})
+            self._defer(hist.record, seconds, {"queue": queue, "job_name": job_name, "outcome": outcome})
 
     def job_lag(self, queue: str, job_name: str, seconds: float) -> None:
         if self.pull:
             self._child(self._p[c.JOB_QUEUE_LAG.otel_name], (queue, job_name)).observe(seconds)
         hist = self._o.get(c.JOB_QUEUE_LAG.otel_name)
         if hist is not None:
-            self._defer(hist, seconds, {"queue": queue, "job_name": job_name})
+            self._defer(hist.record, seconds, {"queue": queue, "job_name": job_name})
 
     def failed_registry(self, queue: str, count: float) -> None:
         self._set_queue_gauge(c.JOB_FAILED_REGISTRY, queue, count)
@@ -279,13 +288,26 @@ class Recorder:
     # --- DropSink (self-metrics) ----------------------------------------------------------
 
     def dropped(self, signal: str, reason: str, count: int) -> None:
+        # Drops come in floods (a full export queue drops every item put, at the rate the service
+        # produces them): each costs the service an addition here; both paths get the sums from
+        # flush(), on the drain thread, before every export and before every /metrics page.
         if count <= 0:
             return
-        if self.pull:
-            self._child(self._p[c.TELEMETRY_DROPPED.otel_name], (signal, reason)).inc(count)
+        key = (signal, reason)
+        with self._drops_lock:
+            self._drops[key] = self._drops.get(key, 0) + count
+        if self._drainer_pid != os.getpid():
+            self._start_drainer()
+
+    def _apply_drops(self) -> None:
+        with self._drops_lock:
+            drops, self._drops = self._drops, {}
         counter = self._o.get(c.TELEMETRY_DROPPED.otel_name)
-        if counter is not None:
-            counter.add(count, {"signal": signal, "reason": reason})
+        for (signal, reason), count in drops.items():
+            if self.pull:
+                self._child(self._p[c.TELEMETRY_DROPPED.otel_name], (signal, reason)).inc(count)
+            if counter is not None:
+                counter.add(count, {"signal": signal, "reason": reason})
 
     def export_failed(self, signal: str) -> None:
         if self.pull:
@@ -298,6 +320,7 @@ class Recorder:
         """The Prometheus (or OpenMetrics, when accepted) text of everything recorded."""
         from prometheus_client.exposition import choose_encoder
 
+        self.flush()
         encoder, content_type = choose_encoder(accept)
         return encoder(self.registry), content_type
 
