@@ -198,7 +198,7 @@ class Recorder:
 
     def flush(self) -> None:
         """Apply every deferred recording to the SDK and the drop counts to both paths (also
-        called before export, shutdown and every /metrics page)."""
+        called before export and shutdown; a /metrics page applies the drop counts itself)."""
         with self._drain_lock:
             self._apply_drops()
             pending = self._pending
@@ -320,7 +320,9 @@ class Recorder:
         """The Prometheus (or OpenMetrics, when accepted) text of everything recorded."""
         from prometheus_client.exposition import choose_encoder
 
-        self.flush()
+        # Only the drop sums: the deferred OpenTelemetry recordings are the drain thread's work,
+        # not a scrape's.
+        self._apply_drops()
         encoder, content_type = choose_encoder(accept)
         return encoder(self.registry), content_type
 
